@@ -1,0 +1,88 @@
+// Blob: an N-d float tensor holding values (`data`) and gradients (`diff`), each in a
+// SyncedMemory.  Reshaping to a smaller or equal size reuses the allocation.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caffe/core/synced_memory.hpp"
+#include "proto/caffe.pb.h"
+
+namespace caffe {
+
+class Blob {
+ public:
+  Blob() = default;
+  explicit Blob(const std::vector<int>& shape) { Reshape(shape); }
+
+  void Reshape(const std::vector<int>& shape);
+  void Reshape(const BlobShape& shape);
+  void ReshapeLike(const Blob& other) { Reshape(other.shape()); }
+
+  const std::vector<int>& shape() const { return shape_; }
+  // Size of one axis; negative indices count from the end.
+  int shape(int axis) const { return shape_[CanonicalAxisIndex(axis)]; }
+  int num_axes() const { return static_cast<int>(shape_.size()); }
+  int count() const { return count_; }
+  // Product of the dimensions in [start_axis, end_axis).
+  int count(int start_axis, int end_axis) const;
+  int count(int start_axis) const { return count(start_axis, num_axes()); }
+  // Maps a possibly negative axis to [0, num_axes); errors when out of range.
+  int CanonicalAxisIndex(int axis) const;
+  std::string shape_string() const;
+
+  // Legacy 4-d accessors (missing axes count as 1).
+  int num() const { return legacy_dim(0); }
+  int channels() const { return legacy_dim(1); }
+  int height() const { return legacy_dim(2); }
+  int width() const { return legacy_dim(3); }
+
+  const float* cpu_data() const;
+  const float* cpu_diff() const;
+  const float* gpu_data() const;
+  const float* gpu_diff() const;
+  float* mutable_cpu_data();
+  float* mutable_cpu_diff();
+  float* mutable_gpu_data();
+  float* mutable_gpu_diff();
+  // Mode-dispatching accessors: the GPU pointers in GPU mode, the CPU ones otherwise.
+  const float* data_ptr() const;
+  const float* diff_ptr() const;
+  float* mutable_data_ptr();
+  float* mutable_diff_ptr();
+
+  const std::shared_ptr<SyncedMemory>& data() const { return data_; }
+  const std::shared_ptr<SyncedMemory>& diff() const { return diff_; }
+
+  // Make this blob use other's storage (shapes must have equal counts).
+  void ShareData(const Blob& other);
+  void ShareDiff(const Blob& other);
+
+  // Loads from a BlobProto; with reshape=false the shapes must agree (error otherwise).
+  void FromProto(const BlobProto& proto, bool reshape = true);
+  void ToProto(BlobProto* proto, bool write_diff = false) const;
+  // True when the proto's shape (or legacy dims) equals this blob's shape.
+  bool ShapeEquals(const BlobProto& proto) const;
+
+  float asum_data() const;
+  float asum_diff() const;
+  float sumsq_data() const;
+  float sumsq_diff() const;
+  void scale_diff(float factor);
+
+ private:
+  int legacy_dim(int index) const;
+
+  std::vector<int> shape_;
+  int count_ = 0;
+  int capacity_ = 0;
+  std::shared_ptr<SyncedMemory> data_;
+  std::shared_ptr<SyncedMemory> diff_;
+};
+
+// Shape of a BlobProto, honouring the legacy num/channels/height/width fields.
+std::vector<int> proto_shape(const BlobProto& proto);
+std::string shape_string(const std::vector<int>& shape);
+
+}  // namespace caffe

@@ -1,0 +1,16 @@
+// Weight initialisation from a FillerParameter: constant, uniform, gaussian, xavier, msra,
+// positive_unitball.  Random fillers draw from the process seed (caffe::random_seed) and a
+// per-call stream, so a net built twice with the same seed starts from the same weights.
+#pragma once
+
+#include <cstdint>
+
+#include "caffe/core/blob.hpp"
+#include "proto/caffe.pb.h"
+
+namespace caffe {
+
+// Fills blob's data.  `stream` distinguishes the blobs of one net (the Net passes a counter).
+void fill_blob(const FillerParameter& param, Blob* blob, uint64_t stream);
+
+}  // namespace caffe

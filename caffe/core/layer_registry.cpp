@@ -1,0 +1,38 @@
+#include "caffe/core/layer_registry.hpp"
+
+#include <map>
+
+#include "caffe/core/common.hpp"
+
+namespace caffe {
+namespace {
+std::map<std::string, LayerFactory>& factories() {
+  static std::map<std::string, LayerFactory> instance;
+  return instance;
+}
+}  // namespace
+
+void LayerRegistry::Add(const std::string& type, LayerFactory factory) {
+  const bool inserted = factories().emplace(type, std::move(factory)).second;
+  if (!inserted) fail("layer type '", type, "' is registered twice");
+}
+
+bool LayerRegistry::Has(const std::string& type) { return factories().count(type) > 0; }
+
+std::vector<std::string> LayerRegistry::Types() {
+  std::vector<std::string> types;
+  for (const auto& entry : factories()) types.push_back(entry.first);
+  return types;
+}
+
+std::unique_ptr<Layer> LayerRegistry::Create(const LayerParameter& param) {
+  const auto found = factories().find(param.type());
+  if (found == factories().end()) {
+    std::string known;
+    for (const std::string& type : Types()) known += (known.empty() ? "" : ", ") + type;
+    fail("layer '", param.name(), "' has unknown type '", param.type(), "'. Known types: ", known);
+  }
+  return found->second(param);
+}
+
+}  // namespace caffe

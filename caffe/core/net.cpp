@@ -1,0 +1,508 @@
+#include "caffe/core/net.hpp"
+
+#include <algorithm>
+#include <set>
+
+#include "caffe/core/filler.hpp"
+#include "caffe/core/layer_registry.hpp"
+#include "caffe/util/io.hpp"
+#include "caffe/util/math_functions.hpp"
+
+namespace caffe {
+
+// ------------------------------------------------------------------------------------------
+// Building helpers
+
+bool state_meets_rule(const NetState& state, const NetStateRule& rule) {
+  if (rule.has_phase() && rule.phase() != state.phase()) return false;
+  if (rule.has_min_level() && state.level() < rule.min_level()) return false;
+  if (rule.has_max_level() && state.level() > rule.max_level()) return false;
+  const auto has_stage = [&](const std::string& stage) {
+    return std::find(state.stage().begin(), state.stage().end(), stage) != state.stage().end();
+  };
+  for (const std::string& stage : rule.stage()) {
+    if (!has_stage(stage)) return false;
+  }
+  for (const std::string& stage : rule.not_stage()) {
+    if (has_stage(stage)) return false;
+  }
+  return true;
+}
+
+NetParameter filter_net(const NetParameter& param) {
+  NetParameter filtered = param;
+  filtered.clear_layer();
+  for (const LayerParameter& layer : param.layer()) {
+    if (layer.include_size() > 0 && layer.exclude_size() > 0) {
+      fail("layer '", layer.name(), "' has both include and exclude rules; use one kind");
+    }
+    bool active = layer.include_size() == 0;
+    for (const NetStateRule& rule : layer.exclude()) {
+      if (state_meets_rule(param.state(), rule)) active = false;
+    }
+    for (const NetStateRule& rule : layer.include()) {
+      if (state_meets_rule(param.state(), rule)) active = true;
+    }
+    if (active) *filtered.add_layer() = layer;
+  }
+  return filtered;
+}
+
+NetParameter upgrade_net_inputs(const NetParameter& param) {
+  if (param.input_size() == 0) return param;
+  NetParameter upgraded = param;
+  upgraded.clear_input();
+  upgraded.clear_input_shape();
+  upgraded.clear_input_dim();
+  LayerParameter input_layer;
+  input_layer.set_name("input");
+  input_layer.set_type("Input");
+  const bool by_dims = param.input_dim_size() > 0;
+  if (by_dims && param.input_dim_size() != 4 * param.input_size()) {
+    fail("net has ", param.input_size(), " input(s) but ", param.input_dim_size(),
+         " input_dim values; give 4 per input");
+  }
+  if (!by_dims && param.input_shape_size() != param.input_size()) {
+    fail("net has ", param.input_size(), " input(s) but ", param.input_shape_size(),
+         " input_shape(s); give one per input");
+  }
+  for (int i = 0; i < param.input_size(); ++i) {
+    input_layer.add_top(param.input(i));
+    BlobShape* shape = input_layer.mutable_input_param()->add_shape();
+    if (by_dims) {
+      for (int d = 0; d < 4; ++d) shape->add_dim(param.input_dim(4 * i + d));
+    } else {
+      *shape = param.input_shape(i);
+    }
+  }
+  upgraded.clear_layer();
+  *upgraded.add_layer() = input_layer;
+  for (const LayerParameter& layer : param.layer()) *upgraded.add_layer() = layer;
+  return upgraded;
+}
+
+NetParameter insert_splits(const NetParameter& param) {
+  // Producer of each blob version: (layer index, top index).  A blob name can be produced
+  // several times (in-place layers); each production is a separate version.
+  using Producer = std::pair<int, int>;
+  std::map<std::string, Producer> current_producer;
+  std::map<Producer, std::vector<std::pair<int, int>>> consumers;  // -> (layer, bottom)
+  for (int l = 0; l < param.layer_size(); ++l) {
+    const LayerParameter& layer = param.layer(l);
+    for (int b = 0; b < layer.bottom_size(); ++b) {
+      const auto found = current_producer.find(layer.bottom(b));
+      if (found != current_producer.end()) consumers[found->second].push_back({l, b});
+    }
+    for (int t = 0; t < layer.top_size(); ++t) current_producer[layer.top(t)] = {l, t};
+  }
+
+  NetParameter result = param;
+  result.clear_layer();
+  std::map<std::pair<int, int>, std::string> renamed_bottom;  // (layer, bottom) -> split output
+  std::vector<LayerParameter> layers(param.layer().begin(), param.layer().end());
+  for (int l = 0; l < static_cast<int>(layers.size()); ++l) {
+    LayerParameter layer = layers[l];
+    for (int b = 0; b < layer.bottom_size(); ++b) {
+      const auto renamed = renamed_bottom.find({l, b});
+      if (renamed != renamed_bottom.end()) layer.set_bottom(b, renamed->second);
+    }
+    *result.add_layer() = layer;
+    for (int t = 0; t < layer.top_size(); ++t) {
+      const auto found = consumers.find({l, t});
+      if (found == consumers.end() || found->second.size() < 2) continue;
+      const std::string& blob = layer.top(t);
+      LayerParameter split;
+      split.set_name(blob + "_" + layer.name() + "_" + std::to_string(t) + "_split");
+      split.set_type("Split");
+      split.add_bottom(blob);
+      for (size_t k = 0; k < found->second.size(); ++k) {
+        const std::string output = split.name() + "_" + std::to_string(k);
+        split.add_top(output);
+        renamed_bottom[found->second[k]] = output;
+      }
+      *result.add_layer() = split;
+    }
+  }
+  return result;
+}
+
+// ------------------------------------------------------------------------------------------
+// Net
+
+namespace {
+
+NetParameter with_state(NetParameter param, Phase phase, int level,
+                        const std::vector<std::string>& stages) {
+  NetState* state = param.mutable_state();
+  state->set_phase(phase);
+  state->set_level(level);
+  state->clear_stage();
+  for (const std::string& stage : stages) state->add_stage(stage);
+  return param;
+}
+
+std::string describe_blobs(const std::vector<std::string>& names, const BlobVec& blobs) {
+  std::string text;
+  for (size_t i = 0; i < names.size(); ++i) {
+    text += (i ? ", " : "") + names[i] + " [" + blobs[i]->shape_string() + "]";
+  }
+  return text;
+}
+
+}  // namespace
+
+Net::Net(const NetParameter& param) { Init(param); }
+
+Net::Net(const std::string& prototxt_path, Phase phase, int level,
+         const std::vector<std::string>& stages) {
+  Init(with_state(read_net_param(prototxt_path), phase, level, stages));
+}
+
+void Net::Init(const NetParameter& raw_param) {
+  name_ = raw_param.name();
+  phase_ = raw_param.state().phase();
+  const NetParameter filtered = filter_net(upgrade_net_inputs(raw_param));
+  std::set<std::string> user_layers;
+  for (const LayerParameter& layer : filtered.layer()) user_layers.insert(layer.name());
+  const NetParameter param = insert_splits(filtered);
+  for (int layer_id = 0; layer_id < param.layer_size(); ++layer_id) {
+    const LayerParameter& layer = param.layer(layer_id);
+    layer_is_auto_split_.push_back(layer.type() == "Split" && !user_layers.count(layer.name()));
+    AppendLayer(layer, layer_id);
+  }
+  ComputeBackwardNeeds(param.force_backward());
+
+  // Outputs: blobs that no layer consumes after their (last) production.
+  std::set<int> consumed;
+  for (const auto& ids : bottom_id_vecs_) consumed.insert(ids.begin(), ids.end());
+  for (const auto& ids : top_id_vecs_) {
+    for (int id : ids) {
+      if (!consumed.count(id) &&
+          std::find(output_blob_ids_.begin(), output_blob_ids_.end(), id) == output_blob_ids_.end()) {
+        output_blob_ids_.push_back(id);
+        output_blobs_.push_back(blobs_[id].get());
+      }
+    }
+  }
+}
+
+void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
+  LayerParameter layer_param = source_param;
+  if (!layer_param.has_phase()) layer_param.set_phase(phase_);
+  if (layer_param.name().empty()) layer_param.set_name("layer" + std::to_string(layer_id));
+  if (layer_index_.count(layer_param.name())) {
+    fail("two layers are named '", layer_param.name(), "'; layer names must be unique");
+  }
+  layers_.push_back(LayerRegistry::Create(layer_param));
+  Layer& layer = *layers_.back();
+  layer.set_stream_seed(hash_combine(random_seed(), 0x1000u + layer_id));
+  layer_names_.push_back(layer_param.name());
+  layer_index_[layer_param.name()] = layer_id;
+
+  // Bottoms: must exist already.
+  BlobVec bottoms;
+  std::vector<int> bottom_ids;
+  for (const std::string& bottom_name : layer_param.bottom()) {
+    const auto found = blob_index_.find(bottom_name);
+    if (found == blob_index_.end()) {
+      fail("layer '", layer_param.name(), "' (", layer_param.type(), "): bottom blob '", bottom_name,
+           "' is not produced by any earlier layer in phase ", Phase_Name(phase_));
+    }
+    bottoms.push_back(blobs_[found->second].get());
+    bottom_ids.push_back(found->second);
+  }
+
+  // Tops: new blobs, or the bottom of the same name for an in-place layer.
+  BlobVec tops;
+  std::vector<int> top_ids;
+  const auto add_top = [&](const std::string& top_name) {
+    const bool in_place = std::find(layer_param.bottom().begin(), layer_param.bottom().end(),
+                                    top_name) != layer_param.bottom().end();
+    const auto existing = blob_index_.find(top_name);
+    int id;
+    if (in_place) {
+      id = existing->second;
+    } else {
+      if (existing != blob_index_.end()) {
+        fail("layer '", layer_param.name(), "': top blob '", top_name,
+             "' is already produced by an earlier layer (only in-place layers may reuse a name)");
+      }
+      id = static_cast<int>(blobs_.size());
+      blobs_.push_back(std::make_shared<Blob>());
+      blob_names_.push_back(top_name);
+      blob_loss_weight_.push_back(0.0f);
+      blob_index_[top_name] = id;
+    }
+    tops.push_back(blobs_[id].get());
+    top_ids.push_back(id);
+  };
+  for (const std::string& top_name : layer_param.top()) add_top(top_name);
+  if (layer.AutoTopBlobs()) {
+    const int needed = std::max(layer.MinTopBlobs(), layer.ExactNumTopBlobs());
+    for (int t = static_cast<int>(tops.size()); t < needed; ++t) {
+      add_top(layer_param.name() + "_auto_top_" + std::to_string(t));
+    }
+  }
+
+  try {
+    layer.SetUp(bottoms, tops);
+  } catch (const Error& error) {
+    if (bottoms.empty()) throw;
+    fail(error.what(), "\n  bottoms: ", describe_blobs({layer_param.bottom().begin(),
+                                                        layer_param.bottom().end()},
+                                                       bottoms));
+  }
+  for (size_t t = 0; t < tops.size(); ++t) {
+    if (layer.loss_weight(static_cast<int>(t)) != 0.0f) {
+      blob_loss_weight_[top_ids[t]] = layer.loss_weight(static_cast<int>(t));
+    }
+    if (layer_param.type() == "Input") input_blobs_.push_back(tops[t]);
+  }
+  bottom_vecs_.push_back(bottoms);
+  bottom_id_vecs_.push_back(bottom_ids);
+  top_vecs_.push_back(tops);
+  top_id_vecs_.push_back(top_ids);
+  AppendParams(layer_id);
+}
+
+void Net::AppendParams(int layer_id) {
+  Layer& layer = *layers_[layer_id];
+  const LayerParameter& layer_param = layer.layer_param();
+  const int num_params = static_cast<int>(layer.blobs().size());
+  if (layer_param.param_size() > num_params) {
+    fail("layer '", layer.name(), "' has ", layer_param.param_size(), " param specs but only ",
+         num_params, " learnable blob(s)");
+  }
+  for (int j = 0; j < num_params; ++j) {
+    const ParamSpec spec = j < layer_param.param_size() ? layer_param.param(j) : ParamSpec();
+    Blob& blob = *layer.blobs()[j];
+    layer.set_param_propagate_down(j, spec.lr_mult() != 0.0f);
+    if (!spec.name().empty()) {
+      const auto owner = shared_param_owner_.find(spec.name());
+      if (owner != shared_param_owner_.end()) {
+        const Blob& owner_blob = *owner->second.first;
+        const bool strict = spec.share_mode() != ParamSpec::PERMISSIVE;
+        if (strict ? owner_blob.shape() != blob.shape() : owner_blob.count() != blob.count()) {
+          fail("layer '", layer.name(), "': shared param '", spec.name(), "' has shape ",
+               blob.shape_string(), " here but ", owner_blob.shape_string(), " in its owner",
+               strict ? " (set share_mode: PERMISSIVE to share by count)" : "");
+        }
+        blob.ShareData(owner_blob);
+        blob.ShareDiff(owner_blob);
+        continue;
+      }
+      shared_param_owner_[spec.name()] = {&blob, spec.share_mode()};
+    }
+    learnable_params_.push_back(&blob);
+    params_lr_.push_back(spec.lr_mult());
+    params_weight_decay_.push_back(spec.decay_mult());
+  }
+}
+
+void Net::ComputeBackwardNeeds(bool force_backward) {
+  const int num_layers = static_cast<int>(layers_.size());
+  std::vector<bool> blob_needs_grad(blobs_.size(), false);
+  layer_need_backward_.assign(num_layers, false);
+  bottom_need_backward_.resize(num_layers);
+
+  // Forward sweep: a layer needs backward if it has trainable params or a bottom needs a grad.
+  for (int l = 0; l < num_layers; ++l) {
+    Layer& layer = *layers_[l];
+    bool needs = false;
+    for (size_t j = 0; j < layer.blobs().size(); ++j) {
+      if (layer.param_propagate_down(static_cast<int>(j))) needs = true;
+    }
+    const LayerParameter& lp = layer.layer_param();
+    bottom_need_backward_[l].assign(bottom_id_vecs_[l].size(), false);
+    for (size_t b = 0; b < bottom_id_vecs_[l].size(); ++b) {
+      bool wanted = blob_needs_grad[bottom_id_vecs_[l][b]] ||
+                    (force_backward && layer.AllowForceBackward(static_cast<int>(b)));
+      if (static_cast<int>(b) < lp.propagate_down_size() && !lp.propagate_down(b)) wanted = false;
+      bottom_need_backward_[l][b] = wanted;
+      needs = needs || wanted;
+    }
+    layer_need_backward_[l] = needs;
+    for (int top_id : top_id_vecs_[l]) {
+      if (needs) blob_needs_grad[top_id] = true;
+    }
+  }
+
+  // Backward sweep: only layers whose tops reach a loss need to run backward (unless forced).
+  if (force_backward) return;
+  std::vector<bool> blob_reaches_loss(blobs_.size(), false);
+  for (int l = num_layers - 1; l >= 0; --l) {
+    bool reaches_loss = false;
+    for (size_t t = 0; t < top_id_vecs_[l].size(); ++t) {
+      if (layers_[l]->loss_weight(static_cast<int>(t)) != 0.0f ||
+          blob_reaches_loss[top_id_vecs_[l][t]]) {
+        reaches_loss = true;
+      }
+    }
+    if (!reaches_loss) {
+      layer_need_backward_[l] = false;
+      std::fill(bottom_need_backward_[l].begin(), bottom_need_backward_[l].end(), false);
+      continue;
+    }
+    for (int bottom_id : bottom_id_vecs_[l]) blob_reaches_loss[bottom_id] = true;
+  }
+}
+
+float Net::ForwardFromTo(int start, int end) {
+  if (start < 0 || end >= static_cast<int>(layers_.size()) || start > end + 1) {
+    fail("ForwardFromTo(", start, ", ", end, ") is out of range for a net of ", layers_.size(),
+         " layers");
+  }
+  float loss = 0;
+  for (int l = start; l <= end; ++l) {
+    layers_[l]->set_step(iteration_, forward_count_);
+    loss += layers_[l]->Forward(bottom_vecs_[l], top_vecs_[l]);
+  }
+  return loss;
+}
+
+const std::vector<Blob*>& Net::Forward(float* loss) {
+  const float total = layers_.empty() ? 0.0f : ForwardFromTo(0, static_cast<int>(layers_.size()) - 1);
+  ++forward_count_;
+  if (loss) *loss = total;
+  return output_blobs_;
+}
+
+void Net::BackwardFromTo(int start, int end) {
+  if (end < 0 || start >= static_cast<int>(layers_.size()) || end > start + 1) {
+    fail("BackwardFromTo(", start, ", ", end, ") is out of range for a net of ", layers_.size(),
+         " layers");
+  }
+  for (int l = start; l >= end; --l) {
+    if (layer_need_backward_[l]) {
+      layers_[l]->Backward(top_vecs_[l], bottom_need_backward_[l], bottom_vecs_[l]);
+    }
+  }
+}
+
+void Net::Backward() {
+  if (!layers_.empty()) BackwardFromTo(static_cast<int>(layers_.size()) - 1, 0);
+}
+
+void Net::ClearParamDiffs() {
+  for (Blob* param : learnable_params_) {
+    if (mode() == Mode::GPU) {
+      gpu_set(param->count(), 0.0f, param->mutable_gpu_diff());
+    } else {
+      cpu_set(param->count(), 0.0f, param->mutable_cpu_diff());
+    }
+  }
+}
+
+Blob* Net::blob_by_name(const std::string& name) const {
+  const auto found = blob_index_.find(name);
+  if (found == blob_index_.end()) {
+    std::string known;
+    for (const std::string& blob : blob_names_) known += (known.empty() ? "" : ", ") + blob;
+    fail("net '", name_, "' has no blob named '", name, "'. Blobs: ", known);
+  }
+  return blobs_[found->second].get();
+}
+
+Layer* Net::layer_by_name(const std::string& name) const {
+  const auto found = layer_index_.find(name);
+  if (found == layer_index_.end()) {
+    std::string known;
+    for (const std::string& layer : layer_names_) known += (known.empty() ? "" : ", ") + layer;
+    fail("net '", name_, "' has no layer named '", name, "'. Layers: ", known);
+  }
+  return layers_[found->second].get();
+}
+
+std::vector<std::string> Net::input_blob_names() const {
+  std::vector<std::string> names;
+  for (const Blob* blob : input_blobs_) {
+    for (size_t i = 0; i < blobs_.size(); ++i) {
+      if (blobs_[i].get() == blob) names.push_back(blob_names_[i]);
+    }
+  }
+  return names;
+}
+
+std::vector<std::string> Net::output_blob_names() const {
+  std::vector<std::string> names;
+  for (int id : output_blob_ids_) names.push_back(blob_names_[id]);
+  return names;
+}
+
+std::vector<float> Net::output_loss_weights() const {
+  std::vector<float> weights;
+  for (int id : output_blob_ids_) weights.push_back(blob_loss_weight_[id]);
+  return weights;
+}
+
+void Net::CopyTrainedLayersFrom(const NetParameter& trained) {
+  for (const LayerParameter& source : trained.layer()) {
+    const auto found = layer_index_.find(source.name());
+    if (found == layer_index_.end() || source.blobs_size() == 0) continue;
+    Layer& target = *layers_[found->second];
+    if (static_cast<int>(target.blobs().size()) != source.blobs_size()) {
+      fail("layer '", source.name(), "': the weights file has ", source.blobs_size(),
+           " blob(s), the net expects ", target.blobs().size());
+    }
+    for (int j = 0; j < source.blobs_size(); ++j) {
+      Blob& blob = *target.blobs()[j];
+      if (!blob.ShapeEquals(source.blobs(j))) {
+        fail("layer '", source.name(), "' blob ", j, ": the weights file has shape ",
+             shape_string(proto_shape(source.blobs(j))), ", the net expects ", blob.shape_string());
+      }
+      blob.FromProto(source.blobs(j), /*reshape=*/false);
+    }
+  }
+}
+
+void Net::CopyTrainedLayersFrom(const std::string& caffemodel_path) {
+  if (caffemodel_path.size() > 3 && caffemodel_path.compare(caffemodel_path.size() - 3, 3, ".h5") == 0) {
+    fail("'", caffemodel_path, "': HDF5 weight files are not supported; use a binary .caffemodel");
+  }
+  NetParameter trained;
+  read_proto_from_binary_file(caffemodel_path, &trained);
+  if (trained.layer_size() == 0) {
+    fail("'", caffemodel_path, "' holds no layers (a legacy V1 model or not a .caffemodel?)");
+  }
+  CopyTrainedLayersFrom(trained);
+}
+
+void Net::ShareTrainedLayersWith(const Net& other) {
+  for (size_t i = 0; i < other.layers_.size(); ++i) {
+    const Layer& source = *other.layers_[i];
+    const auto found = layer_index_.find(other.layer_names_[i]);
+    if (found == layer_index_.end() || source.blobs().empty()) continue;
+    Layer& target = *layers_[found->second];
+    if (target.blobs().size() != source.blobs().size()) {
+      fail("layer '", target.name(), "': cannot share ", source.blobs().size(), " blob(s) with ",
+           target.blobs().size());
+    }
+    for (size_t j = 0; j < source.blobs().size(); ++j) {
+      if (target.blobs()[j]->shape() != source.blobs()[j]->shape()) {
+        fail("layer '", target.name(), "' blob ", j, ": cannot share shape ",
+             source.blobs()[j]->shape_string(), " with ", target.blobs()[j]->shape_string());
+      }
+      target.blobs()[j]->ShareData(*source.blobs()[j]);
+    }
+  }
+}
+
+void Net::ToProto(NetParameter* param, bool write_diff) const {
+  param->Clear();
+  param->set_name(name_);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    if (layer_is_auto_split_[l]) continue;
+    LayerParameter* layer_param = param->add_layer();
+    *layer_param = layers_[l]->layer_param();
+    layer_param->clear_blobs();
+    for (const auto& blob : layers_[l]->blobs()) blob->ToProto(layer_param->add_blobs(), write_diff);
+  }
+}
+
+void Net::Save(const std::string& caffemodel_path, bool write_diff) const {
+  NetParameter param;
+  ToProto(&param, write_diff);
+  write_proto_to_binary_file(param, caffemodel_path);
+}
+
+}  // namespace caffe

@@ -1,0 +1,31 @@
+// Reading and writing protobuf messages: prototxt (text) with file:line:column errors, binary
+// files with size and parse checks, and atomic writes (temp file + rename).
+#pragma once
+
+#include <string>
+
+#include <google/protobuf/message.h>
+
+#include "proto/caffe.pb.h"
+
+namespace caffe {
+
+// Parses a prototxt file into `message`.  Errors name the file, line and column.
+void read_proto_from_text_file(const std::string& path, google::protobuf::Message* message);
+// Parses prototxt text; `origin` names it in error messages.
+void read_proto_from_text(const std::string& text, const std::string& origin,
+                          google::protobuf::Message* message);
+void read_proto_from_binary_file(const std::string& path, google::protobuf::Message* message);
+// Binary or text by extension-independent content check is not possible in general: these write
+// the requested format atomically (temp file in the same folder, then rename).
+void write_proto_to_binary_file(const google::protobuf::Message& message, const std::string& path);
+void write_proto_to_text_file(const google::protobuf::Message& message, const std::string& path);
+// Writes bytes atomically.
+void write_file_atomically(const std::string& path, const std::string& bytes);
+std::string read_file(const std::string& path);
+
+// Net and solver loaders with the checks Caffe users need (legacy V1 nets are rejected).
+NetParameter read_net_param(const std::string& path);
+SolverParameter read_solver_param(const std::string& path);
+
+}  // namespace caffe

@@ -1,0 +1,74 @@
+// Helpers shared by the C++ tests: random blobs, a central-difference gradient checker, a
+// GPU-versus-CPU comparison, and a skip macro for machines without a GPU.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "caffe/core/blob.hpp"
+#include "caffe/core/common.hpp"
+#include "caffe/core/layer.hpp"
+#include "caffe/core/layer_registry.hpp"
+#include "caffe/util/io.hpp"
+
+namespace caffe {
+namespace test {
+
+// Fills values (or a blob's data) with N(mean, std) values from a fixed seed.
+void fill_gaussian(float* values, int count, uint64_t seed, float mean = 0.0f, float std = 1.0f);
+void fill_gaussian(Blob* blob, uint64_t seed, float mean = 0.0f, float std = 1.0f);
+void fill_uniform(Blob* blob, uint64_t seed, float low, float high);
+// Parses a LayerParameter (or any message) from prototxt text.
+LayerParameter layer_param(const std::string& prototxt);
+std::unique_ptr<Layer> make_layer(const std::string& prototxt, Phase phase = TRAIN);
+
+// Owns a set of blobs and hands out the raw-pointer vectors layers take.
+struct BlobSet {
+  std::vector<std::unique_ptr<Blob>> owned;
+  BlobVec ptrs;
+  Blob* add(const std::vector<int>& shape);
+  Blob* add_existing(std::unique_ptr<Blob> blob);
+};
+
+struct GradientCheckOptions {
+  float step = 1e-2f;       // central-difference step h
+  float threshold = 1e-2f;  // relative error allowed: |a - n| <= threshold * max(1, |a|, |n|)
+  bool check_params = true;
+  std::vector<int> bottoms_to_check;  // empty: every bottom
+  uint64_t seed = 1701;
+};
+
+// Checks every gradient a layer computes (chosen bottoms and, optionally, its parameters)
+// against central differences of L = sum_t <r_t, top_t> with fixed random r_t (r_t = the
+// loss weight for loss tops).  Runs in the current mode.  The layer must be set up.
+void check_gradients(Layer& layer, const BlobVec& bottom, const BlobVec& top,
+                     const GradientCheckOptions& options = {});
+
+// Builds the layer twice from `prototxt`, runs forward + backward on identical inputs in CPU and
+// then GPU mode, and expects equal tops, bottom gradients and parameter gradients.
+void check_gpu_matches_cpu(const std::string& prototxt, const std::vector<std::vector<int>>& bottom_shapes,
+                           const std::function<void(BlobVec&)>& fill_inputs, float tolerance = 1e-4f,
+                           Phase phase = TRAIN);
+
+// Switches to GPU mode for the scope (restores CPU mode after).
+struct GpuModeScope {
+  GpuModeScope() { set_mode(Mode::GPU); }
+  ~GpuModeScope() { set_mode(Mode::CPU); }
+};
+
+}  // namespace test
+}  // namespace caffe
+
+// Skips the current test, visibly, when no CUDA device is present.
+#define SKIP_IF_NO_GPU()                                                                   \
+  do {                                                                                     \
+    if (::caffe::gpu_count() == 0) {                                                       \
+      GTEST_SKIP() << (::caffe::cuda_compiled() ? "no CUDA device present: GPU test skipped" \
+                                                : "CPU-only build: GPU test skipped");    \
+    }                                                                                      \
+  } while (0)
