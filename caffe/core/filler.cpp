@@ -26,6 +26,12 @@ float variance_scale(const FillerParameter& param, const Blob& blob) {
 
 }  // namespace
 
+uint64_t filler_stream(const std::string& layer_name, int blob_index) {
+  uint64_t hash = 1469598103934665603ull;  // FNV-1a: stable across platforms, unlike std::hash
+  for (unsigned char c : layer_name) hash = (hash ^ c) * 1099511628211ull;
+  return hash_combine(hash, static_cast<uint64_t>(blob_index));
+}
+
 void fill_blob(const FillerParameter& param, Blob* blob, uint64_t stream) {
   std::mt19937_64 engine(hash_combine(random_seed(), stream));
   float* data = blob->mutable_cpu_data();

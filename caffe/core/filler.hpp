@@ -4,13 +4,16 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "caffe/core/blob.hpp"
 #include "proto/caffe.pb.h"
 
 namespace caffe {
 
-// Fills blob's data.  `stream` distinguishes the blobs of one net (the Net passes a counter).
+// Fills blob's data.  `stream` distinguishes the blobs of one net: layers pass
+// filler_stream(layer name, blob index), so each parameter has its own reproducible stream.
 void fill_blob(const FillerParameter& param, Blob* blob, uint64_t stream);
+uint64_t filler_stream(const std::string& layer_name, int blob_index);
 
 }  // namespace caffe

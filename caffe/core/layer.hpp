@@ -77,6 +77,8 @@ class Layer {
   }
   void set_stream_seed(uint64_t seed) { stream_seed_ = seed; }
   int iteration() const { return iteration_; }
+  // Index of the current forward pass (data layers use it to know which batch is due).
+  uint64_t forward_count() const { return forward_count_; }
   // Key of this layer's random stream for the current forward pass (see caffe::uniform_at).
   uint64_t step_key() const { return hash_combine(stream_seed_, forward_count_); }
 
