@@ -11,6 +11,18 @@
 
 namespace caffe {
 
+// Structure known to hold in a blob's data: viewing the data as rows of `width` units, only
+// units j with j % period == offset may be non-zero (period 1 = no known structure).  Approximate
+// dropout layers set it on their outputs; layers that map 0 to 0 element-wise (ReLU, Dropout,
+// TanH) carry it to their tops; every other layer clears it (Layer::Forward does this).  The next
+// fully connected layer uses it to skip the input columns that are known to be zero.
+struct ColumnPattern {
+  int period = 1;
+  int offset = 0;
+  int width = 0;
+  bool dense() const { return period <= 1; }
+};
+
 class Blob {
  public:
   Blob() = default;
@@ -65,6 +77,9 @@ class Blob {
   // True when the proto's shape (or legacy dims) equals this blob's shape.
   bool ShapeEquals(const BlobProto& proto) const;
 
+  const ColumnPattern& column_pattern() const { return column_pattern_; }
+  void set_column_pattern(const ColumnPattern& pattern) { column_pattern_ = pattern; }
+
   float asum_data() const;
   float asum_diff() const;
   float sumsq_data() const;
@@ -79,6 +94,7 @@ class Blob {
   int capacity_ = 0;
   std::shared_ptr<SyncedMemory> data_;
   std::shared_ptr<SyncedMemory> diff_;
+  ColumnPattern column_pattern_;
 };
 
 // Shape of a BlobProto, honouring the legacy num/channels/height/width fields.

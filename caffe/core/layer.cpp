@@ -67,6 +67,7 @@ float Layer::Forward(const BlobVec& bottom, const BlobVec& top) {
     } else {
       Forward_cpu(bottom, top);
     }
+    PropagateColumnPattern(bottom, top);
     float loss = 0;
     for (size_t i = 0; i < top.size(); ++i) {
       if (loss_weights_[i] == 0.0f) continue;
@@ -78,6 +79,13 @@ float Layer::Forward(const BlobVec& bottom, const BlobVec& top) {
     }
     return loss;
   });
+}
+
+void Layer::PropagateColumnPattern(const BlobVec& bottom, const BlobVec& top) {
+  for (size_t i = 0; i < top.size(); ++i) {
+    const bool carried = PreservesZeros() && i < bottom.size();
+    top[i]->set_column_pattern(carried ? bottom[i]->column_pattern() : ColumnPattern{});
+  }
 }
 
 void Layer::Backward(const BlobVec& top, const std::vector<bool>& propagate_down,

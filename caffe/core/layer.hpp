@@ -66,6 +66,9 @@ class Layer {
   virtual bool AutoTopBlobs() const { return false; }
   // Loss layers put a default loss weight of 1 on their first top.
   virtual bool IsLoss() const { return false; }
+  // True for element-wise layers with f(0) = 0 (ReLU, Dropout, TanH): they carry a bottom's
+  // ColumnPattern to the top of the same index.
+  virtual bool PreservesZeros() const { return false; }
   // Whether force_backward may request a gradient for this bottom (false for labels, ids...).
   virtual bool AllowForceBackward(int /*bottom_index*/) const { return true; }
 
@@ -92,6 +95,10 @@ class Layer {
                             const BlobVec& bottom) {
     Backward_cpu(top, propagate_down, bottom);
   }
+
+  // Sets the tops' ColumnPattern after a forward pass.  The default clears them, or copies the
+  // bottoms' patterns for layers that PreservesZeros(); approximate-dropout layers override it.
+  virtual void PropagateColumnPattern(const BlobVec& bottom, const BlobVec& top);
 
   // Prefix for error messages: "layer 'ip1' (InnerProduct): ".
   std::string context() const;
