@@ -1,0 +1,54 @@
+#pragma once
+
+#include <vector>
+
+#include "caffe/core/layer.hpp"
+#include "caffe/layers/axis_split.hpp"
+
+namespace caffe {
+
+// SoftmaxWithLoss: cross-entropy of p = softmax(scores) along softmax_param.axis against
+// integer class labels (bottom 1, one per position):
+//   loss = -(1/Z) sum_{positions n not ignored} log p_n[label_n]
+// with Z from loss_param.normalization: VALID (default: the non-ignored positions, so the loss
+// is the mean cross-entropy), FULL (all positions), BATCH_SIZE (the outer count), NONE (1);
+// the legacy `normalize` maps true to VALID and false to BATCH_SIZE.  Z is at least 1.
+// Backward (scores only): dx_n = w/Z (p_n - onehot(label_n)), zero at ignored positions.
+// An optional second top receives p; it is an output only (no gradient flows back from it).
+class SoftmaxWithLossLayer : public Layer {
+ public:
+  using Layer::Layer;
+  const char* type() const override { return "SoftmaxWithLoss"; }
+  int ExactNumBottomBlobs() const override { return 2; }
+  int MinTopBlobs() const override { return 1; }
+  int MaxTopBlobs() const override { return 2; }
+  bool IsLoss() const override { return true; }
+  bool AllowForceBackward(int bottom_index) const override { return bottom_index == 0; }
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+  void Reshape(const BlobVec& bottom, const BlobVec& top) override;
+
+ protected:
+  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;
+  void Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+#ifdef CAFFE_USE_CUDA
+  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override;
+  void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                    const BlobVec& bottom) override;
+#endif
+
+ private:
+  // Z above, from the valid-label count of the last forward pass.
+  float normalizer() const;
+  // Errors if the labels are asked for a gradient; returns whether the scores want one.
+  static bool wants_score_gradient(const std::vector<bool>& propagate_down);
+
+  AxisSplit split_;
+  IgnoreLabel ignore_;
+  LossParameter::NormalizationMode normalization_ = LossParameter::VALID;
+  Blob prob_;         // softmax of the scores
+  Blob loss_terms_;   // per-position -log p[label] (device path only)
+  int valid_count_ = 0;
+};
+
+}  // namespace caffe
