@@ -57,7 +57,8 @@ input width K (ROW, INPUT side; followed back through the prototxt to an Input s
 num_output of an InnerProduct/Embed/LSTM producer, through shape-preserving layers such as ReLU
 or Dropout), or ceil(M/ts) * ceil(K/ts) tiles (TILE; M = 4H for the LSTM's W_xc).  An unset
 drop_side means INPUT for LSTMApproxDropout, which never drops its outputs.  Relative
-schedule_file paths resolve against --out-dir, else the prototxt's folder.  Each layer's seed
+schedule_file paths resolve against --out-dir, else the current directory (as Caffe resolves
+every path in a prototxt, and as the C++ layers open them).  Each layer's seed
 is derived from --seed and its name, so layers do not share a drop sequence.
 
 Usage
@@ -608,11 +609,12 @@ def _describe_producer(blob: str, producer: Optional[_Producer]) -> str:
     return f"bottom '{blob}' comes from {producer.kind} layer '{producer.layer}'"
 
 
-def _resolve_path(schedule_file: str, prototxt_path: str, out_dir: Optional[str]) -> str:
+def _resolve_path(schedule_file: str, out_dir: Optional[str]) -> str:
     if os.path.isabs(schedule_file):
         return schedule_file
-    base = out_dir if out_dir is not None else os.path.dirname(os.path.abspath(prototxt_path))
-    return os.path.join(base, schedule_file)
+    # The C++ layers open schedule_file relative to the working directory, like every other
+    # path in a prototxt; --out-dir lets a caller write the files somewhere else on purpose.
+    return os.path.join(out_dir, schedule_file) if out_dir is not None else schedule_file
 
 
 def _read_net(prototxt_path: str) -> caffe_pb2.NetParameter:
@@ -677,7 +679,7 @@ def _plan_layer(layer: caffe_pb2.LayerParameter, blob: str, producer: Optional[_
         layer_name=layer.name, layer_type=layer.type, pattern=param.pattern, drop_side=side,
         ratio=param.dropout_ratio, max_period=cap if width is None else min(cap, width),
         width=width, tile_size=param.tile_size if param.pattern == _ApproxParam.TILE else None,
-        path=_resolve_path(param.schedule_file, prototxt_path, out_dir))
+        path=_resolve_path(param.schedule_file, out_dir))
 
 
 def schedules_for_net(prototxt_path: str, iterations: int, out_dir: Optional[str] = None, *,
@@ -689,7 +691,7 @@ def schedules_for_net(prototxt_path: str, iterations: int, out_dir: Optional[str
                       ) -> list[tuple[LayerPlan, caffe_pb2.DropoutSchedule]]:
     """Write the schedule of every approximate-dropout layer of a net prototxt.
 
-    Relative schedule_file paths resolve against out_dir if given, else the prototxt's folder.
+    Relative schedule_file paths resolve against out_dir if given, else the current directory.
     Each layer's seed is layer_seed(seed, layer name).  Every layer is planned and searched
     before any file is written, so a bad layer leaves no partial output.  echo (print by
     default, None for silence) receives the per-layer summary.
@@ -785,7 +787,7 @@ def build_parser(prog: str = "python -m caffe.approx_dropout") -> argparse.Argum
                         help="schedule file to write (--ratio mode; omit to only print)")
     parser.add_argument("--out-dir", metavar="DIR",
                         help="folder for relative schedule_file paths (--net mode; default: the "
-                             "prototxt's folder)")
+                             "current directory, where the layers look for them)")
     return parser
 
 
