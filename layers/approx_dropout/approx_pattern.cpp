@@ -1,0 +1,285 @@
+#include "layers/approx_dropout/approx_pattern.hpp"
+
+#include <climits>
+#include <numeric>
+
+#include "caffe/core/common.hpp"
+
+namespace caffe {
+namespace approx_dropout {
+
+MaskKind mask_kind(const ApproxDropoutParameter& param) {
+  if (param.pattern() == ApproxDropoutParameter::TILE) return MaskKind::Tiles;
+  return param.drop_side() == ApproxDropoutParameter::INPUT ? MaskKind::InputColumns
+                                                            : MaskKind::OutputRows;
+}
+
+long long MaskShape::width() const {
+  switch (kind) {
+    case MaskKind::OutputRows:
+      return outputs;
+    case MaskKind::InputColumns:
+      return inputs;
+    case MaskKind::Tiles:
+      return static_cast<long long>(tile_rows()) * tile_cols();
+  }
+  return 0;
+}
+
+StridedBlocks::StridedBlocks(int total, int block, int first, int stride)
+    : total_(total), block_(block), first_(first), stride_(stride) {
+  if (total < 0 || block < 1 || first < 0 || stride < 1) {
+    fail("invalid strided selection (total ", total, ", block ", block, ", first ", first,
+         ", stride ", stride, ")");
+  }
+  const int grid_blocks = (total + block - 1) / block;
+  if (first >= grid_blocks) return;
+  blocks_ = (grid_blocks - 1 - first) / stride + 1;
+  const int last = first + (blocks_ - 1) * stride;
+  // Only the grid's last block can be short.
+  count_ = blocks_ * block - (last == grid_blocks - 1 ? grid_blocks * block - total : 0);
+}
+
+std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPattern pattern) {
+  const int dp = pattern.period;
+  const int b = pattern.offset;
+  const int M = shape.outputs;
+  const int K = shape.inputs;
+  std::vector<ProductBlock> blocks;
+  const auto add = [&](const StridedBlocks& rows, const StridedBlocks& cols) {
+    if (rows.count() > 0 && cols.count() > 0) blocks.push_back({rows, cols});
+  };
+  switch (shape.kind) {
+    case MaskKind::OutputRows:
+      add(StridedBlocks(M, 1, b, dp), StridedBlocks::all(K));
+      break;
+    case MaskKind::InputColumns:
+      add(StridedBlocks::all(M), StridedBlocks(K, 1, b, dp));
+      break;
+    case MaskKind::Tiles: {
+      const int tile_cols = shape.tile_cols();
+      const int row_cycle = dp / std::gcd(tile_cols, dp);  // P: period of φ(r) in r
+      const int groups = std::min(shape.tile_rows(), row_cycle);
+      for (int r0 = 0; r0 < groups; ++r0) {
+        const long long phase = ((b - static_cast<long long>(r0) * tile_cols) % dp + dp) % dp;
+        add(StridedBlocks(M, shape.tile_size, r0, row_cycle),
+            StridedBlocks(K, shape.tile_size, static_cast<int>(phase), dp));
+      }
+      break;
+    }
+  }
+  return blocks;
+}
+
+// ----- host primitives -----
+namespace {
+
+void cpu_gather(const StridedBlocks& rows, const StridedBlocks& cols, const float* src, int ld,
+                float* dst) {
+  float* out = dst;
+  rows.for_each_index([&](int r, int) {
+    const float* row = src + static_cast<long long>(r) * ld;
+    cols.for_each_index([&](int c, int position) { out[position] = row[c]; });
+    out += cols.count();
+  });
+}
+
+void cpu_scatter(const StridedBlocks& rows, const StridedBlocks& cols, float alpha,
+                 const float* src, float beta, float* dst, int ld) {
+  const float* in = src;
+  rows.for_each_index([&](int r, int) {
+    float* row = dst + static_cast<long long>(r) * ld;
+    if (beta == 0.0f) {
+      cols.for_each_index([&](int c, int position) { row[c] = alpha * in[position]; });
+    } else {
+      cols.for_each_index(
+          [&](int c, int position) { row[c] = alpha * in[position] + beta * row[c]; });
+    }
+    in += cols.count();
+  });
+}
+
+void cpu_add_to_columns(int rows, const StridedBlocks& cols, float alpha, const float* v, float* y,
+                        int ld) {
+  for (int r = 0; r < rows; ++r) {
+    float* row = y + static_cast<long long>(r) * ld;
+    cols.for_each_index([&](int c, int) { row[c] += alpha * v[c]; });
+  }
+}
+
+void cpu_accumulate_column_sums(int rows, const StridedBlocks& cols, float alpha, const float* y,
+                                int ld, float* sums) {
+  for (int r = 0; r < rows; ++r) {
+    const float* row = y + static_cast<long long>(r) * ld;
+    cols.for_each_index([&](int c, int) { sums[c] += alpha * row[c]; });
+  }
+}
+
+}  // namespace
+
+const ApproxOps kCpuApproxOps = {cpu_gemm_ld,
+                                 cpu_set,
+                                 cpu_gather,
+                                 cpu_scatter,
+                                 cpu_add_to_columns,
+                                 cpu_accumulate_column_sums,
+                                 &Blob::cpu_data,
+                                 &Blob::cpu_diff,
+                                 &Blob::mutable_cpu_data,
+                                 &Blob::mutable_cpu_diff};
+
+// ----- MaskedProduct -----
+
+void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern) {
+  if (planned_ && shape == shape_ && pattern == pattern_) return;
+  shape_ = shape;
+  pattern_ = pattern;
+  blocks_ = plan_product_blocks(shape, pattern);
+  layouts_.clear();
+  kept_outputs_ = kept_inputs_ = 0;
+  x_packed_cols_ = weight_packed_size_ = dweight_scratch_size_ = 0;
+  rows_scratch_cols_ = dx_scratch_cols_ = 0;
+  for (const ProductBlock& block : blocks_) {
+    Layout layout{};
+    layout.x_in_place = block.cols.contiguous();
+    layout.weight_in_place = layout.x_in_place && block.rows.spacing() > 0;
+    layout.y_in_place = block.rows.contiguous();
+    layout.x_offset = x_packed_cols_;
+    layout.weight_offset = weight_packed_size_;
+    const long long block_size = static_cast<long long>(block.rows.count()) * block.cols.count();
+    if (!layout.x_in_place) {
+      x_packed_cols_ += block.cols.count();
+      dx_scratch_cols_ = std::max(dx_scratch_cols_, block.cols.count());
+    }
+    if (!layout.weight_in_place) {
+      weight_packed_size_ += block_size;
+      dweight_scratch_size_ = std::max(dweight_scratch_size_, block_size);
+    }
+    if (!layout.y_in_place) rows_scratch_cols_ = std::max(rows_scratch_cols_, block.rows.count());
+    kept_outputs_ += block.rows.count();
+    kept_inputs_ += block.cols.count();
+    layouts_.push_back(layout);
+  }
+  planned_ = true;
+}
+
+namespace {
+// Reshapes a buffer to `size` floats (capacity is kept when it shrinks).
+float* buffer(const ApproxOps& ops, Blob& blob, long long size) {
+  if (size > INT_MAX) fail("approximate dropout buffer of ", size, " floats is too large");
+  if (size > 0 && blob.count() != size) blob.Reshape({static_cast<int>(size)});
+  return size > 0 ? (blob.*ops.mutable_data)() : nullptr;
+}
+}  // namespace
+
+MaskedProduct::Operand MaskedProduct::x_operand(const ApproxOps& ops, size_t index, int batch,
+                                                const float* x, bool pack) {
+  const ProductBlock& block = blocks_[index];
+  const Layout& layout = layouts_[index];
+  if (layout.x_in_place) return {x + block.cols.start(), shape_.inputs};
+  const long long offset = layout.x_offset * batch;
+  if (pack) {
+    float* packed = (x_packed_.*ops.mutable_data)() + offset;
+    ops.gather(StridedBlocks::all(batch), block.cols, x, shape_.inputs, packed);
+    return {packed, block.cols.count()};
+  }
+  return {(x_packed_.*ops.data)() + offset, block.cols.count()};
+}
+
+MaskedProduct::Operand MaskedProduct::weight_operand(const ApproxOps& ops, size_t index,
+                                                     const float* weight, bool pack) {
+  const ProductBlock& block = blocks_[index];
+  const Layout& layout = layouts_[index];
+  if (layout.weight_in_place) {
+    return {
+        weight + static_cast<long long>(block.rows.start()) * shape_.inputs + block.cols.start(),
+        block.rows.spacing() * shape_.inputs};
+  }
+  if (pack) {
+    float* packed = (weight_packed_.*ops.mutable_data)() + layout.weight_offset;
+    ops.gather(block.rows, block.cols, weight, shape_.inputs, packed);
+    return {packed, block.cols.count()};
+  }
+  return {(weight_packed_.*ops.data)() + layout.weight_offset, block.cols.count()};
+}
+
+void MaskedProduct::forward(const ApproxOps& ops, int batch, const float* x, const float* weight,
+                            float* y) {
+  if (!planned_) fail("MaskedProduct::forward before configure");
+  const int M = shape_.outputs;
+  if (batch == 0) return;
+  if (kept_outputs_ < M) ops.set(batch * M, 0.0f, y);  // outputs no block writes
+  buffer(ops, x_packed_, x_packed_cols_ * batch);      // filled block by block below
+  buffer(ops, weight_packed_, weight_packed_size_);
+  float* rows_scratch =
+      buffer(ops, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
+  const float dp = static_cast<float>(pattern_.period);
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const ProductBlock& block = blocks_[i];
+    const Operand xs = x_operand(ops, i, batch, x, true);
+    const Operand ws = weight_operand(ops, i, weight, true);
+    const int rows = block.rows.count();
+    if (layouts_[i].y_in_place) {
+      ops.gemm_ld(Trans::No, Trans::Yes, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
+                  ws.data, ws.ld, 0.0f, y + block.rows.start(), M);
+    } else {
+      ops.gemm_ld(Trans::No, Trans::Yes, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
+                  ws.data, ws.ld, 0.0f, rows_scratch, rows);
+      ops.scatter(StridedBlocks::all(batch), block.rows, 1.0f, rows_scratch, 0.0f, y, M);
+    }
+  }
+}
+
+void MaskedProduct::backward(const ApproxOps& ops, int batch, const float* dy, const float* x,
+                             const float* weight, float* dx, float* dweight) {
+  if (!planned_) fail("MaskedProduct::backward before configure");
+  const int M = shape_.outputs;
+  const int K = shape_.inputs;
+  if (batch == 0) return;
+  if (dx && kept_inputs_ < K) ops.set(batch * K, 0.0f, dx);  // inputs no block reads
+  float* rows_scratch =
+      buffer(ops, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
+  float* dx_scratch =
+      dx ? buffer(ops, dx_scratch_, static_cast<long long>(dx_scratch_cols_) * batch) : nullptr;
+  float* dweight_scratch = dweight ? buffer(ops, dweight_scratch_, dweight_scratch_size_) : nullptr;
+  const float dp = static_cast<float>(pattern_.period);
+  for (size_t i = 0; i < blocks_.size(); ++i) {
+    const ProductBlock& block = blocks_[i];
+    const Layout& layout = layouts_[i];
+    const int rows = block.rows.count();
+    const int cols = block.cols.count();
+    // The block's output gradients G [batch, rows].
+    Operand g{dy + block.rows.start(), M};
+    if (!layout.y_in_place) {
+      ops.gather(StridedBlocks::all(batch), block.rows, dy, M, rows_scratch);
+      g = {rows_scratch, rows};
+    }
+    if (dx) {  // dX_block = dp · G W_block
+      const Operand ws = weight_operand(ops, i, weight, false);
+      if (layout.x_in_place) {
+        ops.gemm_ld(Trans::No, Trans::No, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld, 0.0f,
+                    dx + block.cols.start(), K);
+      } else {
+        ops.gemm_ld(Trans::No, Trans::No, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld, 0.0f,
+                    dx_scratch, cols);
+        ops.scatter(StridedBlocks::all(batch), block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
+      }
+    }
+    if (dweight) {  // dW_block += dp · Gᵀ X_block
+      const Operand xs = x_operand(ops, i, batch, x, false);
+      if (layout.weight_in_place) {
+        ops.gemm_ld(Trans::Yes, Trans::No, rows, cols, batch, dp, g.data, g.ld, xs.data, xs.ld,
+                    1.0f,
+                    dweight + static_cast<long long>(block.rows.start()) * K + block.cols.start(),
+                    block.rows.spacing() * K);
+      } else {
+        ops.gemm_ld(Trans::Yes, Trans::No, rows, cols, batch, dp, g.data, g.ld, xs.data, xs.ld,
+                    0.0f, dweight_scratch, cols);
+        ops.scatter(block.rows, block.cols, 1.0f, dweight_scratch, 1.0f, dweight, K);
+      }
+    }
+  }
+}
+
+}  // namespace approx_dropout
+}  // namespace caffe

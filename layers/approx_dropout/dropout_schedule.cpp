@@ -1,0 +1,104 @@
+#include "layers/approx_dropout/dropout_schedule.hpp"
+
+#include <glog/logging.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+#include "caffe/core/common.hpp"
+#include "caffe/util/io.hpp"
+
+namespace caffe {
+namespace approx_dropout {
+namespace {
+
+const char* pattern_name(ApproxDropoutParameter::Pattern pattern) {
+  return pattern == ApproxDropoutParameter::TILE ? "TILE" : "ROW";
+}
+
+}  // namespace
+
+std::string schedule_generator_hint(const ApproxDropoutParameter& param, long long width) {
+  const std::string out = param.schedule_file().empty() ? "<file>" : param.schedule_file();
+  std::ostringstream hint;
+  hint << "generate it with\n"
+       << "  python -m caffe.approx_dropout --net <train prototxt> --iterations <max_iter>\n"
+       << "or, for this layer alone,\n"
+       << "  python -m caffe.approx_dropout --ratio " << param.dropout_ratio() << " --pattern "
+       << (param.pattern() == ApproxDropoutParameter::TILE ? "tile" : "row") << " --max-period "
+       << width << " --out " << out;
+  return hint.str();
+}
+
+void check_pattern(DropPattern pattern, long long width) {
+  if (pattern.period < 1) fail("dropout period ", pattern.period, " must be at least 1");
+  if (pattern.offset < 0 || pattern.offset >= pattern.period) {
+    fail("dropout offset ", pattern.offset, " must be in [0, period ", pattern.period, ")");
+  }
+  if (pattern.period > width) {
+    fail("dropout period ", pattern.period, " exceeds the ", width,
+         " units (or tiles) the pattern ranges over, so it could drop everything");
+  }
+}
+
+DropoutSchedule::DropoutSchedule(const ApproxDropoutParameter& param, long long width)
+    : path_(param.schedule_file()) {
+  if (path_.empty()) {
+    fail(
+        "approx_dropout_param.schedule_file is not set; TRAIN needs a precomputed dropout "
+        "schedule: ",
+        schedule_generator_hint(param, width));
+  }
+  if (!std::ifstream(path_, std::ios::binary)) {
+    fail("cannot open the dropout schedule '", path_, "' (", std::strerror(errno), "); ",
+         schedule_generator_hint(param, width));
+  }
+  ::caffe::DropoutSchedule schedule;
+  try {
+    read_proto_from_binary_file(path_, &schedule);
+  } catch (const Error& error) {
+    fail("cannot read the dropout schedule: ", error.what(), "; ",
+         schedule_generator_hint(param, width));
+  }
+  const auto context = [&] { return "dropout schedule '" + path_ + "': "; };
+  if (schedule.pattern() != param.pattern()) {
+    fail(context(), "it holds ", pattern_name(schedule.pattern()), " patterns but the layer uses ",
+         pattern_name(param.pattern()), "; ", schedule_generator_hint(param, width));
+  }
+  if (schedule.period_size() != schedule.offset_size()) {
+    fail(context(), "it has ", schedule.period_size(), " periods but ", schedule.offset_size(),
+         " offsets (corrupt file?)");
+  }
+  if (schedule.period_size() == 0) fail(context(), "it has no entries");
+  patterns_.reserve(schedule.period_size());
+  for (int i = 0; i < schedule.period_size(); ++i) {
+    // Clamped so that huge values fail the range checks instead of wrapping.
+    const DropPattern pattern{static_cast<int>(std::min<uint32_t>(schedule.period(i), INT_MAX)),
+                              static_cast<int>(std::min<uint32_t>(schedule.offset(i), INT_MAX))};
+    try {
+      check_pattern(pattern, width);
+    } catch (const Error& error) {
+      fail(context(), "entry ", i, ": ", error.what());
+    }
+    patterns_.push_back(pattern);
+  }
+}
+
+DropPattern DropoutSchedule::pattern_at(int iteration) const {
+  const int entry = iteration < 0 ? 0 : iteration % length();
+  if (iteration >= length() && !warned_wrap_) {
+    LOG(WARNING) << "dropout schedule '" << path_ << "' has " << length()
+                 << " entries but training reached iteration " << iteration
+                 << "; it wraps around (entry = iteration mod " << length()
+                 << "). Generate a longer schedule to avoid repeating patterns.";
+    warned_wrap_ = true;
+  }
+  return patterns_[entry];
+}
+
+}  // namespace approx_dropout
+}  // namespace caffe

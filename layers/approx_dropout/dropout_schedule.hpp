@@ -1,0 +1,43 @@
+// The precomputed per-iteration dropout patterns of an approximate-dropout layer: a binary
+// caffe::DropoutSchedule message written by `python -m caffe.approx_dropout` (DESIGN.md,
+// "Approximate Random Dropout"), indexed by the solver iteration so that a resumed run continues
+// exactly.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "layers/approx_dropout/approx_pattern.hpp"
+#include "proto/caffe.pb.h"
+
+namespace caffe {
+namespace approx_dropout {
+
+// (Named like the protobuf message it reads; the namespace keeps them apart.)
+class DropoutSchedule {
+ public:
+  // Reads param.schedule_file for a layer whose patterns range over `width` units (or tiles), and
+  // checks it: the file's pattern kind is param.pattern(), it has as many offsets as periods (at
+  // least one), and every entry has 1 <= period <= width and offset < period.  A missing file is
+  // an error that prints the command generating it.
+  DropoutSchedule(const ApproxDropoutParameter& param, long long width);
+
+  // Entry `iteration mod length()`; warns once when training outlasts the schedule.
+  DropPattern pattern_at(int iteration) const;
+  int length() const { return static_cast<int>(patterns_.size()); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+  std::vector<DropPattern> patterns_;
+  mutable bool warned_wrap_ = false;
+};
+
+// How to generate a schedule for a layer with these settings (for error messages).
+std::string schedule_generator_hint(const ApproxDropoutParameter& param, long long width);
+
+// Checks one pattern against a layer whose patterns range over `width` units (or tiles).
+void check_pattern(DropPattern pattern, long long width);
+
+}  // namespace approx_dropout
+}  // namespace caffe

@@ -1,0 +1,549 @@
+// InnerProductApproxDropout against a naive masked reference (explicit mask × dp, double loops),
+// with everything the pattern drops poisoned with NaN so that any read of dropped weights,
+// inputs or output gradients shows up; plus schedule loading and its errors, and GPU = CPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "caffe/util/io.hpp"
+#include "layers/approx_dropout/approx_pattern.hpp"
+#include "layers/approx_dropout/inner_product_approx_dropout_layer.hpp"
+#include "tests/cpp/test_util.hpp"
+
+namespace caffe {
+namespace {
+
+using approx_dropout::DropPattern;
+using approx_dropout::MaskKind;
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kPrefilledParamDiff = 0.25f;  // parameter gradients must accumulate onto it
+
+struct Geometry {
+  MaskKind kind;
+  int outputs;  // M
+  int inputs;   // K
+  int tile = 8;
+};
+
+std::string kind_name(MaskKind kind) {
+  switch (kind) {
+    case MaskKind::OutputRows:
+      return "ROW/OUTPUT";
+    case MaskKind::InputColumns:
+      return "ROW/INPUT";
+    case MaskKind::Tiles:
+      return "TILE";
+  }
+  return "?";
+}
+
+// Prototxt of the layer under test.
+std::string layer_text(const Geometry& g, const std::string& schedule_file = "",
+                       const std::string& extra_ip = "") {
+  std::string text =
+      "name: 'ipad' type: 'InnerProductApproxDropout' "
+      "inner_product_param { num_output: " +
+      std::to_string(g.outputs) +
+      " weight_filler { type: 'gaussian' std: 0.5 } bias_filler { type: 'gaussian' std: 0.5 } " +
+      extra_ip + " } approx_dropout_param { ";
+  text += g.kind == MaskKind::Tiles ? "pattern: TILE tile_size: " + std::to_string(g.tile) + " "
+                                    : std::string("pattern: ROW ");
+  if (g.kind == MaskKind::InputColumns) text += "drop_side: INPUT ";
+  if (!schedule_file.empty()) text += "schedule_file: '" + schedule_file + "' ";
+  return text + "}";
+}
+
+InnerProductApproxDropoutLayer& as_approx(Layer& layer) {
+  return dynamic_cast<InnerProductApproxDropoutLayer&>(layer);
+}
+
+// Whether weight (j, k) takes part for the pattern (the explicit mask).
+bool kept(const Geometry& g, DropPattern p, int j, int k) {
+  switch (g.kind) {
+    case MaskKind::OutputRows:
+      return j % p.period == p.offset;
+    case MaskKind::InputColumns:
+      return k % p.period == p.offset;
+    case MaskKind::Tiles: {
+      const int tile_cols = (g.inputs + g.tile - 1) / g.tile;
+      return (j / g.tile * tile_cols + k / g.tile) % p.period == p.offset;
+    }
+  }
+  return false;
+}
+
+bool output_kept(const Geometry& g, DropPattern p, int j) {
+  return g.kind != MaskKind::OutputRows || j % p.period == p.offset;
+}
+bool input_kept(const Geometry& g, DropPattern p, int k) {
+  return g.kind != MaskKind::InputColumns || k % p.period == p.offset;
+}
+
+// The TRAIN formula and its gradients, straight from the definition:
+//   y = dp · x (W ⊙ Mask)ᵀ + c,  c_j = dp · keep_j · bias_j for ROW/OUTPUT, else bias_j.
+struct Reference {
+  std::vector<double> y, dx, dweight, dbias;
+  Reference(const Geometry& g, DropPattern p, int batch, const float* x, const float* weight,
+            const float* bias, const float* dy) {
+    const int M = g.outputs, K = g.inputs;
+    const double dp = p.period;
+    y.assign(static_cast<size_t>(batch) * M, 0.0);
+    dx.assign(static_cast<size_t>(batch) * K, 0.0);
+    dweight.assign(static_cast<size_t>(M) * K, 0.0);
+    dbias.assign(M, 0.0);
+    for (int n = 0; n < batch; ++n) {
+      for (int j = 0; j < M; ++j) {
+        double sum = 0;
+        for (int k = 0; k < K; ++k) {
+          if (kept(g, p, j, k)) sum += dp * x[n * K + k] * weight[j * K + k];
+        }
+        if (bias) {
+          if (g.kind != MaskKind::OutputRows) {
+            sum += bias[j];
+          } else if (output_kept(g, p, j)) {
+            sum += dp * bias[j];
+          }
+        }
+        y[n * M + j] = sum;
+      }
+    }
+    for (int n = 0; n < batch; ++n) {
+      for (int j = 0; j < M; ++j) {
+        for (int k = 0; k < K; ++k) {
+          if (!kept(g, p, j, k)) continue;
+          dx[n * K + k] += dp * dy[n * M + j] * weight[j * K + k];
+          dweight[j * K + k] += dp * dy[n * M + j] * x[n * K + k];
+        }
+        if (output_kept(g, p, j)) {
+          dbias[j] += (g.kind == MaskKind::OutputRows ? dp : 1.0) * dy[n * M + j];
+        }
+      }
+    }
+  }
+};
+
+void expect_close(double expected, float actual, const std::string& what) {
+  ASSERT_TRUE(std::isfinite(actual)) << what << " is " << actual << ", expected " << expected;
+  EXPECT_NEAR(expected, actual, 1e-4 * std::max(1.0, std::fabs(expected))) << what;
+}
+
+// Sets up the layer for `pattern` (no schedule), poisons every dropped weight, input and output
+// gradient with NaN, runs forward + backward in `mode` and compares with the reference.
+void check_against_reference(const Geometry& g, DropPattern pattern, Mode mode,
+                             std::vector<int> bottom_shape = {}, const std::string& extra_ip = "",
+                             bool bias = true) {
+  const std::string label = kind_name(g.kind) + " M=" + std::to_string(g.outputs) +
+                            " K=" + std::to_string(g.inputs) + " tile=" + std::to_string(g.tile) +
+                            " dp=" + std::to_string(pattern.period) +
+                            " b=" + std::to_string(pattern.offset);
+  SCOPED_TRACE(label);
+  if (bottom_shape.empty()) bottom_shape = {5, g.inputs};
+  auto layer = test::make_layer(layer_text(g, "", extra_ip + (bias ? "" : " bias_term: false")));
+  as_approx(*layer).set_fixed_pattern(pattern.period, pattern.offset);
+  test::BlobSet bottom, top;
+  Blob* x = bottom.add(bottom_shape);
+  Blob* y = top.add({});
+  test::fill_gaussian(x, 11);
+  layer->SetUp(bottom.ptrs, top.ptrs);
+  ASSERT_EQ(layer->blobs().size(), bias ? 2u : 1u);
+  const int M = g.outputs, K = g.inputs;
+  const int batch = x->count() / K;
+  ASSERT_EQ(y->count(), batch * M);
+  Blob& weight = *layer->blobs()[0];
+  ASSERT_EQ(weight.shape(), (std::vector<int>{M, K}));
+
+  // Poison what the pattern drops.
+  for (int j = 0; j < M; ++j) {
+    for (int k = 0; k < K; ++k) {
+      if (!kept(g, pattern, j, k)) weight.mutable_cpu_data()[j * K + k] = kNaN;
+    }
+  }
+  for (int n = 0; n < batch; ++n) {
+    for (int k = 0; k < K; ++k) {
+      if (!input_kept(g, pattern, k)) x->mutable_cpu_data()[n * K + k] = kNaN;
+    }
+  }
+  if (bias && g.kind == MaskKind::OutputRows) {
+    for (int j = 0; j < M; ++j) {
+      if (!output_kept(g, pattern, j)) layer->blobs()[1]->mutable_cpu_data()[j] = kNaN;
+    }
+  }
+  for (const auto& param : layer->blobs()) {
+    std::fill(param->mutable_cpu_diff(), param->mutable_cpu_diff() + param->count(),
+              kPrefilledParamDiff);
+  }
+  std::fill(x->mutable_cpu_diff(), x->mutable_cpu_diff() + x->count(), kNaN);  // overwritten
+
+  set_mode(mode);
+  layer->Forward(bottom.ptrs, top.ptrs);
+  test::fill_gaussian(y->mutable_cpu_diff(), y->count(), 23);
+  for (int n = 0; n < batch; ++n) {
+    for (int j = 0; j < M; ++j) {
+      if (!output_kept(g, pattern, j)) y->mutable_cpu_diff()[n * M + j] = kNaN;
+    }
+  }
+  layer->Backward(top.ptrs, {true}, bottom.ptrs);
+  set_mode(Mode::CPU);
+
+  const Reference ref(g, pattern, batch, x->cpu_data(), weight.cpu_data(),
+                      bias ? layer->blobs()[1]->cpu_data() : nullptr, y->cpu_diff());
+  for (int i = 0; i < y->count(); ++i) {
+    expect_close(ref.y[i], y->cpu_data()[i], "top " + std::to_string(i));
+    if (!output_kept(g, pattern, i % M)) {
+      EXPECT_EQ(y->cpu_data()[i], 0.0f) << "dropped output";
+    }
+  }
+  for (int i = 0; i < x->count(); ++i) {
+    expect_close(ref.dx[i], x->cpu_diff()[i], "bottom diff " + std::to_string(i));
+    if (!input_kept(g, pattern, i % K)) {
+      EXPECT_EQ(x->cpu_diff()[i], 0.0f) << "dropped input";
+    }
+  }
+  for (int j = 0; j < M; ++j) {
+    for (int k = 0; k < K; ++k) {
+      const float actual = weight.cpu_diff()[j * K + k];
+      if (kept(g, pattern, j, k)) {
+        expect_close(kPrefilledParamDiff + ref.dweight[j * K + k], actual,
+                     "weight diff (" + std::to_string(j) + ", " + std::to_string(k) + ")");
+      } else {
+        EXPECT_EQ(actual, kPrefilledParamDiff)
+            << "dropped weight (" << j << ", " << k << ") touched";
+      }
+    }
+  }
+  if (bias) {
+    for (int j = 0; j < M; ++j) {
+      expect_close(kPrefilledParamDiff + ref.dbias[j], layer->blobs()[1]->cpu_diff()[j],
+                   "bias diff " + std::to_string(j));
+    }
+  }
+}
+
+const std::vector<Geometry>& standard_geometries() {
+  // Widths divisible by neither the periods nor the tile size.
+  static const std::vector<Geometry> geometries = {{MaskKind::OutputRows, 45, 37},
+                                                   {MaskKind::InputColumns, 45, 37},
+                                                   {MaskKind::Tiles, 45, 37, 8}};
+  return geometries;
+}
+
+void check_all_patterns(const Geometry& g, Mode mode) {
+  for (int period : {1, 2, 3, 7}) {
+    for (int offset = 0; offset < period; ++offset) {
+      check_against_reference(g, {period, offset}, mode);
+    }
+  }
+}
+
+TEST(InnerProductApproxDropoutTest, RowOutputMatchesMaskedReference) {
+  check_all_patterns(standard_geometries()[0], Mode::CPU);
+}
+
+TEST(InnerProductApproxDropoutTest, RowInputMatchesMaskedReference) {
+  check_all_patterns(standard_geometries()[1], Mode::CPU);
+}
+
+TEST(InnerProductApproxDropoutTest, TileMatchesMaskedReference) {
+  check_all_patterns(standard_geometries()[2], Mode::CPU);
+}
+
+TEST(InnerProductApproxDropoutTest, TileGridCornerCases) {
+  // 5 tile columns, period 5: every tile row keeps the same tile column (one product).
+  check_against_reference({MaskKind::Tiles, 45, 40, 8}, {5, 2}, Mode::CPU);
+  // 2 tile columns, period 3: some tile rows keep nothing.
+  check_against_reference({MaskKind::Tiles, 45, 12, 8}, {3, 2}, Mode::CPU);
+  // 1x1 tiles: synapse-level pattern.
+  check_against_reference({MaskKind::Tiles, 9, 7, 1}, {4, 3}, Mode::CPU);
+  // Tiles taller than W: a single tile row.
+  check_against_reference({MaskKind::Tiles, 6, 37, 8}, {3, 1}, Mode::CPU);
+  // One tile covering all of W.
+  check_against_reference({MaskKind::Tiles, 6, 7, 32}, {1, 0}, Mode::CPU);
+  // Period equal to the number of tiles: one tile kept.
+  check_against_reference({MaskKind::Tiles, 20, 17, 8}, {9, 8}, Mode::CPU);
+}
+
+TEST(InnerProductApproxDropoutTest, RowPeriodEqualToWidthKeepsOneUnit) {
+  check_against_reference({MaskKind::OutputRows, 45, 37}, {45, 44}, Mode::CPU);
+  check_against_reference({MaskKind::InputColumns, 45, 37}, {37, 0}, Mode::CPU);
+}
+
+TEST(InnerProductApproxDropoutTest, AxisAndNoBias) {
+  // Bottom [2, 3, 4, 5] with axis 2: B = 6, K = 20.
+  for (const MaskKind kind : {MaskKind::OutputRows, MaskKind::InputColumns, MaskKind::Tiles}) {
+    check_against_reference({kind, 13, 20, 4}, {3, 1}, Mode::CPU, {2, 3, 4, 5}, "axis: 2");
+    check_against_reference({kind, 13, 20, 4}, {2, 0}, Mode::CPU, {}, "", /*bias=*/false);
+  }
+}
+
+TEST(InnerProductApproxDropoutTest, TopShapeAndParams) {
+  auto layer = test::make_layer(layer_text({MaskKind::OutputRows, 7, 12}, "", "axis: 2"));
+  as_approx(*layer).set_fixed_pattern(2, 1);
+  test::BlobSet bottom, top;
+  bottom.add({2, 3, 4, 3});
+  top.add({});
+  layer->SetUp(bottom.ptrs, top.ptrs);
+  EXPECT_EQ(top.ptrs[0]->shape(), (std::vector<int>{2, 3, 7}));
+  EXPECT_EQ(layer->blobs()[0]->shape(), (std::vector<int>{7, 12}));
+  EXPECT_EQ(layer->blobs()[1]->shape(), (std::vector<int>{7}));
+  EXPECT_GT(layer->blobs()[0]->sumsq_data(), 0.0f);  // the gaussian filler ran
+  EXPECT_EQ(as_approx(*layer).current_pattern(), (DropPattern{2, 1}));
+  // A different number of inputs per row is an error.
+  bottom.ptrs[0]->Reshape({2, 3, 5});
+  EXPECT_THROW(layer->Forward(bottom.ptrs, top.ptrs), Error);
+}
+
+TEST(InnerProductApproxDropoutTest, GradientCheck) {
+  for (const MaskKind kind : {MaskKind::OutputRows, MaskKind::InputColumns, MaskKind::Tiles}) {
+    for (const DropPattern pattern : {DropPattern{3, 1}, DropPattern{2, 0}}) {
+      SCOPED_TRACE(kind_name(kind) + " dp=" + std::to_string(pattern.period));
+      auto layer = test::make_layer(layer_text({kind, 7, 10, 3}));
+      as_approx(*layer).set_fixed_pattern(pattern.period, pattern.offset);
+      test::BlobSet bottom, top;
+      test::fill_gaussian(bottom.add({3, 10}), 5);
+      top.add({});
+      layer->SetUp(bottom.ptrs, top.ptrs);
+      test::check_gradients(*layer, bottom.ptrs, top.ptrs);
+    }
+  }
+}
+
+TEST(InnerProductApproxDropoutTest, TestPhaseIsPlainInnerProduct) {
+  // TEST needs no schedule (the file does not exist) and drops nothing.
+  for (const Geometry& g : standard_geometries()) {
+    SCOPED_TRACE(kind_name(g.kind));
+    auto layer = test::make_layer(layer_text(g, "/nonexistent/schedule.pb"), TEST);
+    test::BlobSet bottom, top;
+    Blob* x = bottom.add({4, g.inputs});
+    Blob* y = top.add({});
+    test::fill_gaussian(x, 3);
+    layer->SetUp(bottom.ptrs, top.ptrs);
+    layer->set_step(5, 5);
+    EXPECT_EQ(as_approx(*layer).current_pattern(), (DropPattern{1, 0}));
+    layer->Forward(bottom.ptrs, top.ptrs);
+    std::vector<float> dy(y->count(), 0.0f);
+    const Reference ref(g, {1, 0}, 4, x->cpu_data(), layer->blobs()[0]->cpu_data(),
+                        layer->blobs()[1]->cpu_data(), dy.data());
+    for (int i = 0; i < y->count(); ++i) expect_close(ref.y[i], y->cpu_data()[i], "top");
+  }
+}
+
+// ----- schedules -----
+
+std::string temp_path(const std::string& name) {
+  return ::testing::TempDir() + "approx_ip_" + name + "_" +
+         ::testing::UnitTest::GetInstance()->current_test_info()->name();
+}
+
+std::string write_schedule(const std::string& name, ApproxDropoutParameter::Pattern pattern,
+                           const std::vector<uint32_t>& periods,
+                           const std::vector<uint32_t>& offsets) {
+  DropoutSchedule schedule;
+  schedule.set_pattern(pattern);
+  schedule.set_target_ratio(0.5f);
+  for (uint32_t period : periods) schedule.add_period(period);
+  for (uint32_t offset : offsets) schedule.add_offset(offset);
+  const std::string path = temp_path(name);
+  write_proto_to_binary_file(schedule, path);
+  return path;
+}
+
+// The error SetUp raises ("" if none).
+std::string setup_error(const std::string& text, Phase phase = TRAIN, int inputs = 37) {
+  auto layer = test::make_layer(text, phase);
+  test::BlobSet bottom, top;
+  bottom.add({2, inputs});
+  top.add({});
+  try {
+    layer->SetUp(bottom.ptrs, top.ptrs);
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(InnerProductApproxDropoutTest, FollowsTheScheduleByIteration) {
+  const std::vector<uint32_t> periods = {2, 3, 1, 7};
+  const std::vector<uint32_t> offsets = {1, 2, 0, 3};
+  const Geometry g{MaskKind::Tiles, 45, 37, 8};
+  const std::string path = write_schedule("tile", ApproxDropoutParameter::TILE, periods, offsets);
+  auto layer = test::make_layer(layer_text(g, path));
+  test::BlobSet bottom, top;
+  Blob* x = bottom.add({3, g.inputs});
+  Blob* y = top.add({});
+  test::fill_gaussian(x, 9);
+  layer->SetUp(bottom.ptrs, top.ptrs);
+  for (int iteration : {0, 1, 2, 3, 6, 9}) {  // 6 and 9 wrap around
+    SCOPED_TRACE("iteration " + std::to_string(iteration));
+    layer->set_step(iteration, iteration);
+    const DropPattern expected{static_cast<int>(periods[iteration % 4]),
+                               static_cast<int>(offsets[iteration % 4])};
+    EXPECT_EQ(as_approx(*layer).current_pattern(), expected);
+    layer->Forward(bottom.ptrs, top.ptrs);
+    std::vector<float> dy(y->count(), 0.0f);
+    const Reference ref(g, expected, 3, x->cpu_data(), layer->blobs()[0]->cpu_data(),
+                        layer->blobs()[1]->cpu_data(), dy.data());
+    for (int i = 0; i < y->count(); ++i) expect_close(ref.y[i], y->cpu_data()[i], "top");
+  }
+  // A fixed pattern overrides the schedule.
+  as_approx(*layer).set_fixed_pattern(5, 4);
+  EXPECT_EQ(as_approx(*layer).current_pattern(), (DropPattern{5, 4}));
+  std::remove(path.c_str());
+}
+
+TEST(InnerProductApproxDropoutTest, MissingScheduleFilePrintsTheGeneratorCommand) {
+  const Geometry g{MaskKind::OutputRows, 45, 37};
+  const std::string missing = temp_path("missing");
+  std::string error = setup_error(layer_text(g, missing));
+  EXPECT_NE(error.find("python -m caffe.approx_dropout"), std::string::npos) << error;
+  EXPECT_NE(error.find(missing), std::string::npos) << error;
+  EXPECT_NE(error.find("--max-period 45"), std::string::npos) << error;
+  EXPECT_NE(error.find("layer 'ipad'"), std::string::npos) << error;
+  // Not set at all.
+  error = setup_error(layer_text(g));
+  EXPECT_NE(error.find("schedule_file is not set"), std::string::npos) << error;
+  EXPECT_NE(error.find("python -m caffe.approx_dropout"), std::string::npos) << error;
+  // ROW/INPUT ranges over K, TILE over the tiles (6 x 5 here).
+  error = setup_error(layer_text({MaskKind::InputColumns, 45, 37}, missing));
+  EXPECT_NE(error.find("--max-period 37"), std::string::npos) << error;
+  error = setup_error(layer_text({MaskKind::Tiles, 45, 37, 8}, missing));
+  EXPECT_NE(error.find("--pattern tile --max-period 30"), std::string::npos) << error;
+}
+
+TEST(InnerProductApproxDropoutTest, CorruptScheduleIsAnError) {
+  const Geometry g{MaskKind::OutputRows, 45, 37};
+  const std::string garbage = temp_path("garbage");
+  write_file_atomically(garbage, std::string("\xff\xff\xff\xff not a schedule", 20));
+  std::string error = setup_error(layer_text(g, garbage));
+  EXPECT_NE(error.find("not a valid binary caffe.DropoutSchedule"), std::string::npos) << error;
+
+  // A valid schedule cut short in the middle of its entries.
+  const std::string path =
+      write_schedule("whole", ApproxDropoutParameter::ROW, std::vector<uint32_t>(50, 300),
+                     std::vector<uint32_t>(50, 7));
+  const std::string bytes = read_file(path);
+  const std::string truncated = temp_path("truncated");
+  write_file_atomically(truncated, bytes.substr(0, bytes.size() - 10));
+  error = setup_error(layer_text(g, truncated));
+  EXPECT_NE(error.find("truncated or corrupt"), std::string::npos) << error;
+  for (const std::string& file : {garbage, path, truncated}) std::remove(file.c_str());
+}
+
+TEST(InnerProductApproxDropoutTest, InvalidSchedulesAreErrors) {
+  const Geometry row{MaskKind::OutputRows, 45, 37};
+  struct Case {
+    const char* name;
+    ApproxDropoutParameter::Pattern pattern;
+    std::vector<uint32_t> periods, offsets;
+    const char* message;
+  };
+  const std::vector<Case> cases = {
+      {"mismatch",
+       ApproxDropoutParameter::TILE,
+       {2},
+       {0},
+       "holds TILE patterns but the layer uses ROW"},
+      {"offset",
+       ApproxDropoutParameter::ROW,
+       {2, 3},
+       {1, 3},
+       "entry 1: dropout offset 3 must be in [0, period 3)"},
+      {"zero",
+       ApproxDropoutParameter::ROW,
+       {2, 0},
+       {0, 0},
+       "entry 1: dropout period 0 must be at least 1"},
+      {"wide", ApproxDropoutParameter::ROW, {46}, {0}, "entry 0: dropout period 46 exceeds the 45"},
+      {"lengths", ApproxDropoutParameter::ROW, {2, 2}, {0}, "2 periods but 1 offsets"},
+      {"empty", ApproxDropoutParameter::ROW, {}, {}, "has no entries"},
+  };
+  for (const Case& c : cases) {
+    const std::string path = write_schedule(c.name, c.pattern, c.periods, c.offsets);
+    const std::string error = setup_error(layer_text(row, path));
+    EXPECT_NE(error.find(c.message), std::string::npos) << c.name << ": " << error;
+    EXPECT_NE(error.find(path), std::string::npos) << c.name << ": " << error;
+    std::remove(path.c_str());
+  }
+  // TILE's bound is the number of tiles: 6 x 5 = 30 for 45 x 37 with tile 8.
+  const std::string path = write_schedule("tiles", ApproxDropoutParameter::TILE, {30, 31}, {0, 0});
+  const std::string error = setup_error(layer_text({MaskKind::Tiles, 45, 37, 8}, path));
+  EXPECT_NE(error.find("entry 1: dropout period 31 exceeds the 30"), std::string::npos) << error;
+  std::remove(path.c_str());
+}
+
+TEST(InnerProductApproxDropoutTest, InvalidSettingsAreErrors) {
+  const Geometry g{MaskKind::OutputRows, 45, 37};
+  std::string error = setup_error(layer_text(g, "", "transpose: true"), TEST);
+  EXPECT_NE(error.find("transpose is not supported"), std::string::npos) << error;
+  error = setup_error(layer_text({MaskKind::Tiles, 45, 37, 0}), TEST);
+  EXPECT_NE(error.find("tile_size must be positive"), std::string::npos) << error;
+
+  auto layer = test::make_layer(layer_text(g));
+  auto& approx = as_approx(*layer);
+  EXPECT_THROW(approx.set_fixed_pattern(0, 0), Error);
+  EXPECT_THROW(approx.set_fixed_pattern(3, 3), Error);
+  EXPECT_THROW(approx.set_fixed_pattern(3, -1), Error);
+  // A fixed period wider than the layer fails when used.
+  approx.set_fixed_pattern(46, 0);
+  test::BlobSet bottom, top;
+  bottom.add({2, 37});
+  top.add({});
+  layer->SetUp(bottom.ptrs, top.ptrs);
+  try {
+    layer->Forward(bottom.ptrs, top.ptrs);
+    ADD_FAILURE() << "period 46 > 45 outputs was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("period 46 exceeds the 45"), std::string::npos)
+        << e.what();
+  }
+}
+
+// ----- GPU -----
+
+TEST(InnerProductApproxDropoutTest, GpuMatchesMaskedReference) {
+  SKIP_IF_NO_GPU();
+  for (const Geometry& g : standard_geometries()) check_all_patterns(g, Mode::GPU);
+  check_against_reference({MaskKind::Tiles, 45, 12, 8}, {3, 2}, Mode::GPU);
+  check_against_reference({MaskKind::Tiles, 45, 40, 8}, {5, 2}, Mode::GPU);
+  check_against_reference({MaskKind::InputColumns, 13, 20}, {2, 0}, Mode::GPU, {}, "", false);
+}
+
+TEST(InnerProductApproxDropoutTest, GpuMatchesCpu) {
+  SKIP_IF_NO_GPU();
+  const std::vector<std::pair<Geometry, ApproxDropoutParameter::Pattern>> layers = {
+      {{MaskKind::OutputRows, 45, 37}, ApproxDropoutParameter::ROW},
+      {{MaskKind::InputColumns, 45, 37}, ApproxDropoutParameter::ROW},
+      {{MaskKind::Tiles, 45, 37, 8}, ApproxDropoutParameter::TILE}};
+  for (const auto& [g, pattern] : layers) {
+    for (const DropPattern p : {DropPattern{1, 0}, DropPattern{3, 2}, DropPattern{7, 4}}) {
+      SCOPED_TRACE(kind_name(g.kind) + " dp=" + std::to_string(p.period));
+      const std::string path = write_schedule("gpu", pattern, {static_cast<uint32_t>(p.period)},
+                                              {static_cast<uint32_t>(p.offset)});
+      test::check_gpu_matches_cpu(layer_text(g, path), {{6, g.inputs}},
+                                  [](BlobVec& bottom) { test::fill_gaussian(bottom[0], 17); });
+      std::remove(path.c_str());
+    }
+  }
+}
+
+TEST(InnerProductApproxDropoutTest, GpuGradientCheck) {
+  SKIP_IF_NO_GPU();
+  test::GpuModeScope gpu;
+  for (const MaskKind kind : {MaskKind::OutputRows, MaskKind::InputColumns, MaskKind::Tiles}) {
+    SCOPED_TRACE(kind_name(kind));
+    auto layer = test::make_layer(layer_text({kind, 7, 10, 3}));
+    as_approx(*layer).set_fixed_pattern(3, 1);
+    test::BlobSet bottom, top;
+    test::fill_gaussian(bottom.add({3, 10}), 5);
+    top.add({});
+    layer->SetUp(bottom.ptrs, top.ptrs);
+    test::check_gradients(*layer, bottom.ptrs, top.ptrs);
+  }
+}
+
+}  // namespace
+}  // namespace caffe
