@@ -113,7 +113,7 @@ IdxArray read_idx_file(const std::string& path, uint32_t expected_magic) {
   if (found_size != expected_size) {
     fail("'", path, "' is ", found_size < expected_size ? "truncated" : "too long", ": its header (",
          dims_string(array.dims), ") means ", expected_size, " bytes, found ", found_size,
-         " (uncompressed)");
+         gzdirect(file.get()) ? "" : " (uncompressed)");
   }
   return array;
 }
