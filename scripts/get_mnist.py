@@ -147,9 +147,10 @@ def download(dataset: str, destination: Path) -> Path:
                         continue
                     print(f"downloading {mirror}{base}.gz", flush=True)
                     partial = target.with_suffix(".gz.part")
-                    with urllib.request.urlopen(mirror + base + ".gz", timeout=DOWNLOAD_TIMEOUT_S) as response, \
-                            open(partial, "wb") as out:
-                        shutil.copyfileobj(response, out)
+                    url = mirror + base + ".gz"
+                    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
+                        with open(partial, "wb") as out:
+                            shutil.copyfileobj(response, out)
                     partial.rename(target)
             return destination
         except OSError as error:  # URLError and timeouts are OSErrors
@@ -215,7 +216,8 @@ def convert(source: Source, out: Path, converter: Path) -> dict[str, int]:
         db_path = out / f"{split}_lmdb"
         written = run_converter(converter, images, labels, db_path)
         if written != counts[split]:
-            raise ScriptError(f"{db_path}: wrote {written} records, the IDX header says {counts[split]}")
+            raise ScriptError(f"{db_path}: wrote {written} records, "
+                              f"the IDX header says {counts[split]}")
         print(f"{split}: {written} records -> {db_path}")
     marker = {"dataset": source.dataset, "source": str(source.directory), "counts": counts}
     (out / MARKER).write_text(json.dumps(marker, indent=2) + "\n")
@@ -226,7 +228,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--dataset", choices=sorted(NAMES), default="mnist", help="which dataset (default: mnist)")
+    which.add_argument("--dataset", choices=sorted(NAMES), default="mnist",
+                       help="which dataset (default: mnist)")
     which.add_argument("--auto", action="store_true",
                        help="MNIST if a local copy exists, else Fashion-MNIST")
     parser.add_argument("--data-dir", type=Path, default=None,

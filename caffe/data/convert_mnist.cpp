@@ -39,8 +39,9 @@ std::string record_key(size_t index) {
 
 }  // namespace
 
-MnistConversion convert_mnist_to_lmdb(const std::string& images_path, const std::string& labels_path,
-                                      const std::string& db_path, bool overwrite) {
+MnistConversion convert_mnist_to_lmdb(const std::string& images_path,
+                                      const std::string& labels_path, const std::string& db_path,
+                                      bool overwrite) {
   const IdxArray images = read_idx_file(images_path, kIdxImagesMagic);
   const IdxArray labels = read_idx_file(labels_path, kIdxLabelsMagic);
   if (images.dims[0] != labels.dims[0]) {

@@ -16,12 +16,16 @@ void transform_row(const Pixel* in, const float* mean_row, float channel_mean, f
                    int width, bool mirror, float* out) {
   if (mean_row) {
     if (mirror) {
-      for (int x = 0; x < width; ++x) out[width - 1 - x] = (static_cast<float>(in[x]) - mean_row[x]) * scale;
+      for (int x = 0; x < width; ++x) {
+        out[width - 1 - x] = (static_cast<float>(in[x]) - mean_row[x]) * scale;
+      }
     } else {
       for (int x = 0; x < width; ++x) out[x] = (static_cast<float>(in[x]) - mean_row[x]) * scale;
     }
   } else if (mirror) {
-    for (int x = 0; x < width; ++x) out[width - 1 - x] = (static_cast<float>(in[x]) - channel_mean) * scale;
+    for (int x = 0; x < width; ++x) {
+      out[width - 1 - x] = (static_cast<float>(in[x]) - channel_mean) * scale;
+    }
   } else {
     for (int x = 0; x < width; ++x) out[x] = (static_cast<float>(in[x]) - channel_mean) * scale;
   }
@@ -36,7 +40,7 @@ int offset_from(float uniform, int range) {
 
 void check_datum(const Datum& datum, int channels, int height, int width) {
   if (datum.encoded()) {
-    fail("datum is encoded (a compressed image); only raw pixel datums are supported "
+    fail("datum is encoded (a compressed image); only raw pixel datums are supported ",
          "(convert without --encoded)");
   }
   if (datum.channels() != channels || datum.height() != height || datum.width() != width) {
@@ -46,12 +50,12 @@ void check_datum(const Datum& datum, int channels, int height, int width) {
   const size_t expected = static_cast<size_t>(channels) * height * width;
   if (!datum.data().empty()) {
     if (datum.data().size() != expected) {
-      fail("datum has ", datum.data().size(), " bytes of data for a ", channels, "x", height, "x", width,
-           " datum (", expected, " expected)");
+      fail("datum has ", datum.data().size(), " bytes of data for a ", channels, "x", height, "x",
+           width, " datum (", expected, " expected)");
     }
   } else if (static_cast<size_t>(datum.float_data_size()) != expected) {
-    fail("datum has ", datum.float_data_size(), " float_data values for a ", channels, "x", height, "x",
-         width, " datum (", expected, " expected)");
+    fail("datum has ", datum.float_data_size(), " float_data values for a ", channels, "x", height,
+         "x", width, " datum (", expected, " expected)");
   }
 }
 
@@ -109,7 +113,9 @@ void DataTransformer::LoadMean() {
   }
 }
 
-std::vector<int> DataTransformer::output_shape() const { return {channels_, out_height_, out_width_}; }
+std::vector<int> DataTransformer::output_shape() const {
+  return {channels_, out_height_, out_width_};
+}
 
 int DataTransformer::output_count() const { return channels_ * out_height_ * out_width_; }
 
@@ -129,11 +135,13 @@ DataTransformer::Placement DataTransformer::PlacementFor(uint64_t key) const {
 }
 
 template <typename Pixel>
-void DataTransformer::TransformPixels(const Pixel* in, const Placement& placement, float* out) const {
+void DataTransformer::TransformPixels(const Pixel* in, const Placement& placement,
+                                      float* out) const {
   const float scale = param_.scale();
   for (int c = 0; c < channels_; ++c) {
     for (int y = 0; y < out_height_; ++y) {
-      const size_t source = (static_cast<size_t>(c) * height_ + y + placement.dy) * width_ + placement.dx;
+      const size_t source =
+          (static_cast<size_t>(c) * height_ + y + placement.dy) * width_ + placement.dx;
       const float* mean_row = mean_image_.empty() ? nullptr : mean_image_.data() + source;
       transform_row(in + source, mean_row, channel_means_[c], scale, out_width_, placement.mirror,
                     out + (static_cast<size_t>(c) * out_height_ + y) * out_width_);

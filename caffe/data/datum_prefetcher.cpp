@@ -30,7 +30,9 @@ void read_datum(const db::LmdbReader& reader, const std::string& db_path,
 
 DatumPrefetcher::DatumPrefetcher(std::shared_ptr<const db::LmdbEnvironment> environment,
                                  size_t num_records, Options options)
-    : environment_(std::move(environment)), num_records_(num_records), options_(std::move(options)) {
+    : environment_(std::move(environment)),
+      num_records_(num_records),
+      options_(std::move(options)) {
   if (num_records_ == 0) fail("LMDB '", environment_->path(), "' has no records");
   if (options_.batch_size == 0) fail("batch_size must be positive");
   if (options_.depth == 0) fail("the prefetch depth must be positive");
@@ -79,9 +81,8 @@ void DatumPrefetcher::Run() {
     uint64_t generation;
     {
       std::unique_lock<std::mutex> lock(mutex_);
-      space_.wait(lock, [this] {
-        return stopping_ || (!halted_ && queue_.size() < options_.depth);
-      });
+      space_.wait(lock,
+                  [this] { return stopping_ || (!halted_ && queue_.size() < options_.depth); });
       if (stopping_) return;
       index = next_to_read_++;
       generation = generation_;

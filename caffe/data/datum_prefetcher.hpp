@@ -82,12 +82,12 @@ class DatumPrefetcher {
   std::condition_variable ready_;  // the consumer waits for an entry
   std::condition_variable space_;  // the thread waits for room or a restart
   std::deque<Entry> queue_;
-  uint64_t queue_start_ = 0;       // index of queue_.front(), or of the next entry pushed
+  uint64_t queue_start_ = 0;  // index of queue_.front(), or of the next entry pushed
   uint64_t next_to_read_ = 0;
-  uint64_t generation_ = 0;        // bumped on restart: batches read for older ones are dropped
-  bool halted_ = false;            // an error stopped reading until the next restart
+  uint64_t generation_ = 0;  // bumped on restart: batches read for older ones are dropped
+  bool halted_ = false;      // an error stopped reading until the next restart
   bool stopping_ = false;
-  std::thread thread_;             // last member: starts after the state above exists
+  std::thread thread_;  // last member: starts after the state above exists
 };
 
 }  // namespace caffe

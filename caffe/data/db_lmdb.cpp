@@ -167,7 +167,8 @@ int LmdbWriter::try_write_pending() {
     MDB_val mdb_value = as_mdb_val(value);
     const int rc = mdb_put(raw, dbi, &mdb_key, &mdb_value, 0);
     if (rc == MDB_MAP_FULL) return rc;
-    if (rc != MDB_SUCCESS) fail("cannot write key '", key, "' to LMDB '", environment_.path(), "': ", mdb_strerror(rc));
+    if (rc != MDB_SUCCESS)
+      fail("cannot write key '", key, "' to LMDB '", environment_.path(), "': ", mdb_strerror(rc));
   }
   const int rc = mdb_txn_commit(txn.release());  // commit frees the transaction, even on failure
   if (rc != MDB_MAP_FULL) environment_.check(rc, "cannot commit to LMDB");

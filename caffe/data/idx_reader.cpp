@@ -85,9 +85,10 @@ IdxArray read_idx_file(const std::string& path, uint32_t expected_magic) {
   const uint32_t magic = big_endian_u32(magic_bytes);
   if (magic != expected_magic) {
     fail("'", path, "' has magic number ", magic, " but ", idx_kind(expected_magic), " has ",
-         expected_magic, magic == kIdxImagesMagic || magic == kIdxLabelsMagic
-                             ? std::string(" (it is ") + idx_kind(magic) + ": are the arguments swapped?)"
-                             : std::string(" (not an unsigned-byte IDX file?)"));
+         expected_magic,
+         magic == kIdxImagesMagic || magic == kIdxLabelsMagic
+             ? std::string(" (it is ") + idx_kind(magic) + ": are the arguments swapped?)"
+             : std::string(" (not an unsigned-byte IDX file?)"));
   }
 
   IdxArray array;
@@ -98,7 +99,8 @@ IdxArray read_idx_file(const std::string& path, uint32_t expected_magic) {
   for (size_t i = 0; i < array.dims.size() && header_read == header.size(); ++i) {
     array.dims[i] = big_endian_u32(&header[4 * i]);
     values *= array.dims[i];
-    if (values > kMaxIdxValues) fail("'", path, "' has an implausible IDX header (dimensions too large)");
+    if (values > kMaxIdxValues)
+      fail("'", path, "' has an implausible IDX header (dimensions too large)");
   }
   const uint64_t header_size = 4 + header.size();
   const uint64_t expected_size = header_size + (header_read == header.size() ? values : 0);
@@ -111,9 +113,9 @@ IdxArray read_idx_file(const std::string& path, uint32_t expected_magic) {
   const size_t values_read = read_bytes(file.get(), path, array.values.data(), values);
   const uint64_t found_size = header_size + values_read + count_remaining(file.get(), path);
   if (found_size != expected_size) {
-    fail("'", path, "' is ", found_size < expected_size ? "truncated" : "too long", ": its header (",
-         dims_string(array.dims), ") means ", expected_size, " bytes, found ", found_size,
-         gzdirect(file.get()) ? "" : " (uncompressed)");
+    fail("'", path, "' is ", found_size < expected_size ? "truncated" : "too long",
+         ": its header (", dims_string(array.dims), ") means ", expected_size, " bytes, found ",
+         found_size, gzdirect(file.get()) ? "" : " (uncompressed)");
   }
   return array;
 }

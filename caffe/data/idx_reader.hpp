@@ -13,7 +13,7 @@ constexpr uint32_t kIdxImagesMagic = 2051;
 constexpr uint32_t kIdxLabelsMagic = 2049;
 
 struct IdxArray {
-  std::vector<uint32_t> dims;  // e.g. {60000, 28, 28}
+  std::vector<uint32_t> dims;   // e.g. {60000, 28, 28}
   std::vector<uint8_t> values;  // product(dims) bytes, row-major
   // Number of values per item (product of dims after the first).
   size_t item_size() const;

@@ -57,7 +57,8 @@ void DataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*/) {
   if (param.batch_size() == 0) fail("data_param.batch_size must be positive");
   batch_size_ = static_cast<int>(param.batch_size());
   check_backend(param);
-  transformer_ = std::make_unique<DataTransformer>(effective_transform_param(layer_param_), phase());
+  transformer_ =
+      std::make_unique<DataTransformer>(effective_transform_param(layer_param_), phase());
 
   std::shared_ptr<const db::LmdbEnvironment> environment;
   try {
@@ -99,7 +100,8 @@ void DataLayer::Forward_cpu(const BlobVec& /*bottom*/, const BlobVec& top) {
   const int item_count = transformer_->output_count();
   float* data = top[0]->mutable_cpu_data();
   for (int k = 0; k < batch_size_; ++k) {
-    transformer_->Transform(batch.datums[k], hash_combine(key, k), data + static_cast<size_t>(k) * item_count);
+    transformer_->Transform(batch.datums[k], hash_combine(key, k),
+                            data + static_cast<size_t>(k) * item_count);
   }
   if (top.size() > 1) {
     float* labels = top[1]->mutable_cpu_data();

@@ -4,8 +4,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -38,10 +38,13 @@ class ScratchDir {
 };
 
 void append_u32(std::string* bytes, uint32_t value) {
-  for (int shift = 24; shift >= 0; shift -= 8) bytes->push_back(static_cast<char>((value >> shift) & 0xff));
+  for (int shift = 24; shift >= 0; shift -= 8) {
+    bytes->push_back(static_cast<char>((value >> shift) & 0xff));
+  }
 }
 
-std::string idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims, const std::vector<uint8_t>& values) {
+std::string idx_bytes(uint32_t magic, const std::vector<uint32_t>& dims,
+                      const std::vector<uint8_t>& values) {
   std::string bytes;
   append_u32(&bytes, magic);
   for (uint32_t dim : dims) append_u32(&bytes, dim);
@@ -56,7 +59,8 @@ void write_file(const std::string& path, const std::string& bytes, bool gzip) {
   }
   gzFile file = gzopen(path.c_str(), "wb");
   ASSERT_NE(file, nullptr);
-  ASSERT_EQ(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())), static_cast<int>(bytes.size()));
+  ASSERT_EQ(gzwrite(file, bytes.data(), static_cast<unsigned>(bytes.size())),
+            static_cast<int>(bytes.size()));
   gzclose(file);
 }
 
@@ -74,7 +78,9 @@ struct TinyMnist {
     for (uint32_t i = 0; i < count; ++i) labels.push_back(static_cast<uint8_t>(random() % 10));
   }
   uint32_t count() const { return static_cast<uint32_t>(labels.size()); }
-  std::string images_file() const { return idx_bytes(kIdxImagesMagic, {count(), kRows, kCols}, pixels); }
+  std::string images_file() const {
+    return idx_bytes(kIdxImagesMagic, {count(), kRows, kCols}, pixels);
+  }
   std::string labels_file() const { return idx_bytes(kIdxLabelsMagic, {count()}, labels); }
 };
 
@@ -98,7 +104,8 @@ void expect_database_holds(const std::string& db_path, const TinyMnist& mnist) {
     std::snprintf(key, sizeof(key), "%08u", index);
     EXPECT_EQ(reader.key(), key);
     Datum datum;
-    ASSERT_TRUE(datum.ParseFromArray(reader.value().data(), static_cast<int>(reader.value().size())));
+    ASSERT_TRUE(
+        datum.ParseFromArray(reader.value().data(), static_cast<int>(reader.value().size())));
     EXPECT_EQ(datum.channels(), 1);
     EXPECT_EQ(datum.height(), 3);
     EXPECT_EQ(datum.width(), 4);
@@ -171,7 +178,9 @@ TEST(ConvertMnistTest, TruncatedOrOverlongFilesReportSizes) {
   const std::string cut = error_of([&] { read_idx_file(dir / "cut.gz", kIdxImagesMagic); });
   EXPECT_NE(cut.find(dir / "cut.gz"), std::string::npos) << cut;
   // Nothing is written when an input is bad.
-  EXPECT_FALSE(error_of([&] { convert_mnist_to_lmdb(dir / "short", dir / "labels", dir / "db", false); }).empty());
+  EXPECT_FALSE(error_of([&] {
+                 convert_mnist_to_lmdb(dir / "short", dir / "labels", dir / "db", false);
+               }).empty());
   EXPECT_FALSE(fs::exists(dir / "db"));
 }
 
@@ -185,12 +194,13 @@ TEST(ConvertMnistTest, MagicNumbersAndCountsAreChecked) {
   EXPECT_NE(swapped.find("magic number 2049"), std::string::npos) << swapped;
   EXPECT_NE(swapped.find("swapped"), std::string::npos) << swapped;
   write_file(dir / "other", idx_bytes(0x0D03, {1, 1, 1}, {0, 0, 0, 0}), false);
-  EXPECT_NE(error_of([&] { read_idx_file(dir / "other", kIdxImagesMagic); }).find("magic number 3331"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { read_idx_file(dir / "other", kIdxImagesMagic); }).find("magic number 3331"),
+      std::string::npos);
   const TinyMnist fewer(5);
   write_file(dir / "fewer_labels", fewer.labels_file(), false);
-  const std::string counts =
-      error_of([&] { convert_mnist_to_lmdb(dir / "images", dir / "fewer_labels", dir / "db", false); });
+  const std::string counts = error_of(
+      [&] { convert_mnist_to_lmdb(dir / "images", dir / "fewer_labels", dir / "db", false); });
   EXPECT_NE(counts.find("holds 6 images but"), std::string::npos) << counts;
   EXPECT_NE(counts.find("holds 5 labels"), std::string::npos) << counts;
   const std::string missing = error_of([&] { read_idx_file(dir / "nope", kIdxLabelsMagic); });
@@ -215,8 +225,8 @@ TEST(ConvertMnistTest, ExistingOutputNeedsOverwriteAndMustBeAnLmdb) {
 
   fs::create_directory(dir / "photos");
   std::ofstream(dir / "photos/holiday.jpg") << "precious";
-  const std::string refused =
-      error_of([&] { convert_mnist_to_lmdb(dir / "images", dir / "labels", dir / "photos", true); });
+  const std::string refused = error_of(
+      [&] { convert_mnist_to_lmdb(dir / "images", dir / "labels", dir / "photos", true); });
   EXPECT_NE(refused.find("refusing to overwrite"), std::string::npos) << refused;
   EXPECT_TRUE(fs::exists(dir / "photos/holiday.jpg"));
   fs::create_directory(dir / "empty");

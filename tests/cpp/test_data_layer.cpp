@@ -48,7 +48,8 @@ std::string record_key(int index) {
 }
 
 // `count` datums of channels x height x width random bytes; record i has label 100 + i.
-std::vector<Datum> random_datums(int count, int channels, int height, int width, uint32_t seed = 7) {
+std::vector<Datum> random_datums(int count, int channels, int height, int width,
+                                 uint32_t seed = 7) {
   std::mt19937 random(seed);
   std::vector<Datum> datums(count);
   for (int i = 0; i < count; ++i) {
@@ -122,7 +123,8 @@ void expect_records(const DataLayerRun& run, const std::vector<Datum>& datums,
     const Datum& datum = datums[records[k]];
     EXPECT_EQ(labels[k], static_cast<float>(datum.label())) << "item " << k;
     for (int i = 0; i < item; ++i) {
-      const float expected = datum.data().empty() ? datum.float_data(i) : static_cast<uint8_t>(datum.data()[i]);
+      const float expected =
+          datum.data().empty() ? datum.float_data(i) : static_cast<uint8_t>(datum.data()[i]);
       ASSERT_EQ(data.cpu_data()[k * item + i], expected) << "item " << k << " value " << i;
     }
   }
@@ -214,17 +216,20 @@ TEST(DataLayerTest, ScaleAndMeanValues) {
     const std::vector<float> values = run.forward(0);
     for (int k = 0; k < 2; ++k) {
       for (int i = 0; i < 12; ++i) {
-        EXPECT_FLOAT_EQ(values[k * 12 + i], (pixel(datums[k], i / 4, (i / 2) % 2, i % 2) - 10) * 0.5f);
+        EXPECT_FLOAT_EQ(values[k * 12 + i],
+                        (pixel(datums[k], i / 4, (i / 2) % 2, i % 2) - 10) * 0.5f);
       }
     }
   }
-  DataLayerRun run(dir / "db", "transform_param { scale: 2 mean_value: 1 mean_value: 2 mean_value: 3 }",
-                   TRAIN, 2);
+  DataLayerRun run(dir / "db",
+                   "transform_param { scale: 2 mean_value: 1 mean_value: 2 mean_value: 3 }", TRAIN,
+                   2);
   const std::vector<float> values = run.forward(1);
   for (int k = 0; k < 2; ++k) {
     for (int i = 0; i < 12; ++i) {
       const int c = i / 4;
-      EXPECT_FLOAT_EQ(values[k * 12 + i], (pixel(datums[2 + k], c, (i / 2) % 2, i % 2) - (c + 1)) * 2.0f);
+      EXPECT_FLOAT_EQ(values[k * 12 + i],
+                      (pixel(datums[2 + k], c, (i / 2) % 2, i % 2) - (c + 1)) * 2.0f);
     }
   }
 }
@@ -237,12 +242,14 @@ TEST(DataLayerTest, MeanFile) {
   for (int dim : {1, 2, 3, 2}) mean.mutable_shape()->add_dim(dim);
   for (int i = 0; i < 12; ++i) mean.add_data(1.5f * i);
   write_proto_to_binary_file(mean, dir / "mean.binaryproto");
-  DataLayerRun run(dir / "db", "transform_param { scale: 0.25 mean_file: '" + (dir / "mean.binaryproto") + "' }",
-                   TEST, 2);
+  DataLayerRun run(
+      dir / "db", "transform_param { scale: 0.25 mean_file: '" + (dir / "mean.binaryproto") + "' }",
+      TEST, 2);
   const std::vector<float> values = run.forward(0);
   for (int k = 0; k < 2; ++k) {
     for (int i = 0; i < 12; ++i) {
-      EXPECT_FLOAT_EQ(values[k * 12 + i], (pixel(datums[k], i / 6, (i / 2) % 3, i % 2) - 1.5f * i) * 0.25f);
+      EXPECT_FLOAT_EQ(values[k * 12 + i],
+                      (pixel(datums[k], i / 6, (i / 2) % 3, i % 2) - 1.5f * i) * 0.25f);
     }
   }
   // A mean of the wrong shape is refused at setup.
@@ -250,15 +257,19 @@ TEST(DataLayerTest, MeanFile) {
   for (int i = 0; i < 4; ++i) mean.add_data(0);
   write_proto_to_binary_file(mean, dir / "bad_mean.binaryproto");
   try {
-    DataLayerRun bad(dir / "db", "transform_param { mean_file: '" + (dir / "bad_mean.binaryproto") + "' }");
+    DataLayerRun bad(dir / "db",
+                     "transform_param { mean_file: '" + (dir / "bad_mean.binaryproto") + "' }");
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("has shape 1 2 4 2 (16) but the datums are 2x3x2"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("has shape 1 2 4 2 (16) but the datums are 2x3x2"),
+              std::string::npos)
+        << error.what();
   }
 }
 
 // Output item k of a cropped pass must be datum `datum` cropped at (dy, dx), maybe mirrored.
-bool matches_placement(const float* out, const Datum& datum, int crop, int dy, int dx, bool mirror) {
+bool matches_placement(const float* out, const Datum& datum, int crop, int dy, int dx,
+                       bool mirror) {
   for (int c = 0; c < datum.channels(); ++c) {
     for (int y = 0; y < crop; ++y) {
       for (int x = 0; x < crop; ++x) {
@@ -279,7 +290,8 @@ TEST(DataLayerTest, TestPhaseTakesCentreCropWithoutMirror) {
   for (uint64_t b = 0; b < 4; ++b) {
     const std::vector<float> values = run.forward(b);
     for (int k = 0; k < 2; ++k) {
-      EXPECT_TRUE(matches_placement(values.data() + k * 18, datums[(b * 2 + k) % 4], 3, 1, 2, false));
+      EXPECT_TRUE(
+          matches_placement(values.data() + k * 18, datums[(b * 2 + k) % 4], 3, 1, 2, false));
     }
   }
 }
@@ -403,11 +415,13 @@ TEST(DataLayerTest, LeveldbBackendOnlyAcceptsAnLmdb) {
   std::ofstream(dir / "leveldb/CURRENT") << "MANIFEST-000001\n";
   const std::string message =
       setup_error("type: 'Data' data_param { source: '" + (dir / "leveldb") + "' batch_size: 2 }");
-  EXPECT_NE(message.find("LEVELDB is not supported; convert to LMDB (backend: LMDB)"), std::string::npos)
+  EXPECT_NE(message.find("LEVELDB is not supported; convert to LMDB (backend: LMDB)"),
+            std::string::npos)
       << message;
   // With backend LMDB the same directory is reported as not an LMDB.
-  const std::string lmdb_message = setup_error("type: 'Data' data_param { source: '" + (dir / "leveldb") +
-                                               "' batch_size: 2 backend: LMDB }");
+  const std::string lmdb_message =
+      setup_error("type: 'Data' data_param { source: '" + (dir / "leveldb") +
+                  "' batch_size: 2 backend: LMDB }");
   EXPECT_NE(lmdb_message.find("is not an LMDB database"), std::string::npos) << lmdb_message;
 }
 
@@ -453,7 +467,8 @@ TEST(DataLayerTest, CorruptRecordsNameTheirKey) {
     garbage.forward(2);
     FAIL() << "expected an error";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("record '00000008'"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("record '00000008'"), std::string::npos)
+        << error.what();
     EXPECT_NE(std::string(error.what()).find("not a Datum"), std::string::npos) << error.what();
   }
 }
@@ -463,21 +478,26 @@ TEST(DataLayerTest, ParameterErrors) {
   write_datums(dir / "db", random_datums(3, 2, 4, 4));
   const std::string fields = "source: '" + (dir / "db") + "' batch_size: 2";
   const std::string source = "data_param { " + fields + " }";
-  EXPECT_NE(setup_error("type: 'Data' data_param { source: '" + (dir / "db") + "' }").find("batch_size"),
+  EXPECT_NE(
+      setup_error("type: 'Data' data_param { source: '" + (dir / "db") + "' }").find("batch_size"),
+      std::string::npos);
+  EXPECT_NE(setup_error("type: 'Data' " + source + " transform_param { crop_size: 5 }")
+                .find("crop_size 5"),
             std::string::npos);
-  EXPECT_NE(setup_error("type: 'Data' " + source + " transform_param { crop_size: 5 }").find("crop_size 5"),
-            std::string::npos);
-  EXPECT_NE(setup_error("type: 'Data' " + source + " transform_param { mean_value: 1 mean_value: 2 mean_value: 3 }")
+  EXPECT_NE(setup_error("type: 'Data' " + source +
+                        " transform_param { mean_value: 1 mean_value: 2 mean_value: 3 }")
                 .find("3 mean_value(s) for 2-channel"),
             std::string::npos);
-  EXPECT_NE(setup_error("type: 'Data' data_param { scale: 2 " + fields + " } transform_param { scale: 3 }")
+  EXPECT_NE(setup_error("type: 'Data' data_param { scale: 2 " + fields +
+                        " } transform_param { scale: 3 }")
                 .find("scale in both"),
             std::string::npos);
   TempDir empty;
   write_records(empty / "db", {});
-  EXPECT_NE(setup_error("type: 'Data' data_param { source: '" + (empty / "db") + "' batch_size: 1 }")
-                .find("has no records"),
-            std::string::npos);
+  EXPECT_NE(
+      setup_error("type: 'Data' data_param { source: '" + (empty / "db") + "' batch_size: 1 }")
+          .find("has no records"),
+      std::string::npos);
 }
 
 TEST(DataLayerTest, LegacyDataParamTransformFields) {
@@ -493,7 +513,8 @@ TEST(DataLayerTest, GpuForwardMatchesCpu) {
   SKIP_IF_NO_GPU();
   TempDir dir;
   write_datums(dir / "db", random_datums(6, 2, 4, 4));
-  DataLayerRun run(dir / "db", "transform_param { scale: 0.5 crop_size: 3 mirror: true }", TRAIN, 3);
+  DataLayerRun run(dir / "db", "transform_param { scale: 0.5 crop_size: 3 mirror: true }", TRAIN,
+                   3);
   const std::vector<float> cpu = run.forward(1);
   test::GpuModeScope gpu;
   run.layer->set_step(0, 1);
@@ -501,7 +522,9 @@ TEST(DataLayerTest, GpuForwardMatchesCpu) {
   // Copy on the device so the comparison reads what the next GPU layer would see.
   Blob device_copy(run.top.ptrs[0]->shape());
   gpu_copy(device_copy.count(), run.top.ptrs[0]->gpu_data(), device_copy.mutable_gpu_data());
-  EXPECT_EQ(std::vector<float>(device_copy.cpu_data(), device_copy.cpu_data() + device_copy.count()), cpu);
+  EXPECT_EQ(
+      std::vector<float>(device_copy.cpu_data(), device_copy.cpu_data() + device_copy.count()),
+      cpu);
 }
 
 TEST(DataTransformerTest, SameKeySameOutputAndMirrorReversesRows) {

@@ -127,7 +127,8 @@ def test_converter_usage_and_backend_errors(tmp_path: Path, converter: Path) -> 
 
 def test_converter_swapped_arguments(tmp_path: Path, converter: Path) -> None:
     images, labels = tiny_split(2, 5)
-    result = run(converter, write(tmp_path / "l", labels), write(tmp_path / "i", images), tmp_path / "db")
+    result = run(converter, write(tmp_path / "l", labels), write(tmp_path / "i", images),
+                 tmp_path / "db")
     assert result.returncode == 1
     assert "are the arguments swapped?" in result.stderr
 
@@ -195,7 +196,8 @@ def test_script_checks_headers_before_converting(tmp_path: Path, converter: Path
 def test_script_reports_missing_files_and_converter(tmp_path: Path, converter: Path) -> None:
     data = tiny_dataset(tmp_path / "raw")
     (data / "t10k-labels-idx1-ubyte.gz").unlink()
-    missing = run_script("--data-dir", data, "--out", tmp_path / "out", "--caffe-bin", converter.parent)
+    missing = run_script("--data-dir", data, "--out", tmp_path / "out",
+                         "--caffe-bin", converter.parent)
     assert missing.returncode == 1
     assert "does not hold the four IDX files" in missing.stderr
     no_binary = run_script("--data-dir", data, "--out", tmp_path / "out", "--caffe-bin", tmp_path)
@@ -222,7 +224,8 @@ def test_auto_prefers_local_mnist(tmp_path: Path, converter: Path,
                                   capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr(get_mnist, "SHARED_MNIST", tiny_dataset(tmp_path / "mnist", 4, 2))
     monkeypatch.setattr(get_mnist, "DEBIAN_FASHION", tiny_dataset(tmp_path / "fashion", 5, 3))
-    status = get_mnist.main(["--auto", "--out", str(tmp_path / "out"), "--caffe-bin", str(converter.parent)])
+    status = get_mnist.main(["--auto", "--out", str(tmp_path / "out"),
+                             "--caffe-bin", str(converter.parent)])
     captured = capsys.readouterr()
     assert status == 0, captured.err
     assert "dataset: MNIST" in captured.out and "FASHION" not in captured.err
