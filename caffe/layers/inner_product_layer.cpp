@@ -1,0 +1,158 @@
+#include "caffe/layers/inner_product_layer.hpp"
+
+#include <climits>
+
+#include "caffe/core/filler.hpp"
+#include "caffe/core/layer_registry.hpp"
+
+namespace caffe {
+namespace {
+
+// A shape with its leading 1s removed: legacy models store [N, K] weights as [1, 1, N, K].
+std::vector<int> without_leading_ones(std::vector<int> shape) {
+  while (shape.size() > 1 && shape.front() == 1) shape.erase(shape.begin());
+  return shape;
+}
+
+// Accepts `blob` if its shape is `expected`, possibly with legacy leading 1s (then reshaped).
+void check_param_shape(Blob* blob, const std::vector<int>& expected, const char* what,
+                       const std::string& why) {
+  if (blob->shape() == expected) return;
+  if (without_leading_ones(blob->shape()) == without_leading_ones(expected)) {
+    blob->Reshape(expected);  // same count: the values stay in place
+    return;
+  }
+  fail("the ", what, " blob from the model has shape ", blob->shape_string(), ", but ", why,
+       " need ", shape_string(expected));
+}
+
+}  // namespace
+
+const InnerProductLayer::Device InnerProductLayer::kCpu = {
+    cpu_gemm, cpu_gemv, &Blob::cpu_data, &Blob::cpu_diff, &Blob::mutable_cpu_diff,
+    &Blob::mutable_cpu_data};
+const InnerProductLayer::Device InnerProductLayer::kGpu = {
+    gpu_gemm, gpu_gemv, &Blob::gpu_data, &Blob::gpu_diff, &Blob::mutable_gpu_diff,
+    &Blob::mutable_gpu_data};
+
+void InnerProductLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
+  const InnerProductParameter& param = layer_param_.inner_product_param();
+  if (param.num_output() == 0 || param.num_output() > INT_MAX) {
+    fail("inner_product_param.num_output must be set to a positive number, got ",
+         param.num_output());
+  }
+  if (top[0] == bottom[0]) fail("cannot run in place; give the top its own name");
+  num_output_ = static_cast<int>(param.num_output());
+  bias_term_ = param.bias_term();
+  transpose_ = param.transpose();
+  axis_ = bottom[0]->CanonicalAxisIndex(param.axis());
+  inputs_ = bottom[0]->count(axis_);
+
+  if (!blobs_.empty()) {
+    CheckLoadedBlobs();
+    return;
+  }
+  blobs_.push_back(std::make_shared<Blob>(ExpectedWeightShape()));
+  fill_blob(param.weight_filler(), blobs_[0].get(), filler_stream(name(), 0));
+  if (bias_term_) {
+    blobs_.push_back(std::make_shared<Blob>(std::vector<int>{num_output_}));
+    fill_blob(param.bias_filler(), blobs_[1].get(), filler_stream(name(), 1));
+  }
+}
+
+std::vector<int> InnerProductLayer::ExpectedWeightShape() const {
+  return transpose_ ? std::vector<int>{inputs_, num_output_}
+                    : std::vector<int>{num_output_, inputs_};
+}
+
+void InnerProductLayer::CheckLoadedBlobs() const {
+  const size_t expected = bias_term_ ? 2 : 1;
+  if (blobs_.size() != expected) {
+    fail("the model gives ", blobs_.size(), " parameter blob(s), but the layer has ", expected,
+         bias_term_ ? " (weights and bias)" : " (weights only: bias_term is false)");
+  }
+  std::ostringstream why;
+  why << "num_output " << num_output_ << " and " << inputs_ << " inputs per row"
+      << (transpose_ ? " (transpose: true)" : "");
+  check_param_shape(blobs_[0].get(), ExpectedWeightShape(), "weight", why.str());
+  if (bias_term_) {
+    check_param_shape(blobs_[1].get(), {num_output_}, "bias",
+                      "num_output " + std::to_string(num_output_));
+  }
+}
+
+void InnerProductLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
+  const Blob& input = *bottom[0];
+  const int axis = input.CanonicalAxisIndex(layer_param_.inner_product_param().axis());
+  const int inputs = input.count(axis);
+  if (inputs != inputs_) {
+    fail("the input of shape ", input.shape_string(), " has ", inputs,
+         " inputs per row (axes ", axis, " on), but the weights of shape ",
+         blobs_[0]->shape_string(), " were set up for ", inputs_);
+  }
+  axis_ = axis;
+  rows_ = input.count(0, axis_);
+  std::vector<int> top_shape(input.shape().begin(), input.shape().begin() + axis_);
+  top_shape.push_back(num_output_);
+  top[0]->Reshape(top_shape);
+  // Compared as shapes so that even an empty batch allocates the (empty) buffer.
+  if (bias_term_ && bias_multiplier_.shape() != std::vector<int>{rows_}) {
+    bias_multiplier_.Reshape({rows_});
+    cpu_set(rows_, 1.0f, bias_multiplier_.mutable_cpu_data());
+  }
+}
+
+void InnerProductLayer::ForwardOn(const Device& device, const BlobVec& bottom,
+                                  const BlobVec& top) {
+  const float* x = (bottom[0]->*device.data)();
+  const float* weight = (blobs_[0].get()->*device.data)();
+  float* y = (top[0]->*device.mutable_data)();
+  // Y = X W^T  (W^T is stored directly when transpose_).
+  device.gemm(Trans::No, transpose_ ? Trans::No : Trans::Yes, rows_, num_output_, inputs_, 1.0f, x,
+              weight, 0.0f, y);
+  if (bias_term_) {
+    // Y += 1 b^T.
+    device.gemm(Trans::No, Trans::No, rows_, num_output_, 1, 1.0f,
+                (bias_multiplier_.*device.data)(), (blobs_[1].get()->*device.data)(), 1.0f, y);
+  }
+}
+
+void InnerProductLayer::BackwardOn(const Device& device, const BlobVec& top,
+                                   const std::vector<bool>& propagate_down,
+                                   const BlobVec& bottom) {
+  const float* dy = (top[0]->*device.diff)();
+  if (param_propagate_down(0)) {
+    const float* x = (bottom[0]->*device.data)();
+    float* dweight = (blobs_[0].get()->*device.mutable_diff)();
+    if (transpose_) {
+      // dW^T [K, N] += X^T dY.
+      device.gemm(Trans::Yes, Trans::No, inputs_, num_output_, rows_, 1.0f, x, dy, 1.0f, dweight);
+    } else {
+      // dW [N, K] += dY^T X.
+      device.gemm(Trans::Yes, Trans::No, num_output_, inputs_, rows_, 1.0f, dy, x, 1.0f, dweight);
+    }
+  }
+  if (bias_term_ && param_propagate_down(1)) {
+    // db += dY^T 1.
+    device.gemv(Trans::Yes, rows_, num_output_, 1.0f, dy, (bias_multiplier_.*device.data)(), 1.0f,
+                (blobs_[1].get()->*device.mutable_diff)());
+  }
+  if (propagate_down[0]) {
+    // dX = dY W.
+    device.gemm(Trans::No, transpose_ ? Trans::Yes : Trans::No, rows_, inputs_, num_output_, 1.0f,
+                dy, (blobs_[0].get()->*device.data)(), 0.0f, (bottom[0]->*device.mutable_diff)());
+  }
+}
+
+void InnerProductLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
+  ForwardOn(kCpu, bottom, top);
+}
+
+void InnerProductLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                     const BlobVec& bottom) {
+  BackwardOn(kCpu, top, propagate_down, bottom);
+}
+
+REGISTER_LAYER("InnerProduct", InnerProductLayer);
+
+}  // namespace caffe
