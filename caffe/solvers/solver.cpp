@@ -335,8 +335,6 @@ void Solver::Step(int iters) {
   if (iters < 0) fail("Step(", iters, "): the number of iterations must be >= 0");
   const int stop_iter = iter_ + iters;
   stopped_early_ = false;
-  recent_losses_.clear();
-  losses_seen_ = 0;
   while (iter_ < stop_iter) {
     net_->ClearParamDiffs();
     if (param_.test_interval() > 0 && iter_ % param_.test_interval() == 0 &&
@@ -571,6 +569,9 @@ std::string locate_learned_net(const std::string& learned_net, const std::string
 void Solver::Restore(const std::string& solverstate_path) {
   LOG(INFO) << "Resuming from " << solverstate_path;
   if (ends_with(solverstate_path, ".caffemodel")) fail_weights_as_state(solverstate_path);
+  if (ends_with(solverstate_path, ".h5")) {
+    fail("'", solverstate_path, "': HDF5 snapshots are not supported; use BINARYPROTO");
+  }
   SolverState state;
   read_proto_from_binary_file(solverstate_path, &state);
   if (!state.has_learned_net() && state.history_size() == 0) {

@@ -73,7 +73,7 @@ class Solver {
   // Update history (momentum, squared-gradient sums, ...): the rule's buffers, set by set, each
   // set holding one blob per learnable parameter.
   const std::vector<std::unique_ptr<Blob>>& history() const { return history_; }
-  // Smoothed training loss (mean of the last average_loss iterations of the latest Step).
+  // Smoothed training loss: the mean over the last average_loss iterations.
   float smoothed_loss() const { return smoothed_loss_; }
 
   // on_start runs at the start of every iteration, before the forward passes;
