@@ -1,0 +1,68 @@
+// Building blocks of the update rules.  Each rule (SGD, Nesterov, AdaGrad, RMSProp, Adam) is a
+// small functor whose operator()(i) performs the whole update of element i in one pass:
+// normalize and clip the accumulated gradient, add the regularization term, update the history,
+// write the step into the diff (as Caffe leaves it) and subtract it from the weight.  The same
+// functor runs in a host loop and, in CUDA builds, as a single device kernel, so CPU and GPU
+// apply the same formula.
+#pragma once
+
+#include <cmath>
+
+#include "caffe/core/common.hpp"
+
+#ifdef __CUDACC__
+#define CAFFE_HOST_DEVICE __host__ __device__
+#else
+#define CAFFE_HOST_DEVICE
+#endif
+
+namespace caffe {
+
+// Turns the raw gradient, accumulated over iter_size passes, into the regularized gradient:
+//   g = scale · raw + decay · (L2: w, L1: sign(w)),  scale = clip factor / iter_size.
+struct RegularizedGradient {
+  float scale;
+  float decay;  // weight_decay × decay_mult
+  bool l1;
+
+  CAFFE_HOST_DEVICE float operator()(float raw, float weight) const {
+    const float penalty = l1 ? static_cast<float>((weight > 0.0f) - (weight < 0.0f)) : weight;
+    return scale * raw + decay * penalty;
+  }
+};
+
+// What the solver hands an update rule for one parameter blob in one iteration.
+struct ParamStep {
+  int param_id;
+  RegularizedGradient gradient;
+  float rate;  // learning rate × lr_mult
+};
+
+// Where one element's update reads and writes: weight, gradient (replaced by the step taken)
+// and the rule's history buffers.
+struct UpdateBuffers {
+  float* weight;
+  float* diff;
+  float* history;
+  float* history2;  // second moment (Adam); null for the other rules
+};
+
+// Defined in param_update.cuh and instantiated by each rule's .cu.
+template <typename Update>
+void launch_update_gpu(long long count, const Update& update);
+
+// Runs `update` over every element, on the device in GPU mode.
+template <typename Update>
+void run_update(long long count, const Update& update) {
+  if (mode() == Mode::GPU) {
+#ifdef CAFFE_USE_CUDA
+    launch_update_gpu(count, update);
+    return;
+#else
+    fail("GPU mode is not available in a CPU-only build");
+#endif
+  }
+  for (long long i = 0; i < count; ++i) update(i);
+}
+
+}  // namespace caffe

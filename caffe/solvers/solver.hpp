@@ -1,0 +1,172 @@
+// Solver: trains a Net from a SolverParameter.  Each iteration zeroes the parameter gradients,
+// runs iter_size forward/backward passes (accumulating gradients), and lets the update rule
+// (SGD, Nesterov, AdaGrad, RMSProp, Adam: one subclass each, chosen by `type`) change the
+// weights.  Around that: learning-rate policies, periodic testing, loss display, snapshots
+// (.caffemodel + .solverstate) and exact resumption from them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "caffe/core/blob.hpp"
+#include "caffe/core/net.hpp"
+#include "caffe/solvers/param_update.hpp"
+#include "proto/caffe.pb.h"
+
+namespace caffe {
+
+// Named outputs of one test pass: the mean over test_iter batches of every element of every
+// output blob ("accuracy", or "name[j]" for element j of a non-scalar output).
+using TestResult = std::vector<std::pair<std::string, float>>;
+
+// The two files one snapshot writes.
+struct SnapshotFiles {
+  std::string caffemodel;
+  std::string solverstate;
+};
+
+class Solver {
+ public:
+  using Callback = std::function<void()>;
+
+  // Creates the solver named by param.type() ("SGD", "Nesterov", "AdaGrad", "RMSProp", "Adam";
+  // case-insensitive, so the legacy spellings "sgd", "adagrad", ... work too).
+  static std::unique_ptr<Solver> Create(const SolverParameter& param);
+  // Reads a solver prototxt (see load_solver_param) and creates its solver.
+  static std::unique_ptr<Solver> Create(const std::string& solver_path);
+
+  // Builds the train net and the test nets.  Relative net paths are taken as they are; use
+  // load_solver_param to resolve them against a solver file's folder.
+  explicit Solver(const SolverParameter& param);
+  virtual ~Solver() = default;
+  Solver(const Solver&) = delete;
+  Solver& operator=(const Solver&) = delete;
+
+  // The update rule's name as registered ("SGD", "Adam", ...).
+  virtual const char* type() const = 0;
+
+  // Trains until max_iter (after restoring `resume_file` when given), snapshots at the end
+  // (snapshot_after_train) and runs the final test pass when it is due.
+  void Solve(const std::string& resume_file = "");
+  // Runs `iters` training iterations (testing and snapshotting when due).
+  void Step(int iters);
+  // Loads a .solverstate: iteration, weights (its learned_net) and update history.
+  void Restore(const std::string& solverstate_path);
+  // Writes <prefix>_iter_N.caffemodel and <prefix>_iter_N.solverstate (each atomically).
+  SnapshotFiles Snapshot();
+  // Runs test_iter[id] batches through test net `id` and logs and returns the mean outputs.
+  TestResult Test(int test_net_id);
+  std::vector<TestResult> TestAll();
+
+  Net& net() { return *net_; }
+  const Net& net() const { return *net_; }
+  const std::vector<std::unique_ptr<Net>>& test_nets() const { return test_nets_; }
+  int iter() const { return iter_; }
+  const SolverParameter& param() const { return param_; }
+  // The learning rate the next update uses (lr_policy at the current iteration).
+  float learning_rate() const;
+  // Update history (momentum, squared-gradient sums, ...): the rule's buffers, set by set, each
+  // set holding one blob per learnable parameter.
+  const std::vector<std::unique_ptr<Blob>>& history() const { return history_; }
+  // Smoothed training loss: the mean over the last average_loss iterations.
+  float smoothed_loss() const { return smoothed_loss_; }
+
+  // on_start runs at the start of every iteration, before the forward passes;
+  // on_gradients_ready after the gradients are accumulated, before the update.  Either may be
+  // empty.  (Python callbacks and the data-parallel trainer hook in here.)
+  void add_callback(Callback on_start, Callback on_gradients_ready);
+
+  // Asynchronous requests, honoured at the end of the current iteration (safe to call from a
+  // signal handler or another thread; the library installs no signal handlers itself).
+  // Stop ends Step early; Solve then snapshots (snapshot_after_train) and returns.
+  void request_stop() { stop_requested_ = true; }
+  void request_snapshot() { snapshot_requested_ = true; }
+  // Whether the last Step/Solve ended because of request_stop.
+  bool stopped_early() const { return stopped_early_; }
+
+ protected:
+  // Called by the rule's constructor: `sets` zero-filled history blobs per learnable parameter.
+  void AllocateHistory(int sets);
+  Blob& learnable_param(int param_id) const { return *net_->learnable_params()[param_id]; }
+  Blob& history_blob(int set, int param_id) const {
+    return *history_[set * net_->learnable_params().size() + param_id];
+  }
+  // Weight, diff and history pointers of one parameter, on the current device.
+  UpdateBuffers buffers(int param_id, bool second_moment = false) const;
+  // Settings checks for the rules' constructors.
+  void RequireNoMomentum() const;
+  void RequireFraction(const char* field, float value) const;  // value in [0, 1)
+  // Applies the rule to one parameter blob.
+  virtual void UpdateParam(const ParamStep& step) = 0;
+
+  SolverParameter param_;
+  int iter_ = 0;
+
+ private:
+  void CheckParam() const;
+  void InitTrainNet();
+  void InitTestNets();
+  void LoadWeights(const std::string& caffemodel_paths);
+  // One iteration's forward/backward passes; returns the loss averaged over iter_size.
+  float ForwardBackward();
+  void ApplyUpdate();
+  // Global gradient scale that brings the L2 norm down to clip_gradients (1 when not needed).
+  float ClipScale(float normalization, bool log);
+  void UpdateSmoothedLoss(float loss);
+  void DisplayTrainOutputs() const;
+  std::string SnapshotPath(const char* extension) const;
+  bool DisplayDue() const { return param_.display() > 0 && iter_ % param_.display() == 0; }
+
+  std::unique_ptr<Net> net_;
+  std::vector<std::unique_ptr<Net>> test_nets_;
+  std::vector<std::unique_ptr<Blob>> history_;
+  std::vector<Callback> on_start_;
+  std::vector<Callback> on_gradients_ready_;
+  std::vector<float> recent_losses_;  // ring of the last average_loss losses
+  size_t losses_seen_ = 0;
+  float smoothed_loss_ = 0;
+  float last_finite_loss_ = 0;
+  bool has_finite_loss_ = false;
+  std::atomic<bool> stop_requested_{false};
+  std::atomic<bool> snapshot_requested_{false};
+  bool stopped_early_ = false;
+};
+
+// Reads a solver prototxt for training from that file: relative net, test_net, train_net and
+// weights paths that do not exist from the current directory are looked up beside the solver
+// file; a missing snapshot_prefix defaults to the solver file's path without its extension.
+SolverParameter load_solver_param(const std::string& solver_path);
+
+// ---- registry of update rules ----
+using SolverFactory = std::function<std::unique_ptr<Solver>(const SolverParameter&)>;
+
+class SolverRegistry {
+ public:
+  static void Add(const std::string& type, SolverFactory factory);
+  // Creates param.type(); unknown types are an error listing the known ones.
+  static std::unique_ptr<Solver> Create(const SolverParameter& param);
+  // The registered spelling of a type matched case-insensitively ("adam" -> "Adam"); errors
+  // when unknown.
+  static std::string CanonicalType(const std::string& type);
+  static std::vector<std::string> Types();  // sorted
+};
+
+struct SolverRegisterer {
+  SolverRegisterer(const std::string& type, SolverFactory factory) {
+    SolverRegistry::Add(type, std::move(factory));
+  }
+};
+
+}  // namespace caffe
+
+// REGISTER_SOLVER("SGD", SGDSolver);
+#define REGISTER_SOLVER(type_name, SolverClass)                                            \
+  static const ::caffe::SolverRegisterer solver_registerer_##SolverClass(                  \
+      type_name, [](const ::caffe::SolverParameter& param) -> std::unique_ptr<::caffe::Solver> { \
+        return std::make_unique<SolverClass>(param);                                       \
+      })

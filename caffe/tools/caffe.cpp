@@ -1,0 +1,426 @@
+// caffe: the command-line front end Caffe users know.
+//   caffe train --solver S.prototxt [--snapshot X.solverstate | --weights A.caffemodel,B.caffemodel]
+//   caffe test --model NET.prototxt --weights W.caffemodel [--iterations 50]
+//   caffe time --model NET.prototxt [--iterations 50] [--phase TRAIN|TEST]
+//   caffe device_query
+// Every error becomes one line "caffe: <message>" on stderr and exit status 1.
+#include <gflags/gflags.h>
+#include <glog/logging.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <iomanip>
+#include <iostream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#ifdef CAFFE_USE_CUDA
+#include <cuda_runtime.h>
+#endif
+
+#include "caffe/core/common.hpp"
+#include "caffe/core/cuda_context.hpp"
+#include "caffe/core/net.hpp"
+#include "caffe/solvers/solver.hpp"
+
+DEFINE_string(solver, "", "train: the solver prototxt");
+DEFINE_string(model, "", "test, time: the net prototxt");
+DEFINE_string(snapshot, "", "train: a .solverstate to resume from (excludes --weights)");
+DEFINE_string(weights, "",
+              "train, test: .caffemodel file(s) to start from, comma-separated (excludes --snapshot)");
+DEFINE_string(gpu, "", "run on this CUDA device (\"0\"), or \"all\"; default: the CPU (train: the "
+                       "solver's solver_mode)");
+DEFINE_int32(iterations, 50, "test, time: batches to run; train: overrides max_iter when given");
+DEFINE_string(phase, "", "test, time: the net phase, TRAIN or TEST (test: TEST, time: TRAIN)");
+DEFINE_int32(level, 0, "the net state's level");
+DEFINE_string(stage, "", "the net state's stages, comma-separated");
+DEFINE_string(sigint_effect, "stop", "train: what SIGINT (Ctrl-C) does: stop, snapshot or none");
+DEFINE_string(sighup_effect, "snapshot", "train: what SIGHUP does: stop, snapshot or none");
+DEFINE_int32(threads, 0,
+             "CPU threads for BLAS (sets OPENBLAS_NUM_THREADS and CAFFE_NUM_THREADS); 0: keep the "
+             "environment's choice");
+
+namespace {
+
+using caffe::fail;
+
+const char kUsage[] =
+    "the ApproxCaffe command line\n"
+    "usage: caffe <command> [flags]\n\n"
+    "commands:\n"
+    "  train         train a model:    caffe train --solver S.prototxt [--snapshot X.solverstate |\n"
+    "                                  --weights A.caffemodel[,B.caffemodel]] [--gpu 0|all]\n"
+    "  test          score a model:    caffe test --model NET.prototxt --weights W.caffemodel\n"
+    "                                  [--iterations 50] [--gpu 0]\n"
+    "  time          time each layer:  caffe time --model NET.prototxt [--iterations 50]\n"
+    "                                  [--phase TRAIN|TEST] [--gpu 0]\n"
+    "  device_query  list the CUDA devices\n\n"
+    "'caffe --helpshort' lists the flags.";
+
+// A command line mistake: reported with the usage text.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+void require_flag(const std::string& value, const char* command, const char* flag,
+                  const char* what) {
+  if (value.empty()) throw UsageError(std::string(command) + " needs --" + flag + " (" + what + ")");
+}
+
+std::vector<std::string> split_commas(const std::string& text) {
+  std::vector<std::string> parts;
+  std::stringstream stream(text);
+  std::string part;
+  while (std::getline(stream, part, ',')) {
+    if (!part.empty()) parts.push_back(part);
+  }
+  return parts;
+}
+
+bool flag_given(const char* name) { return !gflags::GetCommandLineFlagInfoOrDie(name).is_default; }
+
+// ---- process setup ----
+
+void configure_threads() {
+  if (FLAGS_threads < 0) throw UsageError("--threads must be >= 0");
+  int threads = FLAGS_threads;
+  if (threads > 0) {
+    const std::string value = std::to_string(threads);
+    setenv("OPENBLAS_NUM_THREADS", value.c_str(), 1);
+    setenv("CAFFE_NUM_THREADS", value.c_str(), 1);
+  } else if (const char* env = std::getenv("CAFFE_NUM_THREADS")) {
+    char* end = nullptr;
+    const long parsed = std::strtol(env, &end, 10);
+    if (end == env || *end != '\0' || parsed <= 0) {
+      fail("CAFFE_NUM_THREADS='", env, "' is not a positive number");
+    }
+    threads = static_cast<int>(parsed);
+  }
+  // OpenBLAS reads OPENBLAS_NUM_THREADS itself when it loads.
+  if (threads > 0) caffe::set_blas_threads(threads);
+  LOG(INFO) << "BLAS: " << caffe::blas_info();
+}
+
+// The devices --gpu names: none, "all", or a comma-separated list of ids.
+std::vector<int> requested_gpus() {
+  std::vector<int> ids;
+  if (FLAGS_gpu == "all") {
+    for (int id = 0; id < caffe::gpu_count(); ++id) ids.push_back(id);
+    if (ids.empty()) fail("--gpu all: no CUDA device is present");
+    return ids;
+  }
+  for (const std::string& part : split_commas(FLAGS_gpu)) {
+    char* end = nullptr;
+    const long id = std::strtol(part.c_str(), &end, 10);
+    if (*end != '\0' || id < 0) throw UsageError("--gpu '" + FLAGS_gpu + "': give device ids like 0 or 0,1, or all");
+    ids.push_back(static_cast<int>(id));
+  }
+  return ids;
+}
+
+void select_mode(const std::vector<int>& gpus) {
+  if (gpus.empty()) {
+    caffe::set_mode(caffe::Mode::CPU);
+    LOG(INFO) << "Using the CPU.";
+    return;
+  }
+  if (gpus.size() > 1) {
+    fail("--gpu ", FLAGS_gpu, ": one process trains on one GPU; for data-parallel training over ",
+         gpus.size(), " GPUs use caffe.parallel (mpirun)");
+  }
+  caffe::set_device(gpus[0]);
+  caffe::set_mode(caffe::Mode::GPU);
+  LOG(INFO) << "Using GPU " << gpus[0];
+}
+
+caffe::Phase phase_from_flag(caffe::Phase default_phase) {
+  if (FLAGS_phase.empty()) return default_phase;
+  if (FLAGS_phase == "TRAIN") return caffe::TRAIN;
+  if (FLAGS_phase == "TEST") return caffe::TEST;
+  throw UsageError("--phase '" + FLAGS_phase + "': use TRAIN or TEST");
+}
+
+std::unique_ptr<caffe::Net> load_net(caffe::Phase phase) {
+  return std::make_unique<caffe::Net>(FLAGS_model, phase, FLAGS_level, split_commas(FLAGS_stage));
+}
+
+void copy_weights(caffe::Net& net, const std::string& paths) {
+  for (const std::string& path : split_commas(paths)) {
+    if (path.size() > 12 && path.compare(path.size() - 12, 12, ".solverstate") == 0) {
+      fail("'", path, "' is a solver state, not weights; resume training from it with --snapshot");
+    }
+    LOG(INFO) << "Copying weights from " << path;
+    net.CopyTrainedLayersFrom(path);
+  }
+}
+
+// ---- signals (train) ----
+
+enum class SignalEffect { kStop, kSnapshot, kNone };
+
+SignalEffect parse_effect(const std::string& value, const char* flag) {
+  if (value == "stop") return SignalEffect::kStop;
+  if (value == "snapshot") return SignalEffect::kSnapshot;
+  if (value == "none") return SignalEffect::kNone;
+  throw UsageError(std::string("--") + flag + " '" + value + "': use stop, snapshot or none");
+}
+
+std::atomic<caffe::Solver*> g_signalled_solver{nullptr};
+SignalEffect g_sigint_effect = SignalEffect::kStop;
+SignalEffect g_sighup_effect = SignalEffect::kSnapshot;
+
+void write_stderr(const char* message) {
+  // write(2) is async-signal-safe; glog is not.
+  const ssize_t ignored = write(STDERR_FILENO, message, std::strlen(message));
+  (void)ignored;
+}
+
+extern "C" void handle_signal(int signal_number) {
+  caffe::Solver* solver = g_signalled_solver.load();
+  if (!solver) return;
+  switch (signal_number == SIGINT ? g_sigint_effect : g_sighup_effect) {
+    case SignalEffect::kStop:
+      write_stderr("caffe: stop requested; finishing the current iteration\n");
+      solver->request_stop();
+      break;
+    case SignalEffect::kSnapshot:
+      write_stderr("caffe: snapshot requested\n");
+      solver->request_snapshot();
+      break;
+    case SignalEffect::kNone:
+      break;
+  }
+}
+
+// Routes SIGINT and SIGHUP to the solver for the lifetime of the object.  A second Ctrl-C
+// after a stop request kills the process, as users expect.
+class SignalRouting {
+ public:
+  SignalRouting(caffe::Solver& solver, SignalEffect on_sigint, SignalEffect on_sighup) {
+    g_sigint_effect = on_sigint;
+    g_sighup_effect = on_sighup;
+    g_signalled_solver = &solver;
+    install(SIGINT, on_sigint == SignalEffect::kStop, &previous_sigint_);
+    install(SIGHUP, false, &previous_sighup_);
+  }
+  ~SignalRouting() {
+    sigaction(SIGINT, &previous_sigint_, nullptr);
+    sigaction(SIGHUP, &previous_sighup_, nullptr);
+    g_signalled_solver = nullptr;
+  }
+  SignalRouting(const SignalRouting&) = delete;
+  SignalRouting& operator=(const SignalRouting&) = delete;
+
+ private:
+  static void install(int signal_number, bool once, struct sigaction* previous) {
+    struct sigaction action {};
+    action.sa_handler = handle_signal;
+    sigemptyset(&action.sa_mask);
+    action.sa_flags = SA_RESTART | (once ? SA_RESETHAND : 0);
+    sigaction(signal_number, &action, previous);
+  }
+
+  struct sigaction previous_sigint_ {};
+  struct sigaction previous_sighup_ {};
+};
+
+// ---- output accumulation (test) ----
+
+// "name = value" plus the weighted loss for loss outputs, as Caffe prints them.
+std::string describe_output(const std::string& name, float value, float loss_weight) {
+  std::ostringstream line;
+  line << name << " = " << value;
+  if (loss_weight != 0.0f) line << " (* " << loss_weight << " = " << loss_weight * value << " loss)";
+  return line.str();
+}
+
+// ---- commands ----
+
+int train_command() {
+  require_flag(FLAGS_solver, "train", "solver", "the solver prototxt");
+  if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
+    throw UsageError("give --snapshot (resume a run) or --weights (start from trained weights), "
+                     "not both");
+  }
+  const SignalEffect on_sigint = parse_effect(FLAGS_sigint_effect, "sigint_effect");
+  const SignalEffect on_sighup = parse_effect(FLAGS_sighup_effect, "sighup_effect");
+
+  caffe::SolverParameter param = caffe::load_solver_param(FLAGS_solver);
+  if (flag_given("level")) param.mutable_train_state()->set_level(FLAGS_level);
+  for (const std::string& stage : split_commas(FLAGS_stage)) {
+    param.mutable_train_state()->add_stage(stage);
+  }
+  if (flag_given("iterations")) param.set_max_iter(FLAGS_iterations);
+  for (const std::string& weights : split_commas(FLAGS_weights)) {
+    if (weights.size() > 12 && weights.compare(weights.size() - 12, 12, ".solverstate") == 0) {
+      fail("'", weights, "' is a solver state, not weights; resume training from it with --snapshot");
+    }
+    param.add_weights(weights);
+  }
+
+  std::vector<int> gpus = requested_gpus();
+  if (gpus.empty() && param.has_solver_mode() && param.solver_mode() == caffe::SolverParameter::GPU) {
+    if (caffe::gpu_count() > 0) {
+      gpus.push_back(param.device_id());
+    } else {
+      LOG(WARNING) << "The solver asks for solver_mode: GPU, but no CUDA device is present; "
+                      "training on the CPU (pass --gpu to insist on a GPU).";
+    }
+  }
+  select_mode(gpus);
+
+  std::unique_ptr<caffe::Solver> solver = caffe::Solver::Create(param);
+  SignalRouting signals(*solver, on_sigint, on_sighup);
+  LOG(INFO) << "Starting Optimization";
+  solver->Solve(FLAGS_snapshot);
+  return 0;
+}
+
+int test_command() {
+  require_flag(FLAGS_model, "test", "model", "the net prototxt");
+  require_flag(FLAGS_weights, "test", "weights", "the trained .caffemodel");
+  if (FLAGS_iterations <= 0) throw UsageError("--iterations must be > 0");
+  select_mode(requested_gpus());
+  std::unique_ptr<caffe::Net> net = load_net(phase_from_flag(caffe::TEST));
+  copy_weights(*net, FLAGS_weights);
+  LOG(INFO) << "Running for " << FLAGS_iterations << " iterations.";
+
+  const std::vector<std::string> names = net->output_blob_names();
+  const std::vector<float> weights = net->output_loss_weights();
+  std::vector<double> sums;
+  double loss_sum = 0;
+  for (int batch = 0; batch < FLAGS_iterations; ++batch) {
+    net->set_step(0, static_cast<uint64_t>(batch));
+    float loss = 0;
+    const std::vector<caffe::Blob*>& outputs = net->Forward(&loss);
+    loss_sum += loss;
+    size_t index = 0;
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      const float* values = outputs[o]->cpu_data();
+      for (int j = 0; j < outputs[o]->count(); ++j, ++index) {
+        if (index == sums.size()) sums.push_back(0.0);
+        sums[index] += values[j];
+        LOG(INFO) << "Batch " << batch << ", " << names[o] << " = " << values[j];
+      }
+    }
+  }
+  LOG(INFO) << "Loss: " << loss_sum / FLAGS_iterations;
+  size_t index = 0;
+  for (size_t o = 0; o < names.size(); ++o) {
+    for (int j = 0; j < net->output_blobs()[o]->count(); ++j, ++index) {
+      const float mean = static_cast<float>(sums[index] / FLAGS_iterations);
+      LOG(INFO) << describe_output(names[o], mean, weights[o]);
+    }
+  }
+  return 0;
+}
+
+// Waits for queued device work so that wall-clock timings are per layer.
+void synchronize_device() {
+#ifdef CAFFE_USE_CUDA
+  if (caffe::mode() == caffe::Mode::GPU) CUDA_CALL(cudaDeviceSynchronize());
+#endif
+}
+
+double milliseconds_since(std::chrono::steady_clock::time_point start) {
+  synchronize_device();
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+}
+
+int time_command() {
+  require_flag(FLAGS_model, "time", "model", "the net prototxt");
+  if (FLAGS_iterations <= 0) throw UsageError("--iterations must be > 0");
+  select_mode(requested_gpus());
+  std::unique_ptr<caffe::Net> net = load_net(phase_from_flag(caffe::TRAIN));
+  const int num_layers = static_cast<int>(net->layers().size());
+  if (num_layers == 0) fail("'", FLAGS_model, "' has no layers in this phase");
+
+  // One untimed pass: allocations and lazy initialisation happen here.
+  LOG(INFO) << "Performing Forward";
+  float initial_loss = 0;
+  net->Forward(&initial_loss);
+  LOG(INFO) << "Initial loss: " << initial_loss;
+  LOG(INFO) << "Performing Backward";
+  net->Backward();
+
+  using Clock = std::chrono::steady_clock;
+  std::vector<double> forward_ms(num_layers, 0.0), backward_ms(num_layers, 0.0);
+  double forward_total = 0, backward_total = 0;
+  const Clock::time_point benchmark_start = Clock::now();
+  LOG(INFO) << "*** Benchmark begins ***";
+  LOG(INFO) << "Testing for " << FLAGS_iterations << " iterations.";
+  for (int iteration = 0; iteration < FLAGS_iterations; ++iteration) {
+    net->set_step(0, static_cast<uint64_t>(iteration) + 1);
+    const Clock::time_point iteration_start = Clock::now();
+    for (int l = 0; l < num_layers; ++l) {
+      const Clock::time_point start = Clock::now();
+      net->ForwardFromTo(l, l);
+      forward_ms[l] += milliseconds_since(start);
+    }
+    const double forward_done = milliseconds_since(iteration_start);
+    for (int l = num_layers - 1; l >= 0; --l) {
+      const Clock::time_point start = Clock::now();
+      net->BackwardFromTo(l, l);
+      backward_ms[l] += milliseconds_since(start);
+    }
+    const double iteration_ms = milliseconds_since(iteration_start);
+    forward_total += forward_done;
+    backward_total += iteration_ms - forward_done;
+    LOG(INFO) << "Iteration: " << iteration + 1 << " forward-backward time: " << iteration_ms << " ms.";
+  }
+  LOG(INFO) << "Average time per layer: ";
+  const double n = FLAGS_iterations;
+  for (int l = 0; l < num_layers; ++l) {
+    const std::string& name = net->layer_names()[l];
+    LOG(INFO) << std::setw(12) << name << "\tforward: " << forward_ms[l] / n << " ms.";
+    LOG(INFO) << std::setw(12) << name << "\tbackward: " << backward_ms[l] / n << " ms.";
+  }
+  LOG(INFO) << "Average Forward pass: " << forward_total / n << " ms.";
+  LOG(INFO) << "Average Backward pass: " << backward_total / n << " ms.";
+  LOG(INFO) << "Average Forward-Backward: " << (forward_total + backward_total) / n << " ms.";
+  LOG(INFO) << "Total Time: " << milliseconds_since(benchmark_start) << " ms.";
+  LOG(INFO) << "*** Benchmark ends ***";
+  return 0;
+}
+
+int device_query_command() {
+  LOG(INFO) << "Querying CUDA devices";
+  std::cout << caffe::cuda::describe_devices() << std::flush;
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  FLAGS_logtostderr = true;  // Caffe's habit: log lines on stderr, not in /tmp files
+  gflags::SetUsageMessage(kUsage);
+  gflags::SetVersionString("1.0");
+  gflags::ParseCommandLineFlags(&argc, &argv, true);
+  google::InitGoogleLogging(argv[0]);
+
+  const std::map<std::string, std::function<int()>> commands = {
+      {"train", train_command},
+      {"test", test_command},
+      {"time", time_command},
+      {"device_query", device_query_command}};
+  try {
+    if (argc != 2) throw UsageError(argc < 2 ? "no command given" : "give exactly one command");
+    const auto command = commands.find(argv[1]);
+    if (command == commands.end()) throw UsageError(std::string("unknown command '") + argv[1] + "'");
+    configure_threads();
+    return command->second();
+  } catch (const UsageError& error) {
+    std::cerr << "caffe: " << error.what() << "\n\n" << kUsage << std::endl;
+  } catch (const std::exception& error) {
+    std::cerr << "caffe: " << error.what() << std::endl;
+  }
+  return 1;
+}
