@@ -149,9 +149,19 @@ std::string describe_blobs(const std::vector<std::string>& names, const BlobVec&
   return text;
 }
 
+uint64_t layer_stream_seed(uint64_t seed, int layer_id) {
+  return hash_combine(seed, 0x1000u + static_cast<uint64_t>(layer_id));
+}
+
 }  // namespace
 
 Net::Net(const NetParameter& param) { Init(param); }
+
+void Net::ReseedRandomStreams(uint64_t seed) {
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    layers_[l]->set_stream_seed(layer_stream_seed(seed, static_cast<int>(l)));
+  }
+}
 
 Net::Net(const std::string& prototxt_path, Phase phase, int level,
          const std::vector<std::string>& stages) {
@@ -195,7 +205,7 @@ void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
   }
   layers_.push_back(LayerRegistry::Create(layer_param));
   Layer& layer = *layers_.back();
-  layer.set_stream_seed(hash_combine(random_seed(), 0x1000u + layer_id));
+  layer.set_stream_seed(layer_stream_seed(random_seed(), layer_id));
   layer_names_.push_back(layer_param.name());
   layer_index_[layer_param.name()] = layer_id;
 

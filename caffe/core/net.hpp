@@ -44,6 +44,9 @@ class Net {
     forward_count_ = forward_count;
   }
   int iteration() const { return iteration_; }
+  // Re-derives every layer's random stream from `seed` (done at construction with
+  // caffe::random_seed(); a solver resuming a snapshot calls it with the snapshot's seed).
+  void ReseedRandomStreams(uint64_t seed);
 
   // Copies weights from a trained net (layers matched by name).  Shape mismatches are errors
   // naming the layer and both shapes; layers absent from this net are ignored.

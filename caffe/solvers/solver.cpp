@@ -537,6 +537,7 @@ SnapshotFiles Solver::Snapshot() {
   state.set_learned_net(files.caffemodel);
   state.set_current_step(multistep_index(param_, iter_));
   state.set_solver_type(type());
+  state.set_random_seed(random_seed());
   for (const auto& blob : history_) blob->ToProto(state.add_history());
   LOG(INFO) << "Snapshotting solver state to binary proto file " << files.solverstate;
   write_proto_to_binary_file(state, files.solverstate);
@@ -608,6 +609,12 @@ void Solver::Restore(const std::string& solverstate_path) {
     history_[i]->FromProto(state.history(static_cast<int>(i)), /*reshape=*/false);
   }
   iter_ = state.iter();
+  if (state.has_random_seed() && state.random_seed() != random_seed()) {
+    // Continue the snapshotted run's random streams, not this process's.
+    set_random_seed(state.random_seed());
+    net_->ReseedRandomStreams(state.random_seed());
+    for (const auto& test_net : test_nets_) test_net->ReseedRandomStreams(state.random_seed());
+  }
 }
 
 }  // namespace caffe
