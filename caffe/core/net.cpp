@@ -172,17 +172,16 @@ void Net::Init(const NetParameter& raw_param) {
   }
   ComputeBackwardNeeds(param.force_backward());
 
-  // Outputs: blobs that no layer consumes after their (last) production.
-  std::set<int> consumed;
-  for (const auto& ids : bottom_id_vecs_) consumed.insert(ids.begin(), ids.end());
-  for (const auto& ids : top_id_vecs_) {
-    for (int id : ids) {
-      if (!consumed.count(id) &&
-          std::find(output_blob_ids_.begin(), output_blob_ids_.end(), id) == output_blob_ids_.end()) {
-        output_blob_ids_.push_back(id);
-        output_blobs_.push_back(blobs_[id].get());
-      }
-    }
+  // Outputs: blobs no layer reads after their last production (an in-place layer re-produces
+  // its blob), listed by name as Caffe lists them.
+  std::map<std::string, int> available;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    for (int id : bottom_id_vecs_[l]) available.erase(blob_names_[id]);
+    for (int id : top_id_vecs_[l]) available[blob_names_[id]] = id;
+  }
+  for (const auto& [blob_name, id] : available) {
+    output_blob_ids_.push_back(id);
+    output_blobs_.push_back(blobs_[id].get());
   }
 }
 

@@ -71,7 +71,8 @@ class Net {
   // Errors (listing the known names) when absent.
   Blob* blob_by_name(const std::string& name) const;
   Layer* layer_by_name(const std::string& name) const;
-  // Blobs fed by Input layers, and blobs no layer consumes.
+  // Blobs fed by Input layers, and blobs no layer reads after their last production (sorted by
+  // name, as Caffe orders its outputs).
   const std::vector<Blob*>& input_blobs() const { return input_blobs_; }
   const std::vector<Blob*>& output_blobs() const { return output_blobs_; }
   std::vector<std::string> input_blob_names() const;
