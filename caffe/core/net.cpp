@@ -106,20 +106,29 @@ NetParameter insert_splits(const NetParameter& param) {
       const auto renamed = renamed_bottom.find({l, b});
       if (renamed != renamed_bottom.end()) layer.set_bottom(b, renamed->second);
     }
+    const int layer_position = result.layer_size();
     *result.add_layer() = layer;
     for (int t = 0; t < layer.top_size(); ++t) {
       const auto found = consumers.find({l, t});
-      if (found == consumers.end() || found->second.size() < 2) continue;
+      const int readers = found == consumers.end() ? 0 : static_cast<int>(found->second.size());
+      // A top with an explicit loss weight that later layers also read gets a split output of its
+      // own for the loss: the producer's gradient must be the loss weight plus what the readers
+      // send back, but a loss top's diff is overwritten with its weight in Layer::Backward.
+      const float loss_weight = t < layer.loss_weight_size() ? layer.loss_weight(t) : 0.0f;
+      const int loss_outputs = loss_weight != 0.0f && readers > 0 ? 1 : 0;
+      if (readers + loss_outputs < 2) continue;
       const std::string& blob = layer.top(t);
       LayerParameter split;
       split.set_name(blob + "_" + layer.name() + "_" + std::to_string(t) + "_split");
       split.set_type("Split");
       split.add_bottom(blob);
-      for (size_t k = 0; k < found->second.size(); ++k) {
+      for (int k = 0; k < readers + loss_outputs; ++k) {
         const std::string output = split.name() + "_" + std::to_string(k);
         split.add_top(output);
-        renamed_bottom[found->second[k]] = output;
+        if (loss_outputs) split.add_loss_weight(k == 0 ? loss_weight : 0.0f);
+        if (k >= loss_outputs) renamed_bottom[found->second[k - loss_outputs]] = output;
       }
+      if (loss_outputs) result.mutable_layer(layer_position)->set_loss_weight(t, 0.0f);
       *result.add_layer() = split;
     }
   }
@@ -206,6 +215,12 @@ void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
     if (found == blob_index_.end()) {
       fail("layer '", layer_param.name(), "' (", layer_param.type(), "): bottom blob '", bottom_name,
            "' is not produced by any earlier layer in phase ", Phase_Name(phase_));
+    }
+    if (blob_loss_weight_[found->second] != 0.0f) {
+      // Its producer would overwrite the gradient this layer sends back (see insert_splits).
+      fail("layer '", layer_param.name(), "' (", layer_param.type(), "): bottom blob '", bottom_name,
+           "' is the loss output of an earlier layer; to read it, give that layer an explicit "
+           "loss_weight for each of its tops");
     }
     bottoms.push_back(blobs_[found->second].get());
     bottom_ids.push_back(found->second);

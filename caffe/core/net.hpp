@@ -130,7 +130,8 @@ bool state_meets_rule(const NetState& state, const NetStateRule& rule);
 // The layers of `param` that are active in param.state(), in order.
 NetParameter filter_net(const NetParameter& param);
 // Rewrites a filtered net so that every blob consumed by more than one layer goes through a
-// Split layer, one output per consumer.
+// Split layer, one output per consumer.  A top with an explicit loss weight that is also
+// consumed is split too: the Split's first output carries the loss weight instead.
 NetParameter insert_splits(const NetParameter& param);
 // Turns the legacy net-level `input` / `input_shape` / `input_dim` fields into an Input layer.
 NetParameter upgrade_net_inputs(const NetParameter& param);
