@@ -170,13 +170,17 @@ Net::Net(const std::string& prototxt_path, Phase phase, int level,
 void Net::Init(const NetParameter& raw_param) {
   name_ = raw_param.name();
   phase_ = raw_param.state().phase();
-  const NetParameter filtered = filter_net(upgrade_net_inputs(raw_param));
+  source_param_ = filter_net(upgrade_net_inputs(raw_param));
   std::set<std::string> user_layers;
-  for (const LayerParameter& layer : filtered.layer()) user_layers.insert(layer.name());
-  const NetParameter param = insert_splits(filtered);
+  for (const LayerParameter& layer : source_param_.layer()) user_layers.insert(layer.name());
+  const NetParameter param = insert_splits(source_param_);
+  // The layers keep their own weights; the source only records the wiring as written.
+  for (LayerParameter& layer : *source_param_.mutable_layer()) layer.clear_blobs();
+  int next_source = 0;
   for (int layer_id = 0; layer_id < param.layer_size(); ++layer_id) {
     const LayerParameter& layer = param.layer(layer_id);
-    layer_is_auto_split_.push_back(layer.type() == "Split" && !user_layers.count(layer.name()));
+    const bool auto_split = layer.type() == "Split" && !user_layers.count(layer.name());
+    source_layer_.push_back(auto_split ? -1 : next_source++);
     AppendLayer(layer, layer_id);
   }
   ComputeBackwardNeeds(param.force_backward());
@@ -505,9 +509,13 @@ void Net::ToProto(NetParameter* param, bool write_diff) const {
   param->Clear();
   param->set_name(name_);
   for (size_t l = 0; l < layers_.size(); ++l) {
-    if (layer_is_auto_split_[l]) continue;
+    if (source_layer_[l] < 0) continue;  // an auto-inserted Split
     LayerParameter* layer_param = param->add_layer();
     *layer_param = layers_[l]->layer_param();
+    // Undo the Split rewiring: bottoms and loss weights as the net was written.
+    const LayerParameter& source = source_param_.layer(source_layer_[l]);
+    *layer_param->mutable_bottom() = source.bottom();
+    *layer_param->mutable_loss_weight() = source.loss_weight();
     layer_param->clear_blobs();
     for (const auto& blob : layers_[l]->blobs()) blob->ToProto(layer_param->add_blobs(), write_diff);
   }

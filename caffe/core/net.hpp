@@ -52,6 +52,7 @@ class Net {
   void CopyTrainedLayersFrom(const std::string& caffemodel_path);
   // Shares (not copies) the weights of another net with the same layer names.
   void ShareTrainedLayersWith(const Net& other);
+  // The net as written (auto-inserted Splits left out) with every layer's weights.
   void ToProto(NetParameter* param, bool write_diff = false) const;
   // Writes a binary .caffemodel atomically.
   void Save(const std::string& caffemodel_path, bool write_diff = false) const;
@@ -99,7 +100,10 @@ class Net {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> layer_names_;
   std::map<std::string, int> layer_index_;
-  std::vector<bool> layer_is_auto_split_;
+  // The filtered net as written (before Split insertion, without weights), and for each layer
+  // its index there, or -1 for an auto-inserted Split.
+  NetParameter source_param_;
+  std::vector<int> source_layer_;
 
   std::vector<std::shared_ptr<Blob>> blobs_;
   std::vector<std::string> blob_names_;
