@@ -158,6 +158,13 @@ std::string describe_blobs(const std::vector<std::string>& names, const BlobVec&
   return text;
 }
 
+// Adds the layer's bottoms (names and shapes) to its error: most layer errors are about them.
+[[noreturn]] void rethrow_with_bottoms(const Error& error, const std::vector<std::string>& names,
+                                       const BlobVec& bottoms) {
+  if (bottoms.empty()) throw error;
+  fail(error.what(), "\n  bottoms: ", describe_blobs(names, bottoms));
+}
+
 }  // namespace
 
 Net::Net(const NetParameter& param) { Init(param); }
@@ -265,10 +272,7 @@ void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
   try {
     layer.SetUp(bottoms, tops);
   } catch (const Error& error) {
-    if (bottoms.empty()) throw;
-    fail(error.what(), "\n  bottoms: ", describe_blobs({layer_param.bottom().begin(),
-                                                        layer_param.bottom().end()},
-                                                       bottoms));
+    rethrow_with_bottoms(error, bottom_names(layer_id), bottoms);
   }
   for (size_t t = 0; t < tops.size(); ++t) {
     if (layer.loss_weight(static_cast<int>(t)) != 0.0f) {
@@ -373,7 +377,11 @@ float Net::ForwardFromTo(int start, int end) {
   float loss = 0;
   for (int l = start; l <= end; ++l) {
     layers_[l]->set_step(iteration_, forward_count_);
-    loss += layers_[l]->Forward(bottom_vecs_[l], top_vecs_[l]);
+    try {
+      loss += layers_[l]->Forward(bottom_vecs_[l], top_vecs_[l]);
+    } catch (const Error& error) {
+      rethrow_with_bottoms(error, bottom_names(l), bottom_vecs_[l]);
+    }
   }
   return loss;
 }
@@ -409,6 +417,14 @@ void Net::ClearParamDiffs() {
       cpu_set(param->count(), 0.0f, param->mutable_cpu_diff());
     }
   }
+}
+
+std::vector<std::string> Net::bottom_names(int layer_id) const {
+  // As written by the user, rather than the auto Splits' output names.
+  const LayerParameter& written = source_layer_[layer_id] < 0
+                                      ? layers_[layer_id]->layer_param()
+                                      : source_param_.layer(source_layer_[layer_id]);
+  return {written.bottom().begin(), written.bottom().end()};
 }
 
 Blob* Net::blob_by_name(const std::string& name) const {

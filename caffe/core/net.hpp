@@ -91,6 +91,8 @@ class Net {
   void AppendLayer(const LayerParameter& layer_param, int layer_id);
   void AppendParams(int layer_id);
   void ComputeBackwardNeeds(bool force_backward);
+  // Names of a layer's bottoms as the net was written (for error messages).
+  std::vector<std::string> bottom_names(int layer_id) const;
 
   std::string name_;
   Phase phase_ = TEST;
