@@ -349,23 +349,29 @@ void Net::ComputeBackwardNeeds(bool force_backward) {
     }
   }
 
-  // Backward sweep: only layers whose tops reach a loss need to run backward (unless forced).
+  // Backward sweep (unless forced): a layer runs backward only when a gradient arrives at one of
+  // its tops, from its own loss weight or from a later layer that propagates down into it.  This
+  // skips layers that reach no loss and layers cut off by propagate_down: false.
   if (force_backward) return;
-  std::vector<bool> blob_reaches_loss(blobs_.size(), false);
+  std::vector<bool> blob_gets_grad(blobs_.size(), false);
   for (int l = num_layers - 1; l >= 0; --l) {
-    bool reaches_loss = false;
+    bool gets_grad = false;
     for (size_t t = 0; t < top_id_vecs_[l].size(); ++t) {
-      if (layers_[l]->loss_weight(static_cast<int>(t)) != 0.0f ||
-          blob_reaches_loss[top_id_vecs_[l][t]]) {
-        reaches_loss = true;
+      const int top_id = top_id_vecs_[l][t];
+      if (layers_[l]->loss_weight(static_cast<int>(t)) != 0.0f || blob_gets_grad[top_id]) {
+        gets_grad = true;
       }
+      // Earlier layers see the version before this production (matters for in-place layers).
+      blob_gets_grad[top_id] = false;
     }
-    if (!reaches_loss) {
+    if (!gets_grad) {
       layer_need_backward_[l] = false;
       std::fill(bottom_need_backward_[l].begin(), bottom_need_backward_[l].end(), false);
       continue;
     }
-    for (int bottom_id : bottom_id_vecs_[l]) blob_reaches_loss[bottom_id] = true;
+    for (size_t b = 0; b < bottom_id_vecs_[l].size(); ++b) {
+      if (bottom_need_backward_[l][b]) blob_gets_grad[bottom_id_vecs_[l][b]] = true;
+    }
   }
 }
 
