@@ -249,6 +249,12 @@ void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
       id = existing->second;
     } else {
       if (existing != blob_index_.end()) {
+        const std::vector<std::string> written = bottom_names(layer_id);
+        if (std::find(written.begin(), written.end(), top_name) != written.end()) {
+          // Written in place, but a Split now feeds it (as in Caffe, this is not supported).
+          fail("layer '", layer_param.name(), "': computes '", top_name, "' in place, but '",
+               top_name, "' is also read by another layer; give this layer's top a new name");
+        }
         fail("layer '", layer_param.name(), "': top blob '", top_name,
              "' is already produced by an earlier layer (only in-place layers may reuse a name)");
       }
