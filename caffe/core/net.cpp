@@ -308,7 +308,7 @@ void Net::AppendParams(int layer_id) {
     if (!spec.name().empty()) {
       const auto owner = shared_param_owner_.find(spec.name());
       if (owner != shared_param_owner_.end()) {
-        const Blob& owner_blob = *owner->second.first;
+        const Blob& owner_blob = *owner->second.blob;
         const bool strict = spec.share_mode() != ParamSpec::PERMISSIVE;
         if (strict ? owner_blob.shape() != blob.shape() : owner_blob.count() != blob.count()) {
           fail("layer '", layer.name(), "': shared param '", spec.name(), "' has shape ",
@@ -317,13 +317,38 @@ void Net::AppendParams(int layer_id) {
         }
         blob.ShareData(owner_blob);
         blob.ShareDiff(owner_blob);
+        MergeSharedMults(layer.name(), spec, &owner->second);
         continue;
       }
-      shared_param_owner_[spec.name()] = {&blob, spec.share_mode()};
+      shared_param_owner_[spec.name()] = {&blob, static_cast<int>(learnable_params_.size()), spec};
     }
     learnable_params_.push_back(&blob);
     params_lr_.push_back(spec.lr_mult());
     params_weight_decay_.push_back(spec.decay_mult());
+  }
+}
+
+void Net::MergeSharedMults(const std::string& layer_name, const ParamSpec& spec,
+                           SharedParam* shared) {
+  // As in Caffe, the first explicit lr_mult / decay_mult among the users of a shared parameter
+  // sets it (the owner's default 1 does not count); a different explicit value is an error.
+  const auto merge = [&](bool set_here, float here, bool set_before, float before,
+                         const char* what) {
+    if (set_here && set_before && here != before) {
+      fail("layer '", layer_name, "': shared param '", spec.name(), "' has ", what, " ", here,
+           " here but ", before, " in an earlier layer sharing it");
+    }
+    return set_here && !set_before;
+  };
+  ParamSpec& seen = shared->spec;
+  if (merge(spec.has_lr_mult(), spec.lr_mult(), seen.has_lr_mult(), seen.lr_mult(), "lr_mult")) {
+    seen.set_lr_mult(spec.lr_mult());
+    params_lr_[shared->learnable_index] = spec.lr_mult();
+  }
+  if (merge(spec.has_decay_mult(), spec.decay_mult(), seen.has_decay_mult(), seen.decay_mult(),
+            "decay_mult")) {
+    seen.set_decay_mult(spec.decay_mult());
+    params_weight_decay_[shared->learnable_index] = spec.decay_mult();
   }
 }
 

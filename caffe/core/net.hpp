@@ -87,9 +87,18 @@ class Net {
   std::vector<float> output_loss_weights() const;
 
  private:
+  // The first user of each named parameter: its blob, index in learnable_params_, and the
+  // multipliers given so far.
+  struct SharedParam {
+    Blob* blob;
+    int learnable_index;
+    ParamSpec spec;
+  };
+
   void Init(const NetParameter& param);
   void AppendLayer(const LayerParameter& layer_param, int layer_id);
   void AppendParams(int layer_id);
+  void MergeSharedMults(const std::string& layer_name, const ParamSpec& spec, SharedParam* shared);
   void ComputeBackwardNeeds(bool force_backward);
   // Names of a layer's bottoms as the net was written (for error messages).
   std::vector<std::string> bottom_names(int layer_id) const;
@@ -126,7 +135,7 @@ class Net {
   std::vector<Blob*> learnable_params_;
   std::vector<float> params_lr_;
   std::vector<float> params_weight_decay_;
-  std::map<std::string, std::pair<Blob*, ParamSpec::DimCheckMode>> shared_param_owner_;
+  std::map<std::string, SharedParam> shared_param_owner_;
 };
 
 // --- net building helpers, exposed for tests and tools ---
