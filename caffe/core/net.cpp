@@ -145,7 +145,7 @@ NetParameter with_state(NetParameter param, Phase phase, int level,
   NetState* state = param.mutable_state();
   state->set_phase(phase);
   state->set_level(level);
-  state->clear_stage();
+  // Added to the stages the file's own `state` lists, as Caffe does.
   for (const std::string& stage : stages) state->add_stage(stage);
   return param;
 }

@@ -19,7 +19,8 @@ class Net {
  public:
   // Builds the net for param.state() (phase defaults to TEST, as in Caffe).
   explicit Net(const NetParameter& param);
-  // Reads a prototxt and builds it for the given phase, level and stages.
+  // Reads a prototxt and builds it for the given phase, level and stages (the stages are added
+  // to those of the file's `state`, phase and level replace its own).
   Net(const std::string& prototxt_path, Phase phase, int level = 0,
       const std::vector<std::string>& stages = {});
 
