@@ -67,9 +67,11 @@ void fill_blob(const FillerParameter& param, Blob* blob, uint64_t stream) {
          "'. Known types: constant, uniform, gaussian, xavier, msra, positive_unitball");
   }
   if (param.sparse() >= 0 && type == "gaussian") {
-    // Keep each weight with probability sparse / fan_in, as the sparse gaussian filler does.
+    // `sparse` is the expected number of non-zero weights per input (Caffe's definition): each
+    // weight of a [num_output, ...] blob is kept with probability sparse / num_output.
     const int outputs = blob->num_axes() > 0 ? blob->shape(0) : 1;
-    const float keep = std::min(1.0f, static_cast<float>(param.sparse()) * outputs / count);
+    const float keep =
+        outputs > 0 ? std::min(1.0f, static_cast<float>(param.sparse()) / outputs) : 0.0f;
     std::bernoulli_distribution keep_dist(keep);
     for (int i = 0; i < count; ++i) {
       if (!keep_dist(engine)) data[i] = 0;
