@@ -40,9 +40,15 @@ void fill_blob(const FillerParameter& param, Blob* blob, uint64_t stream) {
   if (type == "constant") {
     for (int i = 0; i < count; ++i) data[i] = param.value();
   } else if (type == "uniform") {
+    // The standard distributions have undefined behaviour on these, so check them first.
+    if (param.min() > param.max()) {
+      fail("uniform filler needs min <= max, got min ", param.min(), " and max ", param.max());
+    }
     std::uniform_real_distribution<float> dist(param.min(), param.max());
     for (int i = 0; i < count; ++i) data[i] = dist(engine);
   } else if (type == "gaussian") {
+    if (param.std() <= 0) fail("gaussian filler needs std > 0, got ", param.std());
+    if (param.sparse() < -1) fail("gaussian filler needs sparse >= -1, got ", param.sparse());
     std::normal_distribution<float> dist(param.mean(), param.std());
     for (int i = 0; i < count; ++i) data[i] = dist(engine);
   } else if (type == "xavier") {
