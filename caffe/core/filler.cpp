@@ -40,9 +40,15 @@ void fill_blob(const FillerParameter& param, Blob* blob, uint64_t stream) {
   if (type == "constant") {
     for (int i = 0; i < count; ++i) data[i] = param.value();
   } else if (type == "uniform") {
+    // The standard distributions have undefined behaviour on these, so check them first.
+    if (param.min() > param.max()) {
+      fail("uniform filler needs min <= max, got min ", param.min(), " and max ", param.max());
+    }
     std::uniform_real_distribution<float> dist(param.min(), param.max());
     for (int i = 0; i < count; ++i) data[i] = dist(engine);
   } else if (type == "gaussian") {
+    if (param.std() <= 0) fail("gaussian filler needs std > 0, got ", param.std());
+    if (param.sparse() < -1) fail("gaussian filler needs sparse >= -1, got ", param.sparse());
     std::normal_distribution<float> dist(param.mean(), param.std());
     for (int i = 0; i < count; ++i) data[i] = dist(engine);
   } else if (type == "xavier") {
@@ -67,9 +73,11 @@ void fill_blob(const FillerParameter& param, Blob* blob, uint64_t stream) {
          "'. Known types: constant, uniform, gaussian, xavier, msra, positive_unitball");
   }
   if (param.sparse() >= 0 && type == "gaussian") {
-    // Keep each weight with probability sparse / fan_in, as the sparse gaussian filler does.
+    // `sparse` is the expected number of non-zero weights per input (Caffe's definition): each
+    // weight of a [num_output, ...] blob is kept with probability sparse / num_output.
     const int outputs = blob->num_axes() > 0 ? blob->shape(0) : 1;
-    const float keep = std::min(1.0f, static_cast<float>(param.sparse()) * outputs / count);
+    const float keep =
+        outputs > 0 ? std::min(1.0f, static_cast<float>(param.sparse()) / outputs) : 0.0f;
     std::bernoulli_distribution keep_dist(keep);
     for (int i = 0; i < count; ++i) {
       if (!keep_dist(engine)) data[i] = 0;

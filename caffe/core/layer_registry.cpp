@@ -32,7 +32,14 @@ std::unique_ptr<Layer> LayerRegistry::Create(const LayerParameter& param) {
     for (const std::string& type : Types()) known += (known.empty() ? "" : ", ") + type;
     fail("layer '", param.name(), "' has unknown type '", param.type(), "'. Known types: ", known);
   }
-  return found->second(param);
+  try {
+    return found->second(param);
+  } catch (const Error& error) {
+    // Constructors load the layer's `blobs` and may check parameters: say which layer failed.
+    const std::string prefix = "layer '" + param.name() + "'";
+    if (std::string(error.what()).rfind(prefix, 0) == 0) throw;
+    fail(prefix, " (", param.type(), "): ", error.what());
+  }
 }
 
 }  // namespace caffe

@@ -106,20 +106,29 @@ NetParameter insert_splits(const NetParameter& param) {
       const auto renamed = renamed_bottom.find({l, b});
       if (renamed != renamed_bottom.end()) layer.set_bottom(b, renamed->second);
     }
+    const int layer_position = result.layer_size();
     *result.add_layer() = layer;
     for (int t = 0; t < layer.top_size(); ++t) {
       const auto found = consumers.find({l, t});
-      if (found == consumers.end() || found->second.size() < 2) continue;
+      const int readers = found == consumers.end() ? 0 : static_cast<int>(found->second.size());
+      // A top with an explicit loss weight that later layers also read gets a split output of its
+      // own for the loss: the producer's gradient must be the loss weight plus what the readers
+      // send back, but a loss top's diff is overwritten with its weight in Layer::Backward.
+      const float loss_weight = t < layer.loss_weight_size() ? layer.loss_weight(t) : 0.0f;
+      const int loss_outputs = loss_weight != 0.0f && readers > 0 ? 1 : 0;
+      if (readers + loss_outputs < 2) continue;
       const std::string& blob = layer.top(t);
       LayerParameter split;
       split.set_name(blob + "_" + layer.name() + "_" + std::to_string(t) + "_split");
       split.set_type("Split");
       split.add_bottom(blob);
-      for (size_t k = 0; k < found->second.size(); ++k) {
+      for (int k = 0; k < readers + loss_outputs; ++k) {
         const std::string output = split.name() + "_" + std::to_string(k);
         split.add_top(output);
-        renamed_bottom[found->second[k]] = output;
+        if (loss_outputs) split.add_loss_weight(k == 0 ? loss_weight : 0.0f);
+        if (k >= loss_outputs) renamed_bottom[found->second[k - loss_outputs]] = output;
       }
+      if (loss_outputs) result.mutable_layer(layer_position)->set_loss_weight(t, 0.0f);
       *result.add_layer() = split;
     }
   }
@@ -136,7 +145,7 @@ NetParameter with_state(NetParameter param, Phase phase, int level,
   NetState* state = param.mutable_state();
   state->set_phase(phase);
   state->set_level(level);
-  state->clear_stage();
+  // Added to the stages the file's own `state` lists, as Caffe does.
   for (const std::string& stage : stages) state->add_stage(stage);
   return param;
 }
@@ -151,6 +160,13 @@ std::string describe_blobs(const std::vector<std::string>& names, const BlobVec&
 
 uint64_t layer_stream_seed(uint64_t seed, int layer_id) {
   return hash_combine(seed, 0x1000u + static_cast<uint64_t>(layer_id));
+}
+
+// Adds the layer's bottoms (names and shapes) to its error: most layer errors are about them.
+[[noreturn]] void rethrow_with_bottoms(const Error& error, const std::vector<std::string>& names,
+                                       const BlobVec& bottoms) {
+  if (bottoms.empty()) throw error;
+  fail(error.what(), "\n  bottoms: ", describe_blobs(names, bottoms));
 }
 
 }  // namespace
@@ -171,28 +187,31 @@ Net::Net(const std::string& prototxt_path, Phase phase, int level,
 void Net::Init(const NetParameter& raw_param) {
   name_ = raw_param.name();
   phase_ = raw_param.state().phase();
-  const NetParameter filtered = filter_net(upgrade_net_inputs(raw_param));
+  source_param_ = filter_net(upgrade_net_inputs(raw_param));
   std::set<std::string> user_layers;
-  for (const LayerParameter& layer : filtered.layer()) user_layers.insert(layer.name());
-  const NetParameter param = insert_splits(filtered);
+  for (const LayerParameter& layer : source_param_.layer()) user_layers.insert(layer.name());
+  const NetParameter param = insert_splits(source_param_);
+  // The layers keep their own weights; the source only records the wiring as written.
+  for (LayerParameter& layer : *source_param_.mutable_layer()) layer.clear_blobs();
+  int next_source = 0;
   for (int layer_id = 0; layer_id < param.layer_size(); ++layer_id) {
     const LayerParameter& layer = param.layer(layer_id);
-    layer_is_auto_split_.push_back(layer.type() == "Split" && !user_layers.count(layer.name()));
+    const bool auto_split = layer.type() == "Split" && !user_layers.count(layer.name());
+    source_layer_.push_back(auto_split ? -1 : next_source++);
     AppendLayer(layer, layer_id);
   }
   ComputeBackwardNeeds(param.force_backward());
 
-  // Outputs: blobs that no layer consumes after their (last) production.
-  std::set<int> consumed;
-  for (const auto& ids : bottom_id_vecs_) consumed.insert(ids.begin(), ids.end());
-  for (const auto& ids : top_id_vecs_) {
-    for (int id : ids) {
-      if (!consumed.count(id) &&
-          std::find(output_blob_ids_.begin(), output_blob_ids_.end(), id) == output_blob_ids_.end()) {
-        output_blob_ids_.push_back(id);
-        output_blobs_.push_back(blobs_[id].get());
-      }
-    }
+  // Outputs: blobs no layer reads after their last production (an in-place layer re-produces
+  // its blob), listed by name as Caffe lists them.
+  std::map<std::string, int> available;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    for (int id : bottom_id_vecs_[l]) available.erase(blob_names_[id]);
+    for (int id : top_id_vecs_[l]) available[blob_names_[id]] = id;
+  }
+  for (const auto& [blob_name, id] : available) {
+    output_blob_ids_.push_back(id);
+    output_blobs_.push_back(blobs_[id].get());
   }
 }
 
@@ -218,6 +237,12 @@ void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
       fail("layer '", layer_param.name(), "' (", layer_param.type(), "): bottom blob '", bottom_name,
            "' is not produced by any earlier layer in phase ", Phase_Name(phase_));
     }
+    if (blob_loss_weight_[found->second] != 0.0f) {
+      // Its producer would overwrite the gradient this layer sends back (see insert_splits).
+      fail("layer '", layer_param.name(), "' (", layer_param.type(), "): bottom blob '", bottom_name,
+           "' is the loss output of an earlier layer; to read it, give that layer an explicit "
+           "loss_weight for each of its tops");
+    }
     bottoms.push_back(blobs_[found->second].get());
     bottom_ids.push_back(found->second);
   }
@@ -234,6 +259,12 @@ void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
       id = existing->second;
     } else {
       if (existing != blob_index_.end()) {
+        const std::vector<std::string> written = bottom_names(layer_id);
+        if (std::find(written.begin(), written.end(), top_name) != written.end()) {
+          // Written in place, but a Split now feeds it (as in Caffe, this is not supported).
+          fail("layer '", layer_param.name(), "': computes '", top_name, "' in place, but '",
+               top_name, "' is also read by another layer; give this layer's top a new name");
+        }
         fail("layer '", layer_param.name(), "': top blob '", top_name,
              "' is already produced by an earlier layer (only in-place layers may reuse a name)");
       }
@@ -257,10 +288,7 @@ void Net::AppendLayer(const LayerParameter& source_param, int layer_id) {
   try {
     layer.SetUp(bottoms, tops);
   } catch (const Error& error) {
-    if (bottoms.empty()) throw;
-    fail(error.what(), "\n  bottoms: ", describe_blobs({layer_param.bottom().begin(),
-                                                        layer_param.bottom().end()},
-                                                       bottoms));
+    rethrow_with_bottoms(error, bottom_names(layer_id), bottoms);
   }
   for (size_t t = 0; t < tops.size(); ++t) {
     if (layer.loss_weight(static_cast<int>(t)) != 0.0f) {
@@ -290,7 +318,7 @@ void Net::AppendParams(int layer_id) {
     if (!spec.name().empty()) {
       const auto owner = shared_param_owner_.find(spec.name());
       if (owner != shared_param_owner_.end()) {
-        const Blob& owner_blob = *owner->second.first;
+        const Blob& owner_blob = *owner->second.blob;
         const bool strict = spec.share_mode() != ParamSpec::PERMISSIVE;
         if (strict ? owner_blob.shape() != blob.shape() : owner_blob.count() != blob.count()) {
           fail("layer '", layer.name(), "': shared param '", spec.name(), "' has shape ",
@@ -299,13 +327,38 @@ void Net::AppendParams(int layer_id) {
         }
         blob.ShareData(owner_blob);
         blob.ShareDiff(owner_blob);
+        MergeSharedMults(layer.name(), spec, &owner->second);
         continue;
       }
-      shared_param_owner_[spec.name()] = {&blob, spec.share_mode()};
+      shared_param_owner_[spec.name()] = {&blob, static_cast<int>(learnable_params_.size()), spec};
     }
     learnable_params_.push_back(&blob);
     params_lr_.push_back(spec.lr_mult());
     params_weight_decay_.push_back(spec.decay_mult());
+  }
+}
+
+void Net::MergeSharedMults(const std::string& layer_name, const ParamSpec& spec,
+                           SharedParam* shared) {
+  // As in Caffe, the first explicit lr_mult / decay_mult among the users of a shared parameter
+  // sets it (the owner's default 1 does not count); a different explicit value is an error.
+  const auto merge = [&](bool set_here, float here, bool set_before, float before,
+                         const char* what) {
+    if (set_here && set_before && here != before) {
+      fail("layer '", layer_name, "': shared param '", spec.name(), "' has ", what, " ", here,
+           " here but ", before, " in an earlier layer sharing it");
+    }
+    return set_here && !set_before;
+  };
+  ParamSpec& seen = shared->spec;
+  if (merge(spec.has_lr_mult(), spec.lr_mult(), seen.has_lr_mult(), seen.lr_mult(), "lr_mult")) {
+    seen.set_lr_mult(spec.lr_mult());
+    params_lr_[shared->learnable_index] = spec.lr_mult();
+  }
+  if (merge(spec.has_decay_mult(), spec.decay_mult(), seen.has_decay_mult(), seen.decay_mult(),
+            "decay_mult")) {
+    seen.set_decay_mult(spec.decay_mult());
+    params_weight_decay_[shared->learnable_index] = spec.decay_mult();
   }
 }
 
@@ -337,23 +390,29 @@ void Net::ComputeBackwardNeeds(bool force_backward) {
     }
   }
 
-  // Backward sweep: only layers whose tops reach a loss need to run backward (unless forced).
+  // Backward sweep (unless forced): a layer runs backward only when a gradient arrives at one of
+  // its tops, from its own loss weight or from a later layer that propagates down into it.  This
+  // skips layers that reach no loss and layers cut off by propagate_down: false.
   if (force_backward) return;
-  std::vector<bool> blob_reaches_loss(blobs_.size(), false);
+  std::vector<bool> blob_gets_grad(blobs_.size(), false);
   for (int l = num_layers - 1; l >= 0; --l) {
-    bool reaches_loss = false;
+    bool gets_grad = false;
     for (size_t t = 0; t < top_id_vecs_[l].size(); ++t) {
-      if (layers_[l]->loss_weight(static_cast<int>(t)) != 0.0f ||
-          blob_reaches_loss[top_id_vecs_[l][t]]) {
-        reaches_loss = true;
+      const int top_id = top_id_vecs_[l][t];
+      if (layers_[l]->loss_weight(static_cast<int>(t)) != 0.0f || blob_gets_grad[top_id]) {
+        gets_grad = true;
       }
+      // Earlier layers see the version before this production (matters for in-place layers).
+      blob_gets_grad[top_id] = false;
     }
-    if (!reaches_loss) {
+    if (!gets_grad) {
       layer_need_backward_[l] = false;
       std::fill(bottom_need_backward_[l].begin(), bottom_need_backward_[l].end(), false);
       continue;
     }
-    for (int bottom_id : bottom_id_vecs_[l]) blob_reaches_loss[bottom_id] = true;
+    for (size_t b = 0; b < bottom_id_vecs_[l].size(); ++b) {
+      if (bottom_need_backward_[l][b]) blob_gets_grad[bottom_id_vecs_[l][b]] = true;
+    }
   }
 }
 
@@ -365,7 +424,11 @@ float Net::ForwardFromTo(int start, int end) {
   float loss = 0;
   for (int l = start; l <= end; ++l) {
     layers_[l]->set_step(iteration_, forward_count_);
-    loss += layers_[l]->Forward(bottom_vecs_[l], top_vecs_[l]);
+    try {
+      loss += layers_[l]->Forward(bottom_vecs_[l], top_vecs_[l]);
+    } catch (const Error& error) {
+      rethrow_with_bottoms(error, bottom_names(l), bottom_vecs_[l]);
+    }
   }
   return loss;
 }
@@ -401,6 +464,14 @@ void Net::ClearParamDiffs() {
       cpu_set(param->count(), 0.0f, param->mutable_cpu_diff());
     }
   }
+}
+
+std::vector<std::string> Net::bottom_names(int layer_id) const {
+  // As written by the user, rather than the auto Splits' output names.
+  const LayerParameter& written = source_layer_[layer_id] < 0
+                                      ? layers_[layer_id]->layer_param()
+                                      : source_param_.layer(source_layer_[layer_id]);
+  return {written.bottom().begin(), written.bottom().end()};
 }
 
 Blob* Net::blob_by_name(const std::string& name) const {
@@ -501,9 +572,13 @@ void Net::ToProto(NetParameter* param, bool write_diff) const {
   param->Clear();
   param->set_name(name_);
   for (size_t l = 0; l < layers_.size(); ++l) {
-    if (layer_is_auto_split_[l]) continue;
+    if (source_layer_[l] < 0) continue;  // an auto-inserted Split
     LayerParameter* layer_param = param->add_layer();
     *layer_param = layers_[l]->layer_param();
+    // Undo the Split rewiring: bottoms and loss weights as the net was written.
+    const LayerParameter& source = source_param_.layer(source_layer_[l]);
+    *layer_param->mutable_bottom() = source.bottom();
+    *layer_param->mutable_loss_weight() = source.loss_weight();
     layer_param->clear_blobs();
     for (const auto& blob : layers_[l]->blobs()) blob->ToProto(layer_param->add_blobs(), write_diff);
   }

@@ -19,7 +19,8 @@ class Net {
  public:
   // Builds the net for param.state() (phase defaults to TEST, as in Caffe).
   explicit Net(const NetParameter& param);
-  // Reads a prototxt and builds it for the given phase, level and stages.
+  // Reads a prototxt and builds it for the given phase, level and stages (the stages are added
+  // to those of the file's `state`, phase and level replace its own).
   Net(const std::string& prototxt_path, Phase phase, int level = 0,
       const std::vector<std::string>& stages = {});
 
@@ -55,6 +56,7 @@ class Net {
   void CopyTrainedLayersFrom(const std::string& caffemodel_path);
   // Shares (not copies) the weights of another net with the same layer names.
   void ShareTrainedLayersWith(const Net& other);
+  // The net as written (auto-inserted Splits left out) with every layer's weights.
   void ToProto(NetParameter* param, bool write_diff = false) const;
   // Writes a binary .caffemodel atomically.
   void Save(const std::string& caffemodel_path, bool write_diff = false) const;
@@ -74,7 +76,8 @@ class Net {
   // Errors (listing the known names) when absent.
   Blob* blob_by_name(const std::string& name) const;
   Layer* layer_by_name(const std::string& name) const;
-  // Blobs fed by Input layers, and blobs no layer consumes.
+  // Blobs fed by Input layers, and blobs no layer reads after their last production (sorted by
+  // name, as Caffe orders its outputs).
   const std::vector<Blob*>& input_blobs() const { return input_blobs_; }
   const std::vector<Blob*>& output_blobs() const { return output_blobs_; }
   std::vector<std::string> input_blob_names() const;
@@ -88,10 +91,21 @@ class Net {
   std::vector<float> output_loss_weights() const;
 
  private:
+  // The first user of each named parameter: its blob, index in learnable_params_, and the
+  // multipliers given so far.
+  struct SharedParam {
+    Blob* blob;
+    int learnable_index;
+    ParamSpec spec;
+  };
+
   void Init(const NetParameter& param);
   void AppendLayer(const LayerParameter& layer_param, int layer_id);
   void AppendParams(int layer_id);
+  void MergeSharedMults(const std::string& layer_name, const ParamSpec& spec, SharedParam* shared);
   void ComputeBackwardNeeds(bool force_backward);
+  // Names of a layer's bottoms as the net was written (for error messages).
+  std::vector<std::string> bottom_names(int layer_id) const;
 
   std::string name_;
   Phase phase_ = TEST;
@@ -101,7 +115,10 @@ class Net {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::vector<std::string> layer_names_;
   std::map<std::string, int> layer_index_;
-  std::vector<bool> layer_is_auto_split_;
+  // The filtered net as written (before Split insertion, without weights), and for each layer
+  // its index there, or -1 for an auto-inserted Split.
+  NetParameter source_param_;
+  std::vector<int> source_layer_;
 
   std::vector<std::shared_ptr<Blob>> blobs_;
   std::vector<std::string> blob_names_;
@@ -122,7 +139,7 @@ class Net {
   std::vector<Blob*> learnable_params_;
   std::vector<float> params_lr_;
   std::vector<float> params_weight_decay_;
-  std::map<std::string, std::pair<Blob*, ParamSpec::DimCheckMode>> shared_param_owner_;
+  std::map<std::string, SharedParam> shared_param_owner_;
 };
 
 // --- net building helpers, exposed for tests and tools ---
@@ -132,7 +149,8 @@ bool state_meets_rule(const NetState& state, const NetStateRule& rule);
 // The layers of `param` that are active in param.state(), in order.
 NetParameter filter_net(const NetParameter& param);
 // Rewrites a filtered net so that every blob consumed by more than one layer goes through a
-// Split layer, one output per consumer.
+// Split layer, one output per consumer.  A top with an explicit loss weight that is also
+// consumed is split too: the Split's first output carries the loss weight instead.
 NetParameter insert_splits(const NetParameter& param);
 // Turns the legacy net-level `input` / `input_shape` / `input_dim` fields into an Input layer.
 NetParameter upgrade_net_inputs(const NetParameter& param);

@@ -54,6 +54,11 @@ std::string directory_of(const std::string& path) {
 std::string read_file(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail("cannot open '", path, "': ", std::strerror(errno));
+  // A directory opens and reads as empty: it would pass for an empty prototxt.
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) {
+    fail("cannot read '", path, "': it is a directory");
+  }
   std::ostringstream contents;
   contents << in.rdbuf();
   if (in.bad()) fail("error reading '", path, "'");
