@@ -1,0 +1,51 @@
+"""ApproxCaffe's Python interface, compatible with BVLC Caffe's pycaffe.
+
+    import caffe
+    caffe.set_mode_cpu()
+    net = caffe.Net("deploy.prototxt", "weights.caffemodel", caffe.TEST)
+    out = net.forward(data=batch)
+
+Blob ``.data`` / ``.diff`` are float32 numpy views of the blob memory (writes go to the net).
+``caffe.NetSpec`` with ``caffe.layers`` / ``caffe.params`` writes prototxt from Python;
+``caffe.io`` converts between numpy arrays and the protobuf messages of ``caffe.proto.caffe_pb2``.
+"""
+from __future__ import annotations
+
+from ._loader import load_caffe_pb2, load_extension
+
+# Protobuf first: an incompatible runtime is reported with its fix before anything else fails.
+load_caffe_pb2()
+load_extension()
+
+from . import proto  # noqa: E402
+from ._caffe import (  # noqa: E402
+    TEST,
+    TRAIN,
+    Blob,
+    CaffeError,
+    Layer,
+    Net,
+    Phase,
+    blas_info,
+    blas_threads,
+    cuda_compiled,
+    get_mode,
+    gpu_count,
+    layer_type_list,
+    set_blas_threads,
+    set_device,
+    set_mode_cpu,
+    set_mode_gpu,
+    set_random_seed,
+)
+from . import io  # noqa: E402
+from .net_spec import NetSpec, layers, params, to_proto  # noqa: E402
+
+__version__ = "1.0.0"
+
+__all__ = [
+    "TEST", "TRAIN", "Blob", "CaffeError", "Layer", "Net", "NetSpec", "Phase", "blas_info",
+    "blas_threads", "cuda_compiled", "get_mode", "gpu_count", "io", "layer_type_list", "layers",
+    "params", "proto", "set_blas_threads", "set_device", "set_mode_cpu", "set_mode_gpu",
+    "set_random_seed", "to_proto", "__version__",
+]
