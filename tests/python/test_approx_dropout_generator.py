@@ -13,6 +13,12 @@ import pytest
 from caffe import approx_dropout
 from caffe.proto import caffe_pb2
 
+
+@pytest.fixture(autouse=True)
+def _work_in_tmp(tmp_path: pathlib.Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative schedule_file paths resolve against the working directory, as in the layers."""
+    monkeypatch.chdir(tmp_path)
+
 ScheduleError = approx_dropout.ScheduleError
 FEASIBLE = [(p, n) for p in (0.3, 0.5, 0.7) for n in (2, 3, 4, 8, 16, 32, 64)
             if p <= (n - 1) / n]

@@ -299,7 +299,8 @@ def test_blobs_layers_and_names_follow_net_order(input_net: caffe.Net) -> None:
     assert input_net._layer_names == ["input", "extra_input"]
     assert [blob.shape for blob in input_net.blobs.values()] == [(2, 3), (2,), (1, 2, 3, 4)]
     assert input_net.inputs == ["data", "label", "extra"]
-    assert input_net.outputs == ["data", "label", "extra"]
+    # Outputs are listed by name, as in Caffe (its net keeps them in a sorted set).
+    assert input_net.outputs == ["data", "extra", "label"]
     assert [layer.type for layer in input_net.layers] == ["Input", "Input"]
     assert [layer.name for layer in input_net.layers] == ["input", "extra_input"]
     assert all(layer.blobs == [] for layer in input_net.layers)
@@ -394,7 +395,7 @@ def test_forward_sets_inputs_by_name_and_returns_copies(input_net: caffe.Net) ->
     data = np.arange(6, dtype=np.float64).reshape(2, 3)  # converted to float32
     label = np.array([1, 0])
     out = input_net.forward(data=data, label=label)
-    assert list(out) == ["data", "label", "extra"]
+    assert list(out) == ["data", "extra", "label"]
     np.testing.assert_array_equal(out["data"], data)
     np.testing.assert_array_equal(out["label"], label)
     assert out["data"].dtype == np.float32
