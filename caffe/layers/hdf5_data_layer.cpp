@@ -154,8 +154,20 @@ class H5Reader {
 
 #endif  // CAFFE_USE_HDF5
 
-// The .h5 files named in `source`, one per line (blank lines skipped).  A relative name is
-// looked up in the current directory first, then beside the list file.
+// Finds a listed .h5 file: as given (absolute, or relative to the working directory), else
+// relative to the list file's folder.  `where` is "'name' (list:line)" for the error.
+std::string resolve_listed(const std::string& name, const fs::path& list_folder,
+                           const std::string& where) {
+  std::error_code error;
+  const fs::path as_given(name);
+  if (fs::exists(as_given, error)) return as_given.string();
+  if (as_given.is_absolute()) fail(where, " does not exist");
+  if (fs::exists(list_folder / as_given, error)) return (list_folder / as_given).string();
+  fail(where, " exists neither in the current directory (", fs::current_path(error).string(),
+       ") nor beside the list file (", fs::absolute(list_folder, error).string(), ")");
+}
+
+// The .h5 files named in `source`, one per line (blank lines skipped).
 std::vector<std::string> read_source_list(const std::string& source) {
   std::error_code error;
   if (!fs::is_regular_file(source, error)) {
@@ -171,26 +183,22 @@ std::vector<std::string> read_source_list(const std::string& source) {
     const size_t begin = line.find_first_not_of(" \t\r");
     if (begin == std::string::npos) continue;
     const std::string name = line.substr(begin, line.find_last_not_of(" \t\r") - begin + 1);
-    const fs::path as_given(name);
-    if (fs::exists(as_given, error)) {
-      paths.push_back(as_given.string());
-    } else if (as_given.is_relative() && fs::exists(list_folder / as_given, error)) {
-      paths.push_back((list_folder / as_given).string());
-    } else {
-      if (as_given.is_absolute()) fail("'", name, "' (", source, ":", line_number, ") does not exist");
-      fail("'", name, "' (", source, ":", line_number, ") exists neither in the current directory (",
-           fs::current_path(error).string(), ") nor beside the list file (",
-           fs::absolute(list_folder, error).string(), ")");
-    }
+    paths.push_back(resolve_listed(
+        name, list_folder, "'" + name + "' (" + source + ":" + std::to_string(line_number) + ")"));
   }
   if (paths.empty()) fail("hdf5_data_param.source '", source, "' lists no .h5 files");
   return paths;
 }
 
-// A permutation of 0..n-1 drawn (Fisher-Yates) from the counter-based stream `key`.
-std::vector<uint64_t> permutation(uint64_t n, uint64_t key) {
+std::vector<uint64_t> identity(uint64_t n) {
   std::vector<uint64_t> order(n);
   std::iota(order.begin(), order.end(), uint64_t{0});
+  return order;
+}
+
+// A permutation of 0..n-1 drawn (Fisher-Yates) from the counter-based stream `key`.
+std::vector<uint64_t> permutation(uint64_t n, uint64_t key) {
+  std::vector<uint64_t> order = identity(n);
   for (uint64_t i = n; i > 1; --i) {
     // Multiply-shift maps 64 random bits onto [0, i) without a modulo's bias.
     const uint64_t j = static_cast<uint64_t>(
@@ -217,7 +225,9 @@ void HDF5DataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& top) {
     fail("hdf5_data_param.source is not set; give a text file listing .h5 files");
   }
   if (param.batch_size() == 0) fail("hdf5_data_param.batch_size must be positive");
-  if (param.batch_size() > INT_MAX) fail("hdf5_data_param.batch_size ", param.batch_size(), " is too large");
+  if (param.batch_size() > INT_MAX) {
+    fail("hdf5_data_param.batch_size ", param.batch_size(), " is too large");
+  }
   batch_size_ = static_cast<int>(param.batch_size());
   shuffle_ = param.shuffle();
   if (layer_param_.top_size() < static_cast<int>(top.size())) {
@@ -226,52 +236,57 @@ void HDF5DataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& top) {
   top_names_.assign(layer_param_.top().begin(), layer_param_.top().begin() + top.size());
 
   files_.clear();
+  row_dims_.clear();
   total_rows_ = 0;
-  row_shapes_.clear();
   for (const std::string& path : read_source_list(param.source())) {
-    const H5Reader reader(path);
-    SourceFile file{path, 0};
-    for (size_t t = 0; t < top_names_.size(); ++t) {
-      const std::vector<uint64_t> dims = reader.dims(top_names_[t]);
-      const std::vector<int> row_shape(dims.begin() + 1, dims.end());
-      if (t == 0) {
-        file.rows = dims[0];
-        if (file.rows == 0) fail("dataset '", top_names_[t], "' in '", path, "' has no rows");
-      } else if (dims[0] != file.rows) {
-        fail("datasets of '", path, "' have different row counts: '", top_names_[0], "' has ",
-             file.rows, " rows but '", top_names_[t], "' has ", dims[0],
-             "; all datasets of a file must share their first dimension");
-      }
-      if (row_shapes_.size() == t) {
-        uint64_t batch_count = static_cast<uint64_t>(batch_size_);
-        for (uint64_t d : std::vector<uint64_t>(dims.begin() + 1, dims.end())) batch_count *= d;
-        if (batch_count > INT_MAX) {
-          fail("top '", top_names_[t], "' would hold ", batch_count, " values (batch_size x ",
-               format_shape({dims.begin() + 1, dims.end()}), "), more than a blob can");
-        }
-        row_shapes_.push_back(row_shape);
-      } else if (row_shapes_[t] != row_shape) {
-        fail("dataset '", top_names_[t], "' has rows of shape ",
-             format_shape({dims.begin() + 1, dims.end()}), " in '", path, "' but ",
-             format_shape({row_shapes_[t].begin(), row_shapes_[t].end()}), " in '",
-             files_.front().path, "'; every file must have the same row shape");
-      }
-    }
-    total_rows_ += file.rows;
-    files_.push_back(file);
+    files_.push_back({path, CheckFile(path)});
+    total_rows_ += files_.back().rows;
   }
   row_sizes_.clear();
-  for (const std::vector<int>& shape : row_shapes_) {
-    row_sizes_.push_back(std::accumulate(shape.begin(), shape.end(), 1, std::multiplies<int>()));
+  for (size_t t = 0; t < top_names_.size(); ++t) {
+    uint64_t top_count = static_cast<uint64_t>(batch_size_);
+    for (uint64_t dim : row_dims_[t]) {
+      if (dim != 0 && top_count > INT_MAX / dim) {
+        fail("top '", top_names_[t], "' (batch_size x ", format_shape(row_dims_[t]),
+             ") would hold more values than a blob can");
+      }
+      top_count *= dim;
+    }
+    row_sizes_.push_back(static_cast<int>(top_count / static_cast<uint64_t>(batch_size_)));
   }
   cache_.clear();
   layout_ = EpochLayout();
 }
 
+uint64_t HDF5DataLayer::CheckFile(const std::string& path) {
+  const H5Reader reader(path);
+  uint64_t rows = 0;
+  for (size_t t = 0; t < top_names_.size(); ++t) {
+    const std::vector<uint64_t> dims = reader.dims(top_names_[t]);
+    const std::vector<uint64_t> row_dims(dims.begin() + 1, dims.end());
+    if (t == 0) {
+      rows = dims[0];
+      if (rows == 0) fail("dataset '", top_names_[t], "' in '", path, "' has no rows");
+    } else if (dims[0] != rows) {
+      fail("datasets of '", path, "' have different row counts: '", top_names_[0], "' has ", rows,
+           " rows but '", top_names_[t], "' has ", dims[0],
+           "; all datasets of a file must share their first dimension");
+    }
+    if (row_dims_.size() == t) {
+      row_dims_.push_back(row_dims);  // the first file sets the row shapes
+    } else if (row_dims_[t] != row_dims) {
+      fail("dataset '", top_names_[t], "' has rows of shape ", format_shape(row_dims), " in '",
+           path, "' but ", format_shape(row_dims_[t]), " in '", files_.front().path,
+           "'; every file must have the same row shape");
+    }
+  }
+  return rows;
+}
+
 void HDF5DataLayer::Reshape(const BlobVec& /*bottom*/, const BlobVec& top) {
   for (size_t t = 0; t < top.size(); ++t) {
-    std::vector<int> shape = row_shapes_[t];
-    shape.insert(shape.begin(), batch_size_);
+    std::vector<int> shape{batch_size_};
+    shape.insert(shape.end(), row_dims_[t].begin(), row_dims_[t].end());
     top[t]->Reshape(shape);
   }
 }
@@ -282,28 +297,22 @@ std::vector<std::string> HDF5DataLayer::file_paths() const {
   return paths;
 }
 
-const HDF5DataLayer::EpochLayout& HDF5DataLayer::layout_for(uint64_t epoch) {
+const HDF5DataLayer::EpochLayout& HDF5DataLayer::LayoutFor(uint64_t epoch) {
   // Without shuffling every epoch reads the files in list order, so one layout serves all.
   const uint64_t key = shuffle_ ? shuffle_key(epoch) : 0;
   if (!layout_.file_order.empty() && layout_.key == key) return layout_;
   layout_.key = key;
-  layout_.file_order.resize(files_.size());
-  if (shuffle_) {
-    const std::vector<uint64_t> order = permutation(files_.size(), key);
-    std::copy(order.begin(), order.end(), layout_.file_order.begin());
-  } else {
-    std::iota(layout_.file_order.begin(), layout_.file_order.end(), size_t{0});
-  }
+  layout_.file_order = shuffle_ ? permutation(files_.size(), key) : identity(files_.size());
   layout_.first_rows.clear();
   uint64_t first_row = 0;
-  for (size_t file : layout_.file_order) {
+  for (uint64_t file : layout_.file_order) {
     layout_.first_rows.push_back(first_row);
     first_row += files_[file].rows;
   }
   return layout_;
 }
 
-HDF5DataLayer::LoadedFile& HDF5DataLayer::load(size_t file) {
+HDF5DataLayer::LoadedFile& HDF5DataLayer::Load(size_t file) {
   for (auto it = cache_.begin(); it != cache_.end(); ++it) {
     if (it->file == file) {
       cache_.splice(cache_.begin(), cache_, it);
@@ -317,8 +326,8 @@ HDF5DataLayer::LoadedFile& HDF5DataLayer::load(size_t file) {
   for (size_t t = 0; t < top_names_.size(); ++t) {
     // The buffer is sized from the setup-time shape, so a file rewritten since then must not
     // be read into it.
-    std::vector<uint64_t> expected(row_shapes_[t].begin(), row_shapes_[t].end());
-    expected.insert(expected.begin(), source.rows);
+    std::vector<uint64_t> expected{source.rows};
+    expected.insert(expected.end(), row_dims_[t].begin(), row_dims_[t].end());
     const std::vector<uint64_t> dims = reader.dims(top_names_[t]);
     if (dims != expected) {
       fail("dataset '", top_names_[t], "' in '", source.path, "' is now ", format_shape(dims),
@@ -363,14 +372,14 @@ void HDF5DataLayer::Forward_cpu(const BlobVec& /*bottom*/, const BlobVec& top) {
     const uint64_t global_row = batch_start + batch_row;
     const uint64_t epoch = global_row / total_rows_;
     const uint64_t epoch_row = global_row % total_rows_;
-    const EpochLayout& layout = layout_for(epoch);
+    const EpochLayout& layout = LayoutFor(epoch);
     const size_t slot = static_cast<size_t>(
         std::upper_bound(layout.first_rows.begin(), layout.first_rows.end(), epoch_row) -
         layout.first_rows.begin() - 1);
     const size_t file = layout.file_order[slot];
     const uint64_t first = epoch_row - layout.first_rows[slot];
     const uint64_t count = std::min<uint64_t>(batch_size_ - batch_row, files_[file].rows - first);
-    CopyRows(load(file), epoch, first, count, batch_row, top);
+    CopyRows(Load(file), epoch, first, count, batch_row, top);
     batch_row += static_cast<int>(count);
   }
 }

@@ -56,14 +56,16 @@ class HDF5DataLayer : public Layer {
   };
   // Which file each stretch of an epoch's rows comes from.
   struct EpochLayout {
-    uint64_t key = 0;                   // the epoch's shuffle key (0 without shuffling)
-    std::vector<size_t> file_order;     // files in the order the epoch reads them
-    std::vector<uint64_t> first_rows;   // epoch row at which file_order[i] starts
+    uint64_t key = 0;                  // the epoch's shuffle key (0 without shuffling)
+    std::vector<uint64_t> file_order;  // files in the order the epoch reads them
+    std::vector<uint64_t> first_rows;  // epoch row at which file_order[i] starts
   };
 
-  const EpochLayout& layout_for(uint64_t epoch);
+  // Checks one listed file against the tops (and the files before it); returns its row count.
+  uint64_t CheckFile(const std::string& path);
+  const EpochLayout& LayoutFor(uint64_t epoch);
   // The file's data, read on first use; only the two most recently used stay in memory.
-  LoadedFile& load(size_t file);
+  LoadedFile& Load(size_t file);
   // Copies `count` rows of `source`, starting at its row `first` (in epoch order), into the
   // tops from batch row `batch_row` on.
   void CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t count,
@@ -72,8 +74,8 @@ class HDF5DataLayer : public Layer {
   int batch_size_ = 0;
   bool shuffle_ = false;
   std::vector<std::string> top_names_;
-  std::vector<std::vector<int>> row_shapes_;  // per top: the dataset's dims after the first
-  std::vector<int> row_sizes_;                // per top: floats per row
+  std::vector<std::vector<uint64_t>> row_dims_;  // per top: the dataset's dims after the first
+  std::vector<int> row_sizes_;                   // per top: floats per row
   std::vector<SourceFile> files_;
   uint64_t total_rows_ = 0;
   EpochLayout layout_;

@@ -125,19 +125,23 @@ void write_sequence_file(const std::string& path, int file, int steps) {
   write_h5(path, {data, target});
 }
 
-// Two files: file 1 with 5 rows, file 2 with 4 rows: 9 rows in all, listed in that order.
-struct TwoFiles {
+// Sequence files listed in order, file f (from 1) with steps[f - 1] rows; by default file 1 has
+// 5 rows and file 2 has 4: 9 rows in all.
+struct SequenceFiles {
   TempDir dir;
   std::string list = dir / "list.txt";
-  // Global row g (0..8) is (file, step) = rows[g].
+  // Global row g is (file, step) = rows[g].
   std::vector<std::pair<int, int>> rows;
 
-  TwoFiles() {
-    write_sequence_file(dir / "one.h5", 1, 5);
-    write_sequence_file(dir / "two.h5", 2, 4);
-    write_text(list, dir / "one.h5" + "\n\n  " + dir / "two.h5" + "  \n");
-    for (int s = 0; s < 5; ++s) rows.emplace_back(1, s);
-    for (int s = 0; s < 4; ++s) rows.emplace_back(2, s);
+  explicit SequenceFiles(const std::vector<int>& steps = {5, 4}) {
+    const char* names[] = {"one.h5", "two.h5", "three.h5"};
+    std::string listing;
+    for (size_t f = 0; f < steps.size(); ++f) {
+      write_sequence_file(dir / names[f], static_cast<int>(f) + 1, steps[f]);
+      listing += dir / names[f] + (f == 0 ? "\n\n  " : "  \n");  // blank lines, spaces: ignored
+      for (int s = 0; s < steps[f]; ++s) rows.emplace_back(static_cast<int>(f) + 1, s);
+    }
+    write_text(list, listing);
   }
   // The data top expected for batch b of size batch_size.
   std::vector<float> expected_batch(uint64_t b, int batch_size) const {
@@ -165,12 +169,13 @@ TEST(HDF5DataLayerTest, TopIsBatchRowsByTheDatasetsTrailingDims) {
 }
 
 TEST(HDF5DataLayerTest, BatchesAreTimeMajorRowsAcrossFilesThenWrap) {
-  TwoFiles files;
+  SequenceFiles files;
   Hdf5Fixture f(files.list, 4, {"data", "target"});
   ASSERT_EQ(f.top.ptrs[0]->shape(), (std::vector<int>{4, kStreams}));
   const auto& layer = static_cast<HDF5DataLayer&>(*f.layer);
   EXPECT_EQ(layer.num_rows(), 9u);
-  EXPECT_EQ(layer.file_paths(), (std::vector<std::string>{files.dir / "one.h5", files.dir / "two.h5"}));
+  EXPECT_EQ(layer.file_paths(),
+            (std::vector<std::string>{files.dir / "one.h5", files.dir / "two.h5"}));
   // Batch 1 = rows 4..7: the last row of file one, then three of file two.  Batch 2 = rows
   // 8, 0, 1, 2: it wraps to the start.
   for (uint64_t b = 0; b < 7; ++b) {
@@ -185,14 +190,20 @@ TEST(HDF5DataLayerTest, BatchesAreTimeMajorRowsAcrossFilesThenWrap) {
 }
 
 TEST(HDF5DataLayerTest, BatchLargerThanTheDataWrapsWithinOneBatch) {
-  TwoFiles files;
+  SequenceFiles files;
   Hdf5Fixture f(files.list, 20, {"data"});
   EXPECT_EQ(f.forward(0), files.expected_batch(0, 20));
   EXPECT_EQ(f.forward(3), files.expected_batch(3, 20));
 }
 
+TEST(HDF5DataLayerTest, BatchSpanningMoreFilesThanTheCacheHolds) {
+  SequenceFiles files({2, 1, 2});
+  Hdf5Fixture f(files.list, 4, {"data"});
+  for (uint64_t b : {0, 1, 2, 3, 1, 0}) EXPECT_EQ(f.forward(b), files.expected_batch(b, 4)) << b;
+}
+
 TEST(HDF5DataLayerTest, JumpingToABatchGivesWhatASequentialRunReads) {
-  TwoFiles files;
+  SequenceFiles files;
   Hdf5Fixture sequential(files.list, 4, {"data"});
   std::vector<std::vector<float>> batches;
   for (uint64_t b = 0; b < 12; ++b) batches.push_back(sequential.forward(b));
@@ -201,7 +212,7 @@ TEST(HDF5DataLayerTest, JumpingToABatchGivesWhatASequentialRunReads) {
 }
 
 TEST(HDF5DataLayerTest, NetForwardReadsConsecutiveBatchesAndResumesWithSetStep) {
-  TwoFiles files;
+  SequenceFiles files;
   NetParameter param;
   read_proto_from_text("name: 'n' layer { name: 'h5' type: 'HDF5Data' top: 'data' top: 'target' "
                        "hdf5_data_param { source: '" + files.list + "' batch_size: 4 } }",
@@ -253,7 +264,7 @@ TEST(HDF5DataLayerTest, RelativeNamesResolveInTheWorkingDirectoryThenBesideTheLi
 TEST(HDF5DataLayerTest, ShuffleIsAPerEpochPermutationRecomputableFromTheBatchIndex) {
   const uint64_t saved_seed = random_seed();
   set_random_seed(1234);
-  TwoFiles files;
+  SequenceFiles files;
   // Batch size 3 divides the 9 rows: batches 3e..3e+2 are exactly epoch e.
   Hdf5Fixture sequential(files.list, 3, {"data", "target"}, true);
   std::vector<std::vector<float>> epochs(3);
@@ -283,7 +294,7 @@ TEST(HDF5DataLayerTest, ShuffleIsAPerEpochPermutationRecomputableFromTheBatchInd
 
 TEST(HDF5DataLayerTest, GpuModeReadsTheSameBatches) {
   SKIP_IF_NO_GPU();
-  TwoFiles files;
+  SequenceFiles files;
   Hdf5Fixture f(files.list, 4, {"data"});
   test::GpuModeScope gpu;
   f.layer->set_step(0, 1);
@@ -298,7 +309,8 @@ TEST(HDF5DataLayerTest, GpuModeReadsTheSameBatches) {
 
 // ---- user errors ----
 
-std::string setup_error(const std::string& list, int batch_size, const std::vector<std::string>& tops) {
+std::string setup_error(const std::string& list, int batch_size,
+                        const std::vector<std::string>& tops) {
   return expect_error([&] { Hdf5Fixture probe(list, batch_size, tops); });
 }
 
@@ -323,7 +335,7 @@ TEST(HDF5DataLayerTest, MissingH5FileNamesItAndTheListLine) {
 }
 
 TEST(HDF5DataLayerTest, MissingDatasetNamesTheTopTheFileAndWhatIsThere) {
-  TwoFiles files;
+  SequenceFiles files;
   const std::string message = setup_error(files.list, 2, {"data", "cont"});
   EXPECT_NE(message.find("top 'cont' reads dataset 'cont', but '" + files.dir / "one.h5" +
                          "' has no such dataset (datasets present: data, target)"),
@@ -350,8 +362,8 @@ TEST(HDF5DataLayerTest, FilesMustAgreeOnTheRowShape) {
 }
 
 TEST(HDF5DataLayerTest, ZeroBatchSizeEmptyListAndMissingSourceAreRejected) {
-  TwoFiles files;
-  EXPECT_NE(setup_error(files.list, 0, {"data"}).find("hdf5_data_param.batch_size must be positive"),
+  SequenceFiles files;
+  EXPECT_NE(setup_error(files.list, 0, {"data"}).find("batch_size must be positive"),
             std::string::npos);
   write_text(files.dir / "empty.txt", "\n  \n");
   EXPECT_NE(setup_error(files.dir / "empty.txt", 2, {"data"}).find("lists no .h5 files"),
