@@ -1,0 +1,389 @@
+#include "caffe/layers/hdf5_data_layer.hpp"
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <sstream>
+#include <system_error>
+
+#include "caffe/core/layer_registry.hpp"
+
+#ifdef CAFFE_USE_HDF5
+#include <hdf5.h>
+#endif
+
+namespace caffe {
+namespace {
+
+namespace fs = std::filesystem;
+
+constexpr size_t kCachedFiles = 2;
+constexpr uint64_t kShuffleSalt = 0x4844463544617461ull;  // "HDF5Data"
+
+std::string format_shape(const std::vector<uint64_t>& dims) {
+  std::ostringstream text;
+  text << '[';
+  for (size_t i = 0; i < dims.size(); ++i) text << (i ? ", " : "") << dims[i];
+  text << ']';
+  return text.str();
+}
+
+#ifdef CAFFE_USE_HDF5
+
+constexpr bool kBuiltWithHdf5 = true;
+
+// Runs an HDF5 call with the library's automatic error-stack printing off: failures become
+// caffe::Error messages instead.
+template <typename Call>
+auto quietly(Call&& call) -> decltype(call()) {
+  decltype(call()) result{};
+  H5E_BEGIN_TRY { result = call(); }
+  H5E_END_TRY;
+  return result;
+}
+
+// Owns an HDF5 identifier and closes it with the matching H5*close.
+class Handle {
+ public:
+  Handle(hid_t id, herr_t (*close)(hid_t)) : id_(id), close_(close) {}
+  ~Handle() {
+    if (id_ >= 0) close_(id_);
+  }
+  Handle(Handle&& other) noexcept : id_(other.id_), close_(other.close_) { other.id_ = -1; }
+  Handle(const Handle&) = delete;
+  Handle& operator=(const Handle&) = delete;
+  hid_t get() const { return id_; }
+  bool valid() const { return id_ >= 0; }
+
+ private:
+  hid_t id_;
+  herr_t (*close_)(hid_t);
+};
+
+// Read-only access to the top-level numeric datasets of one .h5 file.
+class H5Reader {
+ public:
+  explicit H5Reader(const std::string& path)
+      : path_(path),
+        file_(quietly([&] { return H5Fopen(path.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT); }),
+              H5Fclose) {
+    if (!file_.valid()) fail("cannot open '", path, "': not an HDF5 file, or unreadable");
+  }
+
+  // Shape of dataset `name` (the one top `name` reads); fails if it is absent or not numeric.
+  std::vector<uint64_t> dims(const std::string& name) const {
+    const Handle dataset = open_dataset(name);
+    const Handle type(H5Dget_type(dataset.get()), H5Tclose);
+    const H5T_class_t type_class = H5Tget_class(type.get());
+    if (type_class != H5T_INTEGER && type_class != H5T_FLOAT) {
+      fail("dataset '", name, "' in '", path_,
+           "' is not numeric; HDF5Data reads integer or floating-point datasets");
+    }
+    const Handle space(H5Dget_space(dataset.get()), H5Sclose);
+    const int rank = H5Sget_simple_extent_ndims(space.get());
+    if (rank < 1) fail("dataset '", name, "' in '", path_, "' is a scalar; it needs rows");
+    std::vector<hsize_t> extent(rank);
+    H5Sget_simple_extent_dims(space.get(), extent.data(), nullptr);
+    return std::vector<uint64_t>(extent.begin(), extent.end());
+  }
+
+  // Reads all of dataset `name` into `out`, converted to float by the library.
+  void read(const std::string& name, float* out) const {
+    const Handle dataset = open_dataset(name);
+    const herr_t status = quietly([&] {
+      return H5Dread(dataset.get(), H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, out);
+    });
+    if (status < 0) fail("failed to read dataset '", name, "' from '", path_, "'");
+  }
+
+ private:
+  bool is_dataset(const std::string& name) const {
+    if (quietly([&] { return H5Lexists(file_.get(), name.c_str(), H5P_DEFAULT); }) <= 0) {
+      return false;
+    }
+    const Handle object(quietly([&] { return H5Oopen(file_.get(), name.c_str(), H5P_DEFAULT); }),
+                        H5Oclose);
+    return object.valid() && H5Iget_type(object.get()) == H5I_DATASET;
+  }
+
+  std::string dataset_names() const {
+    H5G_info_t info;
+    if (H5Gget_info(file_.get(), &info) < 0) return "(unreadable)";
+    std::string names;
+    for (hsize_t i = 0; i < info.nlinks; ++i) {
+      const ssize_t length = H5Lget_name_by_idx(file_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i,
+                                                nullptr, 0, H5P_DEFAULT);
+      if (length < 0) continue;
+      std::string name(static_cast<size_t>(length) + 1, '\0');
+      H5Lget_name_by_idx(file_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
+                         name.size(), H5P_DEFAULT);
+      name.resize(static_cast<size_t>(length));
+      if (is_dataset(name)) names += (names.empty() ? "" : ", ") + name;
+    }
+    return names.empty() ? "none" : names;
+  }
+
+  Handle open_dataset(const std::string& name) const {
+    if (!is_dataset(name)) {
+      fail("top '", name, "' reads dataset '", name, "', but '", path_,
+           "' has no such dataset (datasets present: ", dataset_names(), ")");
+    }
+    Handle dataset(H5Dopen2(file_.get(), name.c_str(), H5P_DEFAULT), H5Dclose);
+    if (!dataset.valid()) fail("cannot open dataset '", name, "' in '", path_, "'");
+    return dataset;
+  }
+
+  std::string path_;
+  Handle file_;
+};
+
+#else  // !CAFFE_USE_HDF5
+
+constexpr bool kBuiltWithHdf5 = false;
+
+// LayerSetUp fails before any reader is made; this keeps the layer code identical in both builds.
+class H5Reader {
+ public:
+  explicit H5Reader(const std::string&) { fail("unreachable: built without HDF5"); }
+  std::vector<uint64_t> dims(const std::string&) const { return {}; }
+  void read(const std::string&, float*) const {}
+};
+
+#endif  // CAFFE_USE_HDF5
+
+// Finds a listed .h5 file: as given (absolute, or relative to the working directory), else
+// relative to the list file's folder.  `where` is "'name' (list:line)" for the error.
+std::string resolve_listed(const std::string& name, const fs::path& list_folder,
+                           const std::string& where) {
+  std::error_code error;
+  const fs::path as_given(name);
+  if (fs::exists(as_given, error)) return as_given.string();
+  if (as_given.is_absolute()) fail(where, " does not exist");
+  if (fs::exists(list_folder / as_given, error)) return (list_folder / as_given).string();
+  fail(where, " exists neither in the current directory (", fs::current_path(error).string(),
+       ") nor beside the list file (", fs::absolute(list_folder, error).string(), ")");
+}
+
+// The .h5 files named in `source`, one per line (blank lines skipped).
+std::vector<std::string> read_source_list(const std::string& source) {
+  std::error_code error;
+  if (!fs::is_regular_file(source, error)) {
+    fail("hdf5_data_param.source '", source,
+         "' does not exist (it should be a text file listing .h5 files, one per line)");
+  }
+  std::ifstream list(source);
+  if (!list) fail("cannot read hdf5_data_param.source '", source, "'");
+  const fs::path list_folder = fs::path(source).parent_path();
+  std::vector<std::string> paths;
+  std::string line;
+  for (int line_number = 1; std::getline(list, line); ++line_number) {
+    const size_t begin = line.find_first_not_of(" \t\r");
+    if (begin == std::string::npos) continue;
+    const std::string name = line.substr(begin, line.find_last_not_of(" \t\r") - begin + 1);
+    paths.push_back(resolve_listed(
+        name, list_folder, "'" + name + "' (" + source + ":" + std::to_string(line_number) + ")"));
+  }
+  if (paths.empty()) fail("hdf5_data_param.source '", source, "' lists no .h5 files");
+  return paths;
+}
+
+std::vector<uint64_t> identity(uint64_t n) {
+  std::vector<uint64_t> order(n);
+  std::iota(order.begin(), order.end(), uint64_t{0});
+  return order;
+}
+
+// A permutation of 0..n-1 drawn (Fisher-Yates) from the counter-based stream `key`.
+std::vector<uint64_t> permutation(uint64_t n, uint64_t key) {
+  std::vector<uint64_t> order = identity(n);
+  for (uint64_t i = n; i > 1; --i) {
+    // Multiply-shift maps 64 random bits onto [0, i) without a modulo's bias.
+    const uint64_t j = static_cast<uint64_t>(
+        (static_cast<unsigned __int128>(hash_combine(key, i)) * i) >> 64);
+    std::swap(order[i - 1], order[j]);
+  }
+  return order;
+}
+
+// The stream every shuffle of `epoch` derives from.
+uint64_t shuffle_key(uint64_t epoch) {
+  return hash_combine(hash_combine(random_seed(), kShuffleSalt), epoch);
+}
+
+}  // namespace
+
+void HDF5DataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& top) {
+  if (!kBuiltWithHdf5) {
+    fail("this ApproxCaffe was built without HDF5, so HDF5Data cannot read .h5 files; install "
+         "HDF5 (Debian: libhdf5-dev) and re-run cmake");
+  }
+  const HDF5DataParameter& param = layer_param_.hdf5_data_param();
+  if (param.source().empty()) {
+    fail("hdf5_data_param.source is not set; give a text file listing .h5 files");
+  }
+  if (param.batch_size() == 0) fail("hdf5_data_param.batch_size must be positive");
+  if (param.batch_size() > INT_MAX) {
+    fail("hdf5_data_param.batch_size ", param.batch_size(), " is too large");
+  }
+  batch_size_ = static_cast<int>(param.batch_size());
+  shuffle_ = param.shuffle();
+  if (layer_param_.top_size() < static_cast<int>(top.size())) {
+    fail("every top needs a name: top i reads the dataset of the same name");
+  }
+  top_names_.assign(layer_param_.top().begin(), layer_param_.top().begin() + top.size());
+
+  files_.clear();
+  row_dims_.clear();
+  total_rows_ = 0;
+  for (const std::string& path : read_source_list(param.source())) {
+    files_.push_back({path, CheckFile(path)});
+    total_rows_ += files_.back().rows;
+  }
+  row_sizes_.clear();
+  for (size_t t = 0; t < top_names_.size(); ++t) {
+    uint64_t top_count = static_cast<uint64_t>(batch_size_);
+    for (uint64_t dim : row_dims_[t]) {
+      if (dim != 0 && top_count > INT_MAX / dim) {
+        fail("top '", top_names_[t], "' (batch_size x ", format_shape(row_dims_[t]),
+             ") would hold more values than a blob can");
+      }
+      top_count *= dim;
+    }
+    row_sizes_.push_back(static_cast<int>(top_count / static_cast<uint64_t>(batch_size_)));
+  }
+  cache_.clear();
+  layout_ = EpochLayout();
+}
+
+uint64_t HDF5DataLayer::CheckFile(const std::string& path) {
+  const H5Reader reader(path);
+  uint64_t rows = 0;
+  for (size_t t = 0; t < top_names_.size(); ++t) {
+    const std::vector<uint64_t> dims = reader.dims(top_names_[t]);
+    const std::vector<uint64_t> row_dims(dims.begin() + 1, dims.end());
+    if (t == 0) {
+      rows = dims[0];
+      if (rows == 0) fail("dataset '", top_names_[t], "' in '", path, "' has no rows");
+    } else if (dims[0] != rows) {
+      fail("datasets of '", path, "' have different row counts: '", top_names_[0], "' has ", rows,
+           " rows but '", top_names_[t], "' has ", dims[0],
+           "; all datasets of a file must share their first dimension");
+    }
+    if (row_dims_.size() == t) {
+      row_dims_.push_back(row_dims);  // the first file sets the row shapes
+    } else if (row_dims_[t] != row_dims) {
+      fail("dataset '", top_names_[t], "' has rows of shape ", format_shape(row_dims), " in '",
+           path, "' but ", format_shape(row_dims_[t]), " in '", files_.front().path,
+           "'; every file must have the same row shape");
+    }
+  }
+  return rows;
+}
+
+void HDF5DataLayer::Reshape(const BlobVec& /*bottom*/, const BlobVec& top) {
+  for (size_t t = 0; t < top.size(); ++t) {
+    std::vector<int> shape{batch_size_};
+    shape.insert(shape.end(), row_dims_[t].begin(), row_dims_[t].end());
+    top[t]->Reshape(shape);
+  }
+}
+
+std::vector<std::string> HDF5DataLayer::file_paths() const {
+  std::vector<std::string> paths;
+  for (const SourceFile& file : files_) paths.push_back(file.path);
+  return paths;
+}
+
+const HDF5DataLayer::EpochLayout& HDF5DataLayer::LayoutFor(uint64_t epoch) {
+  // Without shuffling every epoch reads the files in list order, so one layout serves all.
+  const uint64_t key = shuffle_ ? shuffle_key(epoch) : 0;
+  if (!layout_.file_order.empty() && layout_.key == key) return layout_;
+  layout_.key = key;
+  layout_.file_order = shuffle_ ? permutation(files_.size(), key) : identity(files_.size());
+  layout_.first_rows.clear();
+  uint64_t first_row = 0;
+  for (uint64_t file : layout_.file_order) {
+    layout_.first_rows.push_back(first_row);
+    first_row += files_[file].rows;
+  }
+  return layout_;
+}
+
+HDF5DataLayer::LoadedFile& HDF5DataLayer::Load(size_t file) {
+  for (auto it = cache_.begin(); it != cache_.end(); ++it) {
+    if (it->file == file) {
+      cache_.splice(cache_.begin(), cache_, it);
+      return cache_.front();
+    }
+  }
+  const SourceFile& source = files_[file];
+  const H5Reader reader(source.path);
+  LoadedFile loaded;
+  loaded.file = file;
+  for (size_t t = 0; t < top_names_.size(); ++t) {
+    // The buffer is sized from the setup-time shape, so a file rewritten since then must not
+    // be read into it.
+    std::vector<uint64_t> expected{source.rows};
+    expected.insert(expected.end(), row_dims_[t].begin(), row_dims_[t].end());
+    const std::vector<uint64_t> dims = reader.dims(top_names_[t]);
+    if (dims != expected) {
+      fail("dataset '", top_names_[t], "' in '", source.path, "' is now ", format_shape(dims),
+           " but was ", format_shape(expected), " when the layer was set up");
+    }
+    loaded.tops.emplace_back(source.rows * static_cast<uint64_t>(row_sizes_[t]));
+    reader.read(top_names_[t], loaded.tops.back().data());
+  }
+  cache_.push_front(std::move(loaded));
+  if (cache_.size() > kCachedFiles) cache_.pop_back();
+  return cache_.front();
+}
+
+void HDF5DataLayer::CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t count,
+                             int batch_row, const BlobVec& top) const {
+  if (shuffle_) {
+    const uint64_t key = hash_combine(shuffle_key(epoch), source.file + 1);
+    if (source.row_order.empty() || source.row_order_key != key) {
+      source.row_order = permutation(files_[source.file].rows, key);
+      source.row_order_key = key;
+    }
+  }
+  for (size_t t = 0; t < top.size(); ++t) {
+    const size_t row_size = static_cast<size_t>(row_sizes_[t]);
+    const float* rows = source.tops[t].data();
+    float* out = top[t]->mutable_cpu_data() + static_cast<size_t>(batch_row) * row_size;
+    if (!shuffle_) {
+      std::memcpy(out, rows + first * row_size, count * row_size * sizeof(float));
+      continue;
+    }
+    for (uint64_t i = 0; i < count; ++i) {
+      std::memcpy(out + i * row_size, rows + source.row_order[first + i] * row_size,
+                  row_size * sizeof(float));
+    }
+  }
+}
+
+void HDF5DataLayer::Forward_cpu(const BlobVec& /*bottom*/, const BlobVec& top) {
+  const uint64_t batch_start = forward_count() * static_cast<uint64_t>(batch_size_);
+  int batch_row = 0;
+  while (batch_row < batch_size_) {
+    const uint64_t global_row = batch_start + batch_row;
+    const uint64_t epoch = global_row / total_rows_;
+    const uint64_t epoch_row = global_row % total_rows_;
+    const EpochLayout& layout = LayoutFor(epoch);
+    const size_t slot = static_cast<size_t>(
+        std::upper_bound(layout.first_rows.begin(), layout.first_rows.end(), epoch_row) -
+        layout.first_rows.begin() - 1);
+    const size_t file = layout.file_order[slot];
+    const uint64_t first = epoch_row - layout.first_rows[slot];
+    const uint64_t count = std::min<uint64_t>(batch_size_ - batch_row, files_[file].rows - first);
+    CopyRows(Load(file), epoch, first, count, batch_row, top);
+    batch_row += static_cast<int>(count);
+  }
+}
+
+REGISTER_LAYER("HDF5Data", HDF5DataLayer);
+
+}  // namespace caffe
