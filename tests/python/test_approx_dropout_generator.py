@@ -163,7 +163,9 @@ def _write_net(folder: pathlib.Path, text: str) -> pathlib.Path:
 def test_net_mode_writes_one_schedule_per_layer(tmp_path: pathlib.Path,
                                                 capsys: pytest.CaptureFixture[str]) -> None:
     net = _write_net(tmp_path, NET)
-    assert approx_dropout.main(["--net", str(net), "--iterations", "300"]) == 0
+    # --max-period 16 exceeds every width here, so each layer's width must cap it.
+    assert approx_dropout.main(["--net", str(net), "--iterations", "300",
+                                "--max-period", "16"]) == 0
     expected = {  # file: (layer, ratio, width, max period)
         "fc1.schedule": ("fc1", 0.5, 12, 12),              # ROW OUTPUT: M = 12 caps N
         "sched/fc2.schedule": ("fc2", 0.3, 12, 12),        # ROW INPUT: K from fc1 via ReLU
@@ -205,20 +207,22 @@ layer { name: "lstm_tile" type: "LSTMApproxDropout" bottom: "h" bottom: "cont" t
 """)
     approx_dropout.schedules_for_net(str(net), 100, echo=None)
     row = approx_dropout.read_schedule(tmp_path / "lstm.schedule")
-    assert (row.width, row.max_period) == (24, 16)           # D = 24 input units
+    assert (row.width, row.max_period) == (24, approx_dropout.default_max_period(row.target_ratio))
     tile = approx_dropout.read_schedule(tmp_path / "tile.schedule")
     assert (tile.width, tile.max_period) == (4, 4)           # W_xc 32 x 8: 4 x 1 tiles
 
 
-def test_net_mode_needs_max_period_when_width_is_unknown(tmp_path: pathlib.Path) -> None:
+def test_net_mode_unknown_width_uses_the_default_period(tmp_path: pathlib.Path) -> None:
     net = _write_net(tmp_path, """
 layer { name: "data" type: "Data" top: "x" top: "label" data_param { source: "db" } }
 layer { name: "fc" type: "InnerProductApproxDropout" bottom: "x" top: "fc"
   inner_product_param { num_output: 50 }
   approx_dropout_param { drop_side: INPUT schedule_file: "fc.schedule" } }
 """)
-    with pytest.raises(ScheduleError, match=r"cannot infer the input width.*'x'.*--max-period"):
-        approx_dropout.schedules_for_net(str(net), 100, echo=None)
+    approx_dropout.schedules_for_net(str(net), 100, echo=None)
+    schedule = approx_dropout.read_schedule(tmp_path / "fc.schedule")
+    assert schedule.max_period == approx_dropout.default_max_period(0.5) == 4
+    assert not schedule.HasField("width")
     approx_dropout.schedules_for_net(str(net), 100, max_period=8, echo=None)
     schedule = approx_dropout.read_schedule(tmp_path / "fc.schedule")
     assert schedule.max_period == 8 and not schedule.HasField("width")
@@ -322,7 +326,7 @@ def test_generate_patterns_script_wraps_the_same_cli(tmp_path: pathlib.Path) -> 
          "--iterations", "50", "--seed", "1", "--out", str(out)],
         capture_output=True, text=True, env=env, check=False)
     assert result.returncode == 0, result.stderr
-    expected = approx_dropout.make_schedule(0.3, approx_dropout.DEFAULT_MAX_PERIOD, 50, seed=1)
+    expected = approx_dropout.make_schedule(0.3, approx_dropout.default_max_period(0.3), 50, seed=1)
     assert out.read_bytes() == expected.SerializeToString(deterministic=True)
 
 
@@ -331,3 +335,14 @@ def test_search_warns_when_it_cannot_meet_the_target() -> None:
         approx_dropout.search_distribution(0.5, 16, max_steps=1)
     with pytest.warns(RuntimeWarning, match="misses the target"):
         approx_dropout.make_schedule(0.3, 16, 10, lambda1=0.5)  # entropy outweighs the rate
+
+
+@pytest.mark.parametrize("ratio, expected", [(0.3, 3), (0.5, 4), (0.6, 5), (0.7, 7), (0.9, 16)])
+def test_default_max_period_bounds_the_scaling(ratio: float, expected: int) -> None:
+    """N = ceil(2/(1-p)) (at most 16): the rate stays reachable and is met within 0.01."""
+    period = approx_dropout.default_max_period(ratio)
+    assert period == expected
+    assert (period - 1) / period > ratio
+    distribution = approx_dropout.search_distribution(ratio)
+    assert len(distribution) == period
+    assert abs(approx_dropout.achieved_rate(distribution) - ratio) < 0.01

@@ -1,0 +1,70 @@
+"""Shared helpers for the scripts/bench_* benchmarks: machine description, thread control,
+side-by-side timing (median after warm-up) and JSON output."""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def add_pycaffe_to_path(build_dir: str | None = None) -> None:
+    """Makes `import caffe` find the build's package (CAFFE_BUILD_DIR, default build/)."""
+    build = Path(build_dir or os.environ.get("CAFFE_BUILD_DIR", REPO / "build"))
+    if not build.is_absolute():
+        build = REPO / build
+    sys.path.insert(0, str(build / "python"))
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def machine_summary(threads: int, blas: str) -> str:
+    return (f"machine: {cpu_model()}, {os.cpu_count()} logical cores; {platform.system()} "
+            f"{platform.release()}; Python {platform.python_version()}\n"
+            f"threads: {threads}; ApproxCaffe BLAS: {blas}")
+
+
+def time_side_by_side(steps: dict[str, Callable[[], None]], iterations: int, warmup: int
+                      ) -> dict[str, float]:
+    """Median milliseconds per call of each step, measured in interleaved rounds (one call of
+    each per round) so that machine noise hits every contender alike."""
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(iterations):
+        for name, step in steps.items():
+            start = time.perf_counter()
+            step()
+            samples[name].append((time.perf_counter() - start) * 1e3)
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def write_json(path: str | None, rows: Sequence[dict]) -> None:
+    if path:
+        Path(path).write_text(json.dumps(list(rows), indent=2) + "\n")
+        print(f"wrote {path}")
+
+
+def print_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    cells = [[str(h) for h in headers]] + [[f"{c:.3f}" if isinstance(c, float) else str(c)
+                                            for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for index, row in enumerate(cells):
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths)))
+        if index == 0:
+            print("  ".join("-" * width for width in widths))

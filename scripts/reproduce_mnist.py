@@ -1,0 +1,219 @@
+#!/usr/bin/env python3
+"""Reproduce the MNIST MLP experiments of Approximate Random Dropout (arXiv 1805.08939).
+
+(a) H = 2048, dropout (p, p) for each ratio p: standard dropout vs ROW vs TILE approximate
+    dropout — test accuracy and training-time speed-up over standard dropout.
+(b) p in {0.5, 0.7} for the networks 1024x64, 1024x1024, 2048x2048, 4096x4096.
+
+Every run is a real `caffe train` (the CLI a Caffe user runs) on the MNIST LMDBs, with the
+papers' solver (batch 128, lr 0.01, momentum 0.9); approximate-dropout schedules come from
+`python -m caffe.approx_dropout --net`.  Training time is read from the log timestamps between
+iteration 0 and the final test (tests run only at the end, so they cost no training time).
+Writes a Markdown table, a JSON file and a PNG of speed-up and accuracy against the ratio.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import subprocess
+import sys
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common  # noqa: E402
+import mlp_nets  # noqa: E402
+
+REPO = bench_common.REPO
+PAPER_NOTE = ("Paper (Table 1 of arXiv 1805.08939v1, GPU): accuracy 97.5-98.1% with approximate "
+              "dropout vs 98.2-98.5% with standard dropout; training speed-up 1.12-2.16x.")
+TIMESTAMP = re.compile(r"^[IWEF](\d{8} \d\d:\d\d:\d\d\.\d+)")
+ACCURACY = re.compile(r"Test net output #\d+: accuracy = ([0-9.eE+-]+)")
+
+
+@dataclass
+class RunResult:
+    experiment: str
+    hidden: list[int]
+    pattern: str          # STANDARD, ROW or TILE
+    ratio: float
+    iterations: int
+    accuracy: float
+    train_seconds: float
+    speedup: float = 1.0  # vs the standard-dropout run of the same net and ratio
+
+
+def log_time(line: str) -> dt.datetime | None:
+    match = TIMESTAMP.match(line)
+    return dt.datetime.strptime(match.group(1), "%Y%m%d %H:%M:%S.%f") if match else None
+
+
+def parse_training_log(text: str, iterations: int) -> tuple[float, float]:
+    """(final test accuracy, seconds from iteration 0 to the final test)."""
+    start = end = None
+    accuracy = None
+    for line in text.splitlines():
+        if start is None and "Iteration 0, loss" in line:
+            start = log_time(line)
+        if f"Iteration {iterations}, Testing net (#0)" in line:
+            end = log_time(line)
+        if match := ACCURACY.search(line):
+            accuracy = float(match.group(1))
+    if start is None or end is None or accuracy is None:
+        raise RuntimeError("training log lacks the iteration-0 line, the final test or the "
+                           "accuracy output")
+    return accuracy, (end - start).total_seconds()
+
+
+def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iterations: int,
+          lmdb_dir: Path, caffe_bin: Path, threads: int) -> tuple[float, float]:
+    run_dir.mkdir(parents=True, exist_ok=True)
+    kind = {"STANDARD": "standard", "ROW": "row", "TILE": "tile"}[pattern]
+    layers = [mlp_nets.HiddenLayer(kind, ratio, str(run_dir / f"ip{i}.schedule"))
+              for i in range(1, len(hidden) + 1)]
+    net = run_dir / "train_val.prototxt"
+    net.write_text(mlp_nets.lmdb_mlp(hidden, layers, str(lmdb_dir / "train_lmdb"),
+                                     str(lmdb_dir / "test_lmdb")))
+    if pattern != "STANDARD":
+        from caffe import approx_dropout
+        approx_dropout.schedules_for_net(str(net), iterations, echo=None)
+    solver = run_dir / "solver.prototxt"
+    solver.write_text(f'net: "{net}"\ntest_iter: 100\ntest_interval: {iterations}\n'
+                      f'test_initialization: false\nbase_lr: 0.01\nmomentum: 0.9\n'
+                      f'weight_decay: 0.0005\nlr_policy: "inv"\ngamma: 0.0001\npower: 0.75\n'
+                      f'display: 100\nmax_iter: {iterations}\nsnapshot_after_train: false\n'
+                      f'solver_mode: CPU\nrandom_seed: 1\n')
+    log = run_dir / "train.log"
+    with open(log, "w") as stream:
+        status = subprocess.run([str(caffe_bin / "caffe"), "train", f"--solver={solver}",
+                                 f"--threads={threads}"], stderr=stream, stdout=stream).returncode
+    if status != 0:
+        raise RuntimeError(f"caffe train failed (exit {status}); see {log}")
+    return parse_training_log(log.read_text(), iterations)
+
+
+def plan(experiments: str, ratios: list[float], patterns: list[str]
+         ) -> list[tuple[str, list[int], str, float]]:
+    runs = []
+    if experiments in ("a", "both"):
+        for ratio in ratios:
+            for pattern in ["STANDARD"] + patterns:
+                runs.append(("a", [2048, 2048], pattern, ratio))
+    if experiments in ("b", "both"):
+        for hidden in ([1024, 64], [1024, 1024], [2048, 2048], [4096, 4096]):
+            for ratio in (0.5, 0.7):
+                for pattern in ["STANDARD"] + patterns:
+                    runs.append(("b", hidden, pattern, ratio))
+    return runs
+
+
+def attach_speedups(results: list[RunResult]) -> None:
+    standard = {(r.experiment, tuple(r.hidden), r.ratio): r.train_seconds
+                for r in results if r.pattern == "STANDARD"}
+    for result in results:
+        base = standard.get((result.experiment, tuple(result.hidden), result.ratio))
+        result.speedup = base / result.train_seconds if base else float("nan")
+
+
+def markdown_table(results: list[RunResult]) -> str:
+    lines = ["| exp | network | p | dropout | test accuracy | train time (s) | speed-up |",
+             "|---|---|---|---|---|---|---|"]
+    for r in results:
+        network = "784-" + "-".join(map(str, r.hidden)) + "-10"
+        lines.append(f"| {r.experiment} | {network} | {r.ratio:.1f} | {r.pattern} | "
+                     f"{100 * r.accuracy:.2f}% | {r.train_seconds:.1f} | {r.speedup:.2f}x |")
+    return "\n".join(lines)
+
+
+def plot(results: list[RunResult], out: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = [r for r in results if r.experiment == "a"]
+    if not rows:
+        return
+    fig, (speed_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for pattern, marker in (("STANDARD", "s"), ("ROW", "o"), ("TILE", "^")):
+        points = sorted((r.ratio, r.speedup, 100 * r.accuracy) for r in rows if r.pattern == pattern)
+        if not points:
+            continue
+        ratios, speedups, accuracies = zip(*points)
+        speed_axis.plot(ratios, speedups, marker=marker, label=pattern)
+        accuracy_axis.plot(ratios, accuracies, marker=marker, label=pattern)
+    speed_axis.set(xlabel="dropout rate p", ylabel="training speed-up vs standard dropout",
+                   title="MLP 784-2048-2048-10: speed-up")
+    accuracy_axis.set(xlabel="dropout rate p", ylabel="test accuracy (%)",
+                      title="MLP 784-2048-2048-10: accuracy")
+    for axis in (speed_axis, accuracy_axis):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def find_lmdbs(args: argparse.Namespace) -> Path:
+    """Runs scripts/get_mnist.py (MNIST when found, else Fashion-MNIST) and returns the folder."""
+    command = [sys.executable, str(REPO / "scripts" / "get_mnist.py"),
+               "--caffe-bin", str(args.caffe_bin)]
+    command += ["--auto"] if args.dataset == "auto" else ["--dataset", args.dataset]
+    if args.data_dir:
+        command += ["--data-dir", args.data_dir]
+    output = subprocess.run(command, capture_output=True, text=True)
+    sys.stdout.write(output.stdout)
+    if output.returncode != 0:
+        sys.stderr.write(output.stderr)
+        raise SystemExit(1)
+    match = re.search(r"(?:LMDBs in|already converted in) (\S+)", output.stdout)
+    if not match:
+        raise SystemExit("reproduce_mnist: get_mnist.py did not say where the LMDBs are")
+    return Path(match.group(1))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--experiment", choices=["a", "b", "both"], default="a")
+    parser.add_argument("--ratios", type=float, nargs="+", default=[0.3, 0.4, 0.5, 0.6, 0.7],
+                        help="dropout rates for experiment (a)")
+    parser.add_argument("--patterns", nargs="+", choices=["ROW", "TILE"], default=["ROW", "TILE"])
+    parser.add_argument("--iterations", type=int, default=3000,
+                        help="training iterations per run (469 = one epoch at batch 128)")
+    parser.add_argument("--dataset", choices=["auto", "mnist", "fashion"], default="auto")
+    parser.add_argument("--data-dir", help="folder with the MNIST IDX files")
+    parser.add_argument("--build-dir", default=os.environ.get("CAFFE_BUILD_DIR", "build"))
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--out-dir", type=Path, default=REPO / "examples_out" / "reproduce_mnist")
+    args = parser.parse_args(argv)
+
+    build = Path(args.build_dir) if Path(args.build_dir).is_absolute() else REPO / args.build_dir
+    args.caffe_bin = build / "tools"
+    bench_common.add_pycaffe_to_path(str(build))
+    from tqdm import tqdm
+
+    lmdb_dir = find_lmdbs(args)
+    runs = plan(args.experiment, args.ratios, args.patterns)
+    print(f"{len(runs)} training runs of {args.iterations} iterations, {args.threads} threads")
+    results = []
+    for experiment, hidden, pattern, ratio in tqdm(runs, unit="run"):
+        name = f"{experiment}_{'x'.join(map(str, hidden))}_{pattern.lower()}_p{ratio}"
+        accuracy, seconds = train(args.out_dir / name, hidden, pattern, ratio, args.iterations,
+                                  lmdb_dir, args.caffe_bin, args.threads)
+        results.append(RunResult(experiment, hidden, pattern, ratio, args.iterations, accuracy,
+                                 seconds))
+    attach_speedups(results)
+    table = markdown_table(results)
+    print("\n" + table + "\n\n" + PAPER_NOTE)
+    args.out_dir.mkdir(parents=True, exist_ok=True)
+    (args.out_dir / "results.md").write_text(table + "\n\n" + PAPER_NOTE + "\n")
+    (args.out_dir / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
+    plot(results, args.out_dir / "speedup_accuracy.png")
+    print(f"wrote {args.out_dir}/results.md, results.json, speedup_accuracy.png")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
