@@ -26,6 +26,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import bench_common  # noqa: E402
 import mlp_nets  # noqa: E402
+import plot_log  # noqa: E402
 
 REPO = bench_common.REPO
 PAPER_NOTE = ("Paper (Table 1 of arXiv 1805.08939v1, GPU): accuracy 97.5-98.1% with approximate "
@@ -92,6 +93,7 @@ def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iteratio
                                  f"--threads={threads}"], stderr=stream, stdout=stream).returncode
     if status != 0:
         raise RuntimeError(f"caffe train failed (exit {status}); see {log}")
+    plot_log.main([str(log), "--out", str(run_dir / "curves.png")])
     return parse_training_log(log.read_text(), iterations)
 
 
