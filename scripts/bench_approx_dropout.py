@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""One training iteration of the MLP 784-H-H-10 (batch 128): standard dropout (InnerProduct +
+ReLU + Dropout) against Approximate Random Dropout (ROW and TILE), side by side in one run.
+
+For each hidden width H and dropout rate p it also times the physical limit: a plain dense MLP
+whose hidden layers are k = round((1-p)·H) wide (no dropout), i.e. what the kept work alone
+costs.  An iteration is forward + backward + SGD update (momentum 0.9, weight decay 5e-4) via
+pycaffe's solver.step(1); the figure is the median over --iterations interleaved rounds after
+--warmup rounds.  speedup = ms_standard / ms_approx; limit = ms_standard / ms_dense_k.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import bench_common  # noqa: E402
+import mlp_nets  # noqa: E402
+
+BATCH = 128
+SCHEDULE_LENGTH = 2000
+
+
+def make_solver(caffe, workdir: Path, name: str, hidden: list[int],
+                layers: list[mlp_nets.HiddenLayer], data: np.ndarray, labels: np.ndarray):
+    net_path = workdir / f"{name}.prototxt"
+    net_path.write_text(mlp_nets.input_mlp(hidden, layers, BATCH))
+    if any(layer.kind in ("row", "tile") for layer in layers):
+        from caffe import approx_dropout
+        approx_dropout.schedules_for_net(str(net_path), SCHEDULE_LENGTH, echo=None)
+    solver_path = workdir / f"{name}_solver.prototxt"
+    solver_path.write_text(f'net: "{net_path}"\nbase_lr: 0.01\nmomentum: 0.9\n'
+                           'weight_decay: 0.0005\nlr_policy: "fixed"\nmax_iter: 1000000\n'
+                           'display: 0\nsnapshot_after_train: false\nsolver_mode: CPU\n'
+                           'random_seed: 1\n')
+    solver = caffe.get_solver(str(solver_path))
+    solver.net.blobs["data"].data[...] = data
+    solver.net.blobs["label"].data[...] = labels
+    return solver, net_path
+
+
+def caffe_time(build: Path, net_path: Path, threads: int) -> str:
+    """Per-layer forward/backward times from `caffe time` (TRAIN phase)."""
+    result = subprocess.run([str(build / "tools" / "caffe"), "time", f"--model={net_path}",
+                             "--iterations=10", "--phase=TRAIN", f"--threads={threads}"],
+                            capture_output=True, text=True)
+    lines = [line.split("] ", 1)[-1] for line in result.stderr.splitlines()
+             if "forward:" in line or "backward:" in line or "Average" in line]
+    return "\n".join(lines) if result.returncode == 0 else result.stderr.strip()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--hidden", type=int, nargs="+", default=[1024, 2048, 4096])
+    parser.add_argument("--ratios", type=float, nargs="+", default=[0.3, 0.5, 0.7])
+    parser.add_argument("--threads", type=int, default=os.cpu_count())
+    parser.add_argument("--iterations", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--json", metavar="FILE")
+    parser.add_argument("--caffe-time", action="store_true",
+                        help="also print `caffe time` per-layer tables for standard vs ROW")
+    parser.add_argument("--build-dir", default=os.environ.get("CAFFE_BUILD_DIR", "build"))
+    args = parser.parse_args(argv)
+
+    build = Path(args.build_dir) if Path(args.build_dir).is_absolute() else bench_common.REPO / args.build_dir
+    bench_common.add_pycaffe_to_path(str(build))
+    import caffe
+    caffe.set_mode_cpu()
+    caffe.set_blas_threads(args.threads)
+    print(bench_common.machine_summary(args.threads, caffe.blas_info()))
+    print(f"{args.iterations} timed iterations after {args.warmup} warm-up, median; batch {BATCH}\n")
+
+    rng = np.random.default_rng(0)
+    data = rng.random((BATCH, 784), dtype=np.float32)
+    labels = rng.integers(0, 10, BATCH).astype(np.float32)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for hidden in args.hidden:
+            for ratio in args.ratios:
+                kept = round((1 - ratio) * hidden)
+                nets = {
+                    "standard": ([hidden] * 2, [mlp_nets.HiddenLayer("standard", ratio)] * 2),
+                    "ROW": ([hidden] * 2, [mlp_nets.HiddenLayer("row", ratio, str(workdir / f"row{i}.schedule"))
+                                            for i in (1, 2)]),
+                    "TILE": ([hidden] * 2, [mlp_nets.HiddenLayer("tile", ratio, str(workdir / f"tile{i}.schedule"))
+                                             for i in (1, 2)]),
+                    "dense_k": ([kept] * 2, [mlp_nets.HiddenLayer("dense")] * 2),
+                }
+                solvers, paths = {}, {}
+                for name, (widths, layers) in nets.items():
+                    solvers[name], paths[name] = make_solver(caffe, workdir, f"{name}_{hidden}_{ratio}",
+                                                             widths, layers, data, labels)
+                medians = bench_common.time_side_by_side(
+                    {name: (lambda s=solver: s.step(1)) for name, solver in solvers.items()},
+                    args.iterations, args.warmup)
+                for pattern in ("ROW", "TILE"):
+                    rows.append({"hidden": hidden, "pattern": pattern, "ratio": ratio,
+                                 "ms_standard": round(medians["standard"], 3),
+                                 "ms_approx": round(medians[pattern], 3),
+                                 "ms_dense_k": round(medians["dense_k"], 3),
+                                 "speedup": round(medians["standard"] / medians[pattern], 3),
+                                 "limit": round(medians["standard"] / medians["dense_k"], 3)})
+                if args.caffe_time and hidden == 2048 and ratio == 0.5:
+                    for name in ("standard", "ROW"):
+                        print(f"caffe time, {name}, H=2048, p=0.5:\n{caffe_time(build, paths[name], args.threads)}\n")
+                del solvers
+    bench_common.print_table(
+        ["H", "pattern", "p", "ms_standard", "ms_approx", "ms_dense_k", "speedup", "limit",
+         "% of limit"],
+        [[r["hidden"], r["pattern"], r["ratio"], r["ms_standard"], r["ms_approx"], r["ms_dense_k"],
+          r["speedup"], r["limit"], f"{100 * r['speedup'] / r['limit']:.0f}%"] for r in rows])
+    bench_common.write_json(args.json, rows)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
