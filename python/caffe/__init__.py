@@ -9,7 +9,8 @@ Blob ``.data`` / ``.diff`` are float32 numpy views of the blob memory (writes go
 ``caffe.NetSpec`` with ``caffe.layers`` / ``caffe.params`` writes prototxt from Python;
 ``caffe.io`` converts between numpy arrays and the protobuf messages of ``caffe.proto.caffe_pb2``.
 ``caffe.get_solver(file)`` / ``caffe.SGDSolver(file)`` / ``caffe.Solver.from_param(param)`` train
-nets (``step``, ``solve``, ``snapshot``, ``restore``, callbacks).
+nets (``step``, ``solve``, ``snapshot``, ``restore``, callbacks); ``caffe.Layer`` is the base class
+of Python layers (layer type "Python").
 """
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ from ._caffe import (  # noqa: E402
     AdamSolver,
     Blob,
     CaffeError,
-    Layer,
     NesterovSolver,
     Net,
     Phase,
@@ -48,6 +48,7 @@ from ._caffe import (  # noqa: E402
     set_random_seed,
 )
 from . import io  # noqa: E402
+from .layer import Layer  # noqa: E402
 from .net_spec import NetSpec, layers, params, to_proto  # noqa: E402
 
 __version__ = "1.0.0"
