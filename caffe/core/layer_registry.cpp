@@ -28,6 +28,11 @@ std::vector<std::string> LayerRegistry::Types() {
 std::unique_ptr<Layer> LayerRegistry::Create(const LayerParameter& param) {
   const auto found = factories().find(param.type());
   if (found == factories().end()) {
+    if (param.type() == "Python") {
+      // The Python layer type is registered by the pycaffe extension when it is imported.
+      fail("layer '", param.name(), "' has type 'Python': Python layers run only from pycaffe "
+           "(import caffe); the caffe command-line tool cannot load them");
+    }
     std::string known;
     for (const std::string& type : Types()) known += (known.empty() ? "" : ", ") + type;
     fail("layer '", param.name(), "' has unknown type '", param.type(), "'. Known types: ", known);

@@ -4,6 +4,7 @@
 // works out which layers need a backward pass.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <string>
@@ -45,6 +46,10 @@ class Net {
     forward_count_ = forward_count;
   }
   int iteration() const { return iteration_; }
+  // The counter the next Forward hands to the layers (the number of completed Forward passes
+  // since the last set_step).  Callers that run a pass in pieces (ForwardFromTo) advance it
+  // themselves with set_step(iteration(), forward_count() + 1).
+  uint64_t forward_count() const { return forward_count_; }
   // Re-derives every layer's random stream from `seed` (done at construction with
   // caffe::random_seed(); a solver resuming a snapshot calls it with the snapshot's seed).
   void ReseedRandomStreams(uint64_t seed);

@@ -8,6 +8,9 @@
 Blob ``.data`` / ``.diff`` are float32 numpy views of the blob memory (writes go to the net).
 ``caffe.NetSpec`` with ``caffe.layers`` / ``caffe.params`` writes prototxt from Python;
 ``caffe.io`` converts between numpy arrays and the protobuf messages of ``caffe.proto.caffe_pb2``.
+``caffe.get_solver(file)`` / ``caffe.SGDSolver(file)`` / ``caffe.Solver.from_param(param)`` train
+nets (``step``, ``solve``, ``snapshot``, ``restore``, callbacks); ``caffe.Layer`` is the base class
+of Python layers (layer type "Python").
 """
 from __future__ import annotations
 
@@ -21,15 +24,21 @@ from . import proto  # noqa: E402
 from ._caffe import (  # noqa: E402
     TEST,
     TRAIN,
+    AdaGradSolver,
+    AdamSolver,
     Blob,
     CaffeError,
-    Layer,
+    NesterovSolver,
     Net,
     Phase,
+    RMSPropSolver,
+    SGDSolver,
+    Solver,
     blas_info,
     blas_threads,
     cuda_compiled,
     get_mode,
+    get_solver,
     gpu_count,
     layer_type_list,
     set_blas_threads,
@@ -39,13 +48,15 @@ from ._caffe import (  # noqa: E402
     set_random_seed,
 )
 from . import io  # noqa: E402
+from .layer import Layer  # noqa: E402
 from .net_spec import NetSpec, layers, params, to_proto  # noqa: E402
 
 __version__ = "1.0.0"
 
 __all__ = [
-    "TEST", "TRAIN", "Blob", "CaffeError", "Layer", "Net", "NetSpec", "Phase", "blas_info",
-    "blas_threads", "cuda_compiled", "get_mode", "gpu_count", "io", "layer_type_list", "layers",
-    "params", "proto", "set_blas_threads", "set_device", "set_mode_cpu", "set_mode_gpu",
-    "set_random_seed", "to_proto", "__version__",
+    "TEST", "TRAIN", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError", "Layer",
+    "NesterovSolver", "Net", "NetSpec", "Phase", "RMSPropSolver", "SGDSolver", "Solver",
+    "blas_info", "blas_threads", "cuda_compiled", "get_mode", "get_solver", "gpu_count", "io",
+    "layer_type_list", "layers", "params", "proto", "set_blas_threads", "set_device",
+    "set_mode_cpu", "set_mode_gpu", "set_random_seed", "to_proto", "__version__",
 ]

@@ -123,7 +123,7 @@ py::dict forward(Net& net, const std::optional<Names>& blobs,
       // forward counter so the next pass reads the next batch and draws fresh random masks.
       // A pass starting later runs with the current counter and leaves it alone, so splitting
       // a pass in two (end=X, then start=Y) keeps the data layers on consecutive batches.
-      net.set_step(net.iteration(), net.layers()[0]->forward_count() + 1);
+      net.set_step(net.iteration(), net.forward_count() + 1);
     }
   }
   const Names outputs = end ? blob_names_of(net, net.top_vecs()[last]) : net.output_blob_names();
