@@ -14,6 +14,7 @@ class DropoutLayer : public NeuronLayer {
  public:
   using NeuronLayer::NeuronLayer;
   const char* type() const override { return "Dropout"; }
+  bool PreservesZeros() const override { return true; }  // 0 * mask / (1 - p) = 0
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
 
  protected:

@@ -102,14 +102,23 @@ void InnerProductLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   }
 }
 
-void InnerProductLayer::ForwardOn(const Device& device, const BlobVec& bottom,
-                                  const BlobVec& top) {
+void InnerProductLayer::ForwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
+                                  const BlobVec& bottom, const BlobVec& top) {
   const float* x = (bottom[0]->*device.data)();
   const float* weight = (blobs_[0].get()->*device.data)();
   float* y = (top[0]->*device.mutable_data)();
-  // Y = X W^T  (W^T is stored directly when transpose_).
-  device.gemm(Trans::No, transpose_ ? Trans::No : Trans::Yes, rows_, num_output_, inputs_, 1.0f, x,
-              weight, 0.0f, y);
+  live_inputs_ = approx_dropout::live_input_columns(*bottom[0], inputs_);
+  if (live_inputs_.period > 1) {
+    // Y = X W^T over the live columns only.
+    live_product_.configure({approx_dropout::MaskKind::OutputRows, num_output_, inputs_, 1,
+                             transpose_},
+                            {1, 0}, live_inputs_);
+    live_product_.forward(columns, rows_, x, weight, y);
+  } else {
+    // Y = X W^T  (W^T is stored directly when transpose_).
+    device.gemm(Trans::No, transpose_ ? Trans::No : Trans::Yes, rows_, num_output_, inputs_, 1.0f,
+                x, weight, 0.0f, y);
+  }
   if (bias_term_) {
     // Y += 1 b^T.
     device.gemm(Trans::No, Trans::No, rows_, num_output_, 1, 1.0f,
@@ -117,19 +126,29 @@ void InnerProductLayer::ForwardOn(const Device& device, const BlobVec& bottom,
   }
 }
 
-void InnerProductLayer::BackwardOn(const Device& device, const BlobVec& top,
-                                   const std::vector<bool>& propagate_down,
+void InnerProductLayer::BackwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
+                                   const BlobVec& top, const std::vector<bool>& propagate_down,
                                    const BlobVec& bottom) {
   const float* dy = (top[0]->*device.diff)();
-  if (param_propagate_down(0)) {
-    const float* x = (bottom[0]->*device.data)();
-    float* dweight = (blobs_[0].get()->*device.mutable_diff)();
-    if (transpose_) {
+  const float* x = (bottom[0]->*device.data)();
+  const float* weight = (blobs_[0].get()->*device.data)();
+  float* dweight = param_propagate_down(0) ? (blobs_[0].get()->*device.mutable_diff)() : nullptr;
+  float* dx = propagate_down[0] ? (bottom[0]->*device.mutable_diff)() : nullptr;
+  if (live_inputs_.period > 1) {
+    // dX (zero in the skipped columns) and dW over the live columns, as planned by the forward.
+    if (dx || dweight) live_product_.backward(columns, rows_, dy, x, weight, dx, dweight);
+  } else {
+    if (dweight && transpose_) {
       // dW^T [K, N] += X^T dY.
       device.gemm(Trans::Yes, Trans::No, inputs_, num_output_, rows_, 1.0f, x, dy, 1.0f, dweight);
-    } else {
+    } else if (dweight) {
       // dW [N, K] += dY^T X.
       device.gemm(Trans::Yes, Trans::No, num_output_, inputs_, rows_, 1.0f, dy, x, 1.0f, dweight);
+    }
+    if (dx) {
+      // dX = dY W.
+      device.gemm(Trans::No, transpose_ ? Trans::Yes : Trans::No, rows_, inputs_, num_output_,
+                  1.0f, dy, weight, 0.0f, dx);
     }
   }
   if (bias_term_ && param_propagate_down(1)) {
@@ -137,20 +156,15 @@ void InnerProductLayer::BackwardOn(const Device& device, const BlobVec& top,
     device.gemv(Trans::Yes, rows_, num_output_, 1.0f, dy, (bias_multiplier_.*device.data)(), 1.0f,
                 (blobs_[1].get()->*device.mutable_diff)());
   }
-  if (propagate_down[0]) {
-    // dX = dY W.
-    device.gemm(Trans::No, transpose_ ? Trans::Yes : Trans::No, rows_, inputs_, num_output_, 1.0f,
-                dy, (blobs_[0].get()->*device.data)(), 0.0f, (bottom[0]->*device.mutable_diff)());
-  }
 }
 
 void InnerProductLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
-  ForwardOn(kCpu, bottom, top);
+  ForwardOn(kCpu, approx_dropout::kCpuApproxOps, bottom, top);
 }
 
 void InnerProductLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                      const BlobVec& bottom) {
-  BackwardOn(kCpu, top, propagate_down, bottom);
+  BackwardOn(kCpu, approx_dropout::kCpuApproxOps, top, propagate_down, bottom);
 }
 
 REGISTER_LAYER("InnerProduct", InnerProductLayer);

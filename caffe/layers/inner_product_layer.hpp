@@ -2,12 +2,25 @@
 
 #include "caffe/core/layer.hpp"
 #include "caffe/util/math_functions.hpp"
+#include "layers/approx_dropout/approx_pattern.hpp"
 
 namespace caffe {
 
 // InnerProduct (fully connected): the bottom is viewed as X [M, K], K = product of its axes from
 // inner_product_param.axis on, and  Y [M, N] = X W^T + 1 b^T  with W [N, K] (or W^T stored as
 // [K, N] when transpose) and b [N].  Backward: dX = dY W, dW += dY^T X, db += dY^T 1.
+//
+// Known-zero inputs: when the bottom's ColumnPattern (set by an approximate-dropout layer, carried
+// through ReLU/Dropout/TanH) says that only the columns k ≡ b (mod dp) of X can be non-zero, the
+// layer computes with those K' = ceil((K - b) / dp) columns only (approx_dropout::MaskedProduct:
+// X's and W's live columns packed, three GEMMs over K' instead of K).  Y and dW equal the dense
+// results up to float rounding (the skipped terms are exact zeros; dW of skipped columns is left
+// untouched, which is what += 0 does).  dX is computed for the live columns only and is ZERO in
+// the skipped ones, where the dense path would give (dY W)[:, k]: those gradients belong to
+// values that are structurally zero and never reach a parameter or an earlier layer (the
+// element-wise layers in between pass dX[:, k] only to the dropout layer's dropped output k, whose
+// gradient it ignores), and not computing them saves a GEMM's (1 - 1/dp).  Skipping can be turned
+// off (approx_dropout::set_column_skip_enabled, CAFFE_NO_PATTERN_SKIP).
 class InnerProductLayer : public Layer {
  public:
   using Layer::Layer;
@@ -41,8 +54,11 @@ class InnerProductLayer : public Layer {
   static const Device kCpu;
   static const Device kGpu;
 
-  void ForwardOn(const Device& device, const BlobVec& bottom, const BlobVec& top);
-  void BackwardOn(const Device& device, const BlobVec& top, const std::vector<bool>& propagate_down,
+  // `columns` runs the products when input columns are skipped.
+  void ForwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
+                 const BlobVec& bottom, const BlobVec& top);
+  void BackwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
+                  const BlobVec& top, const std::vector<bool>& propagate_down,
                   const BlobVec& bottom);
   std::vector<int> ExpectedWeightShape() const;
   void CheckLoadedBlobs() const;
@@ -54,6 +70,10 @@ class InnerProductLayer : public Layer {
   bool bias_term_ = true;
   bool transpose_ = false;
   Blob bias_multiplier_;  // M ones: adds the bias to every row with one product
+  // The input columns the last forward used (all of them unless the bottom had a pattern) and
+  // the product over them; backward follows the same plan.
+  approx_dropout::DropPattern live_inputs_;
+  approx_dropout::MaskedProduct live_product_;
 };
 
 }  // namespace caffe

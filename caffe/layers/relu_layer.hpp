@@ -11,6 +11,7 @@ class ReLULayer : public NeuronLayer {
  public:
   using NeuronLayer::NeuronLayer;
   const char* type() const override { return "ReLU"; }
+  bool PreservesZeros() const override { return true; }  // ReLU(0) = s * 0 = 0
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
 
  protected:

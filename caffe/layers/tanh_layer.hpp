@@ -10,6 +10,7 @@ class TanHLayer : public NeuronLayer {
  public:
   using NeuronLayer::NeuronLayer;
   const char* type() const override { return "TanH"; }
+  bool PreservesZeros() const override { return true; }  // tanh(0) = 0
 
  protected:
   void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;

@@ -1,7 +1,10 @@
 #include "layers/approx_dropout/approx_pattern.hpp"
 
+#include <atomic>
 #include <climits>
+#include <cstdlib>
 #include <numeric>
+#include <string>
 
 #include "caffe/core/common.hpp"
 
@@ -40,7 +43,32 @@ StridedBlocks::StridedBlocks(int total, int block, int first, int stride)
   count_ = blocks_ * block - (last == grid_blocks - 1 ? grid_blocks * block - total : 0);
 }
 
-std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPattern pattern) {
+namespace {
+
+// Every period-th index k < total from offset on (all of them for period 1).
+StridedBlocks every_nth(int total, DropPattern pattern) {
+  if (pattern.period == 1) return StridedBlocks::all(total);
+  return StridedBlocks(total, 1, pattern.offset, pattern.period);
+}
+
+// The indices k < total with k ≡ a.offset (mod a.period) and k ≡ b.offset (mod b.period): by the
+// Chinese remainder theorem every lcm(a.period, b.period)-th index from the first common one, or
+// none.  The first one, if any, is among the first b.period / gcd terms of a's progression.
+StridedBlocks common_indices(int total, DropPattern a, DropPattern b) {
+  const long long lcm = static_cast<long long>(a.period) / std::gcd(a.period, b.period) * b.period;
+  for (long long k = a.offset; k < total && k < a.offset + lcm; k += a.period) {
+    if (k % b.period == b.offset) {
+      return StridedBlocks(total, 1, static_cast<int>(k),
+                           static_cast<int>(std::min<long long>(lcm, total)));
+    }
+  }
+  return StridedBlocks(total, 1, total, 1);  // selects nothing
+}
+
+}  // namespace
+
+std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPattern pattern,
+                                              DropPattern live_inputs) {
   const int dp = pattern.period;
   const int b = pattern.offset;
   const int M = shape.outputs;
@@ -49,12 +77,16 @@ std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPatter
   const auto add = [&](const StridedBlocks& rows, const StridedBlocks& cols) {
     if (rows.count() > 0 && cols.count() > 0) blocks.push_back({rows, cols});
   };
+  if (dp == 1) {  // nothing dropped, whatever the kind
+    add(StridedBlocks::all(M), every_nth(K, live_inputs));
+    return blocks;
+  }
   switch (shape.kind) {
     case MaskKind::OutputRows:
-      add(StridedBlocks(M, 1, b, dp), StridedBlocks::all(K));
+      add(StridedBlocks(M, 1, b, dp), every_nth(K, live_inputs));
       break;
     case MaskKind::InputColumns:
-      add(StridedBlocks::all(M), StridedBlocks(K, 1, b, dp));
+      add(StridedBlocks::all(M), common_indices(K, pattern, live_inputs));
       break;
     case MaskKind::Tiles: {
       const int tile_cols = shape.tile_cols();
@@ -69,6 +101,30 @@ std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPatter
     }
   }
   return blocks;
+}
+
+// ----- skipping known-zero input columns -----
+
+namespace {
+std::atomic<bool>& column_skip_flag() {
+  static std::atomic<bool> enabled([] {
+    const char* value = std::getenv("CAFFE_NO_PATTERN_SKIP");
+    return value == nullptr || std::string(value).empty() || std::string(value) == "0";
+  }());
+  return enabled;
+}
+}  // namespace
+
+bool column_skip_enabled() { return column_skip_flag().load(std::memory_order_relaxed); }
+
+void set_column_skip_enabled(bool enabled) {
+  column_skip_flag().store(enabled, std::memory_order_relaxed);
+}
+
+DropPattern live_input_columns(const Blob& input, int inputs) {
+  const ColumnPattern& pattern = input.column_pattern();
+  if (pattern.dense() || pattern.width != inputs || !column_skip_enabled()) return {1, 0};
+  return {pattern.period, pattern.offset};
 }
 
 // ----- host primitives -----
@@ -130,11 +186,13 @@ const ApproxOps kCpuApproxOps = {cpu_gemm_ld,
 
 // ----- MaskedProduct -----
 
-void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern) {
-  if (planned_ && shape == shape_ && pattern == pattern_) return;
+void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern,
+                              DropPattern live_inputs) {
+  if (planned_ && shape == shape_ && pattern == pattern_ && live_inputs == live_inputs_) return;
   shape_ = shape;
   pattern_ = pattern;
-  blocks_ = plan_product_blocks(shape, pattern);
+  live_inputs_ = live_inputs;
+  blocks_ = plan_product_blocks(shape, pattern, live_inputs);
   layouts_.clear();
   kept_outputs_ = kept_inputs_ = 0;
   x_packed_cols_ = weight_packed_size_ = dweight_scratch_size_ = 0;
@@ -142,7 +200,10 @@ void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern) {
   for (const ProductBlock& block : blocks_) {
     Layout layout{};
     layout.x_in_place = block.cols.contiguous();
-    layout.weight_in_place = layout.x_in_place && block.rows.spacing() > 0;
+    // W's kept entries need unit stride along its storage rows and even spacing across them.
+    layout.weight_in_place = shape.transposed
+                                 ? block.rows.contiguous() && block.cols.spacing() > 0
+                                 : block.cols.contiguous() && block.rows.spacing() > 0;
     layout.y_in_place = block.rows.contiguous();
     layout.x_offset = x_packed_cols_;
     layout.weight_offset = weight_packed_size_;
@@ -161,6 +222,16 @@ void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern) {
     layouts_.push_back(layout);
   }
   planned_ = true;
+}
+
+long long MaskedProduct::weight_index(int row, int col) const {
+  return shape_.transposed ? static_cast<long long>(col) * shape_.outputs + row
+                           : static_cast<long long>(row) * shape_.inputs + col;
+}
+
+int MaskedProduct::weight_ld_in_place(const ProductBlock& block) const {
+  return shape_.transposed ? block.cols.spacing() * shape_.outputs
+                           : block.rows.spacing() * shape_.inputs;
 }
 
 namespace {
@@ -191,16 +262,21 @@ MaskedProduct::Operand MaskedProduct::weight_operand(const ApproxOps& ops, size_
   const ProductBlock& block = blocks_[index];
   const Layout& layout = layouts_[index];
   if (layout.weight_in_place) {
-    return {
-        weight + static_cast<long long>(block.rows.start()) * shape_.inputs + block.cols.start(),
-        block.rows.spacing() * shape_.inputs};
+    return {weight + weight_index(block.rows.start(), block.cols.start()),
+            weight_ld_in_place(block)};
   }
+  // Packed in W's own orientation: [rows, cols], or [cols, rows] when transposed.
+  const int packed_ld = shape_.transposed ? block.rows.count() : block.cols.count();
   if (pack) {
     float* packed = (weight_packed_.*ops.mutable_data)() + layout.weight_offset;
-    ops.gather(block.rows, block.cols, weight, shape_.inputs, packed);
-    return {packed, block.cols.count()};
+    if (shape_.transposed) {
+      ops.gather(block.cols, block.rows, weight, shape_.outputs, packed);
+    } else {
+      ops.gather(block.rows, block.cols, weight, shape_.inputs, packed);
+    }
+    return {packed, packed_ld};
   }
-  return {(weight_packed_.*ops.data)() + layout.weight_offset, block.cols.count()};
+  return {(weight_packed_.*ops.data)() + layout.weight_offset, packed_ld};
 }
 
 void MaskedProduct::forward(const ApproxOps& ops, int batch, const float* x, const float* weight,
@@ -214,16 +290,18 @@ void MaskedProduct::forward(const ApproxOps& ops, int batch, const float* x, con
   float* rows_scratch =
       buffer(ops, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
   const float dp = static_cast<float>(pattern_.period);
+  // Y_block = dp · X_block W_blockᵀ  (W_blockᵀ is what a transposed W stores).
+  const Trans weight_trans = shape_.transposed ? Trans::No : Trans::Yes;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ProductBlock& block = blocks_[i];
     const Operand xs = x_operand(ops, i, batch, x, true);
     const Operand ws = weight_operand(ops, i, weight, true);
     const int rows = block.rows.count();
     if (layouts_[i].y_in_place) {
-      ops.gemm_ld(Trans::No, Trans::Yes, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
+      ops.gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
                   ws.data, ws.ld, 0.0f, y + block.rows.start(), M);
     } else {
-      ops.gemm_ld(Trans::No, Trans::Yes, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
+      ops.gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
                   ws.data, ws.ld, 0.0f, rows_scratch, rows);
       ops.scatter(StridedBlocks::all(batch), block.rows, 1.0f, rows_scratch, 0.0f, y, M);
     }
@@ -243,6 +321,7 @@ void MaskedProduct::backward(const ApproxOps& ops, int batch, const float* dy, c
       dx ? buffer(ops, dx_scratch_, static_cast<long long>(dx_scratch_cols_) * batch) : nullptr;
   float* dweight_scratch = dweight ? buffer(ops, dweight_scratch_, dweight_scratch_size_) : nullptr;
   const float dp = static_cast<float>(pattern_.period);
+  const bool transposed = shape_.transposed;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ProductBlock& block = blocks_[i];
     const Layout& layout = layouts_[i];
@@ -256,26 +335,35 @@ void MaskedProduct::backward(const ApproxOps& ops, int batch, const float* dy, c
     }
     if (dx) {  // dX_block = dp · G W_block
       const Operand ws = weight_operand(ops, i, weight, false);
+      const Trans weight_trans = transposed ? Trans::Yes : Trans::No;
       if (layout.x_in_place) {
-        ops.gemm_ld(Trans::No, Trans::No, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld, 0.0f,
-                    dx + block.cols.start(), K);
+        ops.gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
+                    0.0f, dx + block.cols.start(), K);
       } else {
-        ops.gemm_ld(Trans::No, Trans::No, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld, 0.0f,
-                    dx_scratch, cols);
+        ops.gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
+                    0.0f, dx_scratch, cols);
         ops.scatter(StridedBlocks::all(batch), block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
       }
     }
-    if (dweight) {  // dW_block += dp · Gᵀ X_block
+    if (dweight) {  // dW_block += dp · Gᵀ X_block, or dW_blockᵀ += dp · X_blockᵀ G when transposed
       const Operand xs = x_operand(ops, i, batch, x, false);
+      const Operand first = transposed ? xs : g;
+      const Operand second = transposed ? g : xs;
+      const int out_rows = transposed ? cols : rows;
+      const int out_cols = transposed ? rows : cols;
       if (layout.weight_in_place) {
-        ops.gemm_ld(Trans::Yes, Trans::No, rows, cols, batch, dp, g.data, g.ld, xs.data, xs.ld,
-                    1.0f,
-                    dweight + static_cast<long long>(block.rows.start()) * K + block.cols.start(),
-                    block.rows.spacing() * K);
+        ops.gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
+                    second.data, second.ld, 1.0f,
+                    dweight + weight_index(block.rows.start(), block.cols.start()),
+                    weight_ld_in_place(block));
       } else {
-        ops.gemm_ld(Trans::Yes, Trans::No, rows, cols, batch, dp, g.data, g.ld, xs.data, xs.ld,
-                    0.0f, dweight_scratch, cols);
-        ops.scatter(block.rows, block.cols, 1.0f, dweight_scratch, 1.0f, dweight, K);
+        ops.gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
+                    second.data, second.ld, 0.0f, dweight_scratch, out_cols);
+        if (transposed) {
+          ops.scatter(block.cols, block.rows, 1.0f, dweight_scratch, 1.0f, dweight, M);
+        } else {
+          ops.scatter(block.rows, block.cols, 1.0f, dweight_scratch, 1.0f, dweight, K);
+        }
       }
     }
   }

@@ -3,7 +3,8 @@
 //   Y = dp · X (W ⊙ Mask)ᵀ        X [batch, K], Y [batch, M]
 // with its gradients, computed as a few dense GEMMs over the kept part only: the dropped rows,
 // columns or tiles of W are never read, multiplied or written.  Shared by the approximate-dropout
-// layers (InnerProductApproxDropout, LSTMApproxDropout).
+// layers (InnerProductApproxDropout, LSTMApproxDropout) and by InnerProduct, which uses it to skip
+// the input columns that an upstream approximate-dropout layer left zero (Blob::column_pattern).
 #pragma once
 
 #include <algorithm>
@@ -41,16 +42,17 @@ MaskKind mask_kind(const ApproxDropoutParameter& param);
 
 struct MaskShape {
   MaskKind kind = MaskKind::OutputRows;
-  int outputs = 0;    // M
-  int inputs = 0;     // K
-  int tile_size = 1;  // Tiles only
+  int outputs = 0;          // M
+  int inputs = 0;           // K
+  int tile_size = 1;        // Tiles only
+  bool transposed = false;  // W is stored as Wᵀ [K, M] (InnerProduct's transpose: true)
   int tile_rows() const { return (outputs + tile_size - 1) / tile_size; }
   int tile_cols() const { return (inputs + tile_size - 1) / tile_size; }
   // Units (or tiles) the pattern ranges over: the largest period that keeps anything.
   long long width() const;
   bool operator==(const MaskShape& other) const {
     return kind == other.kind && outputs == other.outputs && inputs == other.inputs &&
-           tile_size == other.tile_size;
+           tile_size == other.tile_size && transposed == other.transposed;
   }
 };
 
@@ -117,14 +119,32 @@ struct ProductBlock {
 };
 
 // Splits the kept part of W into ProductBlocks with pairwise disjoint rows and disjoint columns
-// (blocks that keep nothing are left out):
-//   OutputRows:   one block: rows j ≡ b (mod dp), all columns.
-//   InputColumns: one block: all rows, columns k ≡ b (mod dp).
+// (blocks that keep nothing are left out).  `live_inputs` (period dp', offset b') says which input
+// columns may be non-zero, k ≡ b' (mod dp'): columns outside it contribute nothing to the product,
+// so blocks leave them out as well ({1, 0}: every column).
+//   dp = 1:       one block: all rows, the live columns (whatever the kind: nothing is dropped).
+//   OutputRows:   one block: rows j ≡ b (mod dp), the live columns.
+//   InputColumns: one block: all rows, the columns with k ≡ b (mod dp) and k ≡ b' (mod dp'), an
+//                 evenly spaced set again (period lcm(dp, dp')) or empty.
 //   Tiles:        tile (r, c) of the R×C tile grid is kept iff (r·C + c) ≡ b (mod dp), so tile
 //                 row r keeps every dp-th tile column from φ(r) = (b − r·C) mod dp on.  φ has
 //                 period P = dp / gcd(C, dp) in r: the tile rows r0, r0 + P, r0 + 2P, ... share
-//                 their kept columns, one block per r0 < min(R, P) (at most dp blocks).
-std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPattern pattern);
+//                 their kept columns, one block per r0 < min(R, P) (at most dp blocks).  The
+//                 live columns are not used (they would break the blocks' even spacing).
+std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPattern pattern,
+                                              DropPattern live_inputs = {});
+
+// The input columns a fully connected layer with `inputs` columns may skip: the input blob's
+// ColumnPattern as a DropPattern when it describes rows of exactly `inputs` units and skipping is
+// enabled, else {1, 0} (every column is live).
+DropPattern live_input_columns(const Blob& input, int inputs);
+// Whether fully connected layers skip the input columns a ColumnPattern marks as zero.  On unless
+// the environment variable CAFFE_NO_PATTERN_SKIP is set to a value other than "" or "0" when it is
+// first read; set_column_skip_enabled overrides it (tests compare the two paths).  The skipped
+// path gives the same tops and parameter gradients as the dense one (up to float rounding); its
+// bottom gradient is zero in the skipped columns (see InnerProductLayer).
+bool column_skip_enabled();
+void set_column_skip_enabled(bool enabled);
 
 // The primitives the masked product needs, on one device.  Matrices are row-major with the given
 // leading dimension; "packed" matrices have leading dimension = their column count.
@@ -156,18 +176,21 @@ extern const ApproxOps kGpuApproxOps;  // defined in approx_pattern.cu
 // Y = dp · X (W ⊙ Mask)ᵀ and its gradients, one GEMM per ProductBlock over the kept part only.
 // Per block, the selected columns of X and the kept entries of W are used in place when their
 // layout allows a leading dimension (contiguous columns; evenly spaced rows, e.g. the kept rows
-// of an OutputRows pattern at leading dimension dp·K), otherwise packed once per forward; outputs
-// of non-contiguous rows are computed packed and scattered.
+// of an OutputRows pattern at leading dimension dp·K; for a transposed W, contiguous rows and
+// evenly spaced columns), otherwise packed once per forward; outputs of non-contiguous rows are
+// computed packed and scattered.
 class MaskedProduct {
  public:
-  // Sets the geometry and the pattern; replans only when either changed.
-  void configure(const MaskShape& shape, DropPattern pattern);
+  // Sets the geometry, the pattern and the live input columns (see plan_product_blocks); replans
+  // only when one of them changed.
+  void configure(const MaskShape& shape, DropPattern pattern, DropPattern live_inputs = {});
   const std::vector<ProductBlock>& blocks() const { return blocks_; }
 
   // y [batch, M] = dp · x [batch, K] (W ⊙ Mask)ᵀ.
   void forward(const ApproxOps& ops, int batch, const float* x, const float* weight, float* y);
-  // dx = dp · dy (W ⊙ Mask) (overwritten; zero in dropped columns) and dweight += dp · Mask ⊙
-  // (dyᵀ x) (dropped entries untouched); either may be null.  Reuses what the forward of the same
+  // dx = dp · dy (W ⊙ Mask) (overwritten; zero in dropped columns and in columns that are not
+  // live) and dweight += dp · Mask ⊙ (dyᵀ x) (dropped entries and the columns that are not live
+  // untouched: x is zero there, so their gradient is); either may be null.  Reuses what the forward of the same
   // x and weight packed, so it must follow that forward.
   void backward(const ApproxOps& ops, int batch, const float* dy, const float* x,
                 const float* weight, float* dx, float* dweight);
@@ -184,6 +207,10 @@ class MaskedProduct {
     const float* data;
     int ld;
   };
+  // Offset of W's entry (row, col) (W stored [M, K], or [K, M] when transposed) and the leading
+  // dimension that addresses a block's kept weights in place.
+  long long weight_index(int row, int col) const;
+  int weight_ld_in_place(const ProductBlock& block) const;
   // A block's columns of x and its kept weights: in place, or packed (pack: gather them now;
   // else use what the forward packed).
   Operand x_operand(const ApproxOps& ops, size_t block, int batch, const float* x, bool pack);
@@ -191,6 +218,7 @@ class MaskedProduct {
 
   MaskShape shape_;
   DropPattern pattern_;
+  DropPattern live_inputs_;
   bool planned_ = false;
   std::vector<ProductBlock> blocks_;
   std::vector<Layout> layouts_;

@@ -14,6 +14,13 @@ namespace caffe {
 //   ROW, OUTPUT: y = dp · keep ⊙ (x Wᵀ + bias), keep_j = [j mod dp = b];
 //   ROW, INPUT:  y = (dp · keep ⊙ x) Wᵀ + bias;   TILE: y = dp · x (W ⊙ Mask)ᵀ + bias.
 // Only the kept rows/columns/tiles are computed (approx_dropout::MaskedProduct); TEST is plain IP.
+// ROW OUTPUT with dp > 1 marks its top's ColumnPattern (dp, b, M): the next fully connected layer
+// skips the dropped columns.  This layer skips the columns its bottom's pattern marks too, like
+// InnerProduct (see there, also for the bottom gradient, which is zero in skipped columns),
+// combined with its own pattern: the common columns of both patterns (ROW INPUT), all rows and
+// the live columns (dp = 1, TEST), or rows every dp-th and the live columns (ROW OUTPUT, from 32
+// rows per batch on: below, packing costs more than it saves); TILE patterns with dp > 1 do not
+// skip.
 class InnerProductApproxDropoutLayer : public Layer {
  public:
   using Layer::Layer;
@@ -39,6 +46,7 @@ class InnerProductApproxDropoutLayer : public Layer {
   void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override;
 #endif
+  void PropagateColumnPattern(const BlobVec& bottom, const BlobVec& top) override;
 
  private:
   void ForwardOn(const approx_dropout::ApproxOps& ops, const BlobVec& bottom, const BlobVec& top);
@@ -47,6 +55,9 @@ class InnerProductApproxDropoutLayer : public Layer {
   void CheckLoadedBlobs();
   // The outputs the bias reaches and its factor: the kept ones times dp for ROW OUTPUT, else all.
   approx_dropout::StridedBlocks biased_outputs(approx_dropout::DropPattern pattern) const;
+  // The input columns the product reads for the pattern and the bottom's ColumnPattern.
+  approx_dropout::DropPattern live_inputs(approx_dropout::DropPattern pattern,
+                                          const Blob& input) const;
   float bias_scale(approx_dropout::DropPattern pattern) const;
 
   approx_dropout::MaskShape shape_;  // kind, M = num_output, K, tile size
@@ -56,6 +67,7 @@ class InnerProductApproxDropoutLayer : public Layer {
   std::optional<approx_dropout::DropPattern> fixed_pattern_;
   std::optional<approx_dropout::DropoutSchedule> schedule_;  // TRAIN only
   approx_dropout::DropPattern forward_pattern_;  // pattern of the last forward, for backward
+  approx_dropout::DropPattern live_inputs_;      // live input columns of the last forward
   approx_dropout::MaskedProduct product_;
 };
 
