@@ -49,7 +49,8 @@ std::string approx_text(Kind kind, const Dims& d, bool expose, const std::string
                         const std::string& dropout = "") {
   std::string body = dropout;
   if (body.empty()) {
-    body = kind == Kind::Row ? "pattern: ROW " : "pattern: TILE tile_size: " + std::to_string(d.tile);
+    body =
+        kind == Kind::Row ? "pattern: ROW " : "pattern: TILE tile_size: " + std::to_string(d.tile);
     if (!schedule.empty()) body += " schedule_file: '" + schedule + "'";
   }
   return "name: 'lstmad' type: 'LSTMApproxDropout' " + recurrent_text(d, expose) +
@@ -133,16 +134,21 @@ std::unique_ptr<LayerRun> masked_reference(LayerRun& approx, Kind kind, DropPatt
     copy_data(*approx.bottom.ptrs[b], *ref->bottom.ptrs[b]);
   }
   ref->setup();
-  for (size_t j = 0; j < approx.layer->blobs().size(); ++j) copy_data(approx.param(j), ref->param(j));
-  const float dp = static_cast<float>(pattern.period);
-  float* x = ref->bottom.ptrs[0]->mutable_cpu_data();
-  for (int i = 0; i < ref->bottom.ptrs[0]->count(); ++i) {
-    x[i] *= input_kept(kind, pattern, i % d.D) ? (kind == Kind::Row ? dp : 1.0f) : 0.0f;
+  for (size_t j = 0; j < approx.layer->blobs().size(); ++j) {
+    copy_data(approx.param(j), ref->param(j));
   }
-  float* w = ref->param(0).mutable_cpu_data();
-  for (int j = 0; j < d.gates(); ++j) {
-    for (int k = 0; k < d.D; ++k) {
-      w[j * d.D + k] *= weight_kept(kind, d, pattern, j, k) ? (kind == Kind::Tile ? dp : 1.0f) : 0.0f;
+  const float dp = static_cast<float>(pattern.period);
+  if (kind == Kind::Row) {
+    float* x = ref->bottom.ptrs[0]->mutable_cpu_data();
+    for (int i = 0; i < ref->bottom.ptrs[0]->count(); ++i) {
+      x[i] *= input_kept(kind, pattern, i % d.D) ? dp : 0.0f;
+    }
+  } else {
+    float* w = ref->param(0).mutable_cpu_data();
+    for (int j = 0; j < d.gates(); ++j) {
+      for (int k = 0; k < d.D; ++k) {
+        w[j * d.D + k] *= weight_kept(kind, d, pattern, j, k) ? dp : 0.0f;
+      }
     }
   }
   for (int j = 0; j < static_cast<int>(ref->layer->blobs().size()); ++j) {
@@ -257,7 +263,9 @@ void check_all_patterns(Kind kind, Mode mode) {
   }
 }
 
-TEST(LSTMApproxDropoutTest, RowMatchesLstmOnMaskedInput) { check_all_patterns(Kind::Row, Mode::CPU); }
+TEST(LSTMApproxDropoutTest, RowMatchesLstmOnMaskedInput) {
+  check_all_patterns(Kind::Row, Mode::CPU);
+}
 
 TEST(LSTMApproxDropoutTest, TileMatchesLstmWithMaskedWeights) {
   check_all_patterns(Kind::Tile, Mode::CPU);
@@ -322,7 +330,8 @@ TEST(LSTMApproxDropoutTest, TestPhaseIsPlainLstm) {
   // TEST needs no schedule (the file does not exist) and drops nothing.
   for (Kind kind : {Kind::Row, Kind::Tile}) {
     SCOPED_TRACE(kind_name(kind));
-    LayerRun approx(approx_text(kind, kDims, true, "/nonexistent/lstm.schedule"), kDims, true, TEST);
+    LayerRun approx(approx_text(kind, kDims, true, "/nonexistent/lstm.schedule"), kDims, true,
+                    TEST);
     fill_inputs(kDims, approx.bottom.ptrs);
     approx.setup();
     approx.layer->set_step(3, 3);
@@ -371,8 +380,7 @@ std::string temp_path(const std::string& name) {
          ::testing::UnitTest::GetInstance()->current_test_info()->name();
 }
 
-std::string write_schedule(const std::string& name, Kind kind,
-                           const std::vector<uint32_t>& periods,
+std::string write_schedule(const std::string& name, Kind kind, const std::vector<uint32_t>& periods,
                            const std::vector<uint32_t>& offsets) {
   DropoutSchedule schedule;
   schedule.set_pattern(kind == Kind::Row ? ApproxDropoutParameter::ROW
@@ -487,8 +495,8 @@ TEST(LSTMApproxDropoutTest, OnlyTheInputSideCanBeDropped) {
 }
 
 TEST(LSTMApproxDropoutTest, InvalidSettingsAreErrors) {
-  std::string error = setup_error(
-      approx_text(Kind::Tile, kDims, false, "", "pattern: TILE tile_size: 0"), TEST);
+  std::string error =
+      setup_error(approx_text(Kind::Tile, kDims, false, "", "pattern: TILE tile_size: 0"), TEST);
   EXPECT_NE(error.find("tile_size must be positive"), std::string::npos) << error;
 
   LayerRun run(approx_text(Kind::Row, kDims, false), kDims, false);
