@@ -1,0 +1,56 @@
+#pragma once
+
+#include <optional>
+#include <vector>
+
+#include "caffe/layers/lstm_layer.hpp"
+#include "layers/approx_dropout/approx_pattern.hpp"
+#include "layers/approx_dropout/dropout_schedule.hpp"
+
+namespace caffe {
+
+// LSTMApproxDropout: the LSTM with approximate random dropout on its input connections W_xc
+// [4H, D] in TRAIN, for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file:
+//   ROW (drop_side INPUT, also when unset): LSTM(dp · keep ⊙ x), keep_k = [k mod dp = b] over D;
+//   TILE: the LSTM with W_xc replaced by dp · (W_xc ⊙ Mask), tile_size² tiles numbered row-major.
+// Only the kept columns/tiles enter the T·N×D by D×4H input product and its two gradient products
+// (approx_dropout::MaskedProduct); b_c, W_hc, the recurrence and BPTT are the LSTM's, never
+// dropped.  TEST is the plain LSTM.
+class LSTMApproxDropoutLayer : public LSTMLayer {
+ public:
+  using LSTMLayer::LSTMLayer;
+  const char* type() const override { return "LSTMApproxDropout"; }
+  void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
+
+  // Uses (period, offset) for every TRAIN pass instead of the schedule (tests, experiments).
+  // Called before SetUp, the layer needs no schedule file.
+  void set_fixed_pattern(int period, int offset);
+  // The pattern of the current step: (1, 0) in TEST, else the fixed pattern or the schedule's
+  // entry for iteration().
+  approx_dropout::DropPattern current_pattern() const;
+
+ protected:
+  void ProjectInput_cpu(int rows, const float* x, const float* weight, float* gates) override;
+  void BackpropInput_cpu(int rows, const float* gates_diff, const float* x, const float* weight,
+                         float* x_diff, float* weight_diff) override;
+#ifdef CAFFE_USE_CUDA
+  void ProjectInput_gpu(int rows, const float* x, const float* weight, float* gates) override;
+  void BackpropInput_gpu(int rows, const float* gates_diff, const float* x, const float* weight,
+                         float* x_diff, float* weight_diff) override;
+#endif
+
+ private:
+  // Takes the pattern for this forward pass and plans its product; false when it keeps
+  // everything (period 1: TEST, or a schedule entry without dropout), where the LSTM's dense
+  // product is the same and cheaper than a planned one.
+  bool BeginMaskedForward();
+  bool forward_drops() const { return forward_pattern_.period > 1; }
+
+  approx_dropout::MaskShape shape_;  // over W_xc: M = 4H, K = D; InputColumns or Tiles
+  std::optional<approx_dropout::DropPattern> fixed_pattern_;
+  std::optional<approx_dropout::DropoutSchedule> schedule_;  // TRAIN only
+  approx_dropout::DropPattern forward_pattern_;  // pattern of the last forward, for backward
+  approx_dropout::MaskedProduct product_;
+};
+
+}  // namespace caffe
