@@ -70,11 +70,11 @@ class StridedBlocks {
   int count() const { return count_; }
   bool covers_all() const { return count_ == total_; }
   int start() const { return first_ * block_; }  // first selected index (when count() > 0)
-  // One run [start(), start() + count()) of consecutive indices.
-  bool contiguous() const { return blocks_ <= 1 || (block_ == 1 && stride_ == 1); }
-  // Distance between consecutive selected indices if it is constant (single block or block 1),
+  // One run [start(), start() + count()) of consecutive indices (adjacent blocks included).
+  bool contiguous() const { return blocks_ <= 1 || stride_ == 1; }
+  // Distance between consecutive selected indices if it is constant (contiguous, or block 1),
   // else 0.
-  int spacing() const { return blocks_ <= 1 ? 1 : (block_ == 1 ? stride_ : 0); }
+  int spacing() const { return contiguous() ? 1 : (block_ == 1 ? stride_ : 0); }
 
   APPROX_HOST_DEVICE int index(int position) const {
     return (first_ + position / block_ * stride_) * block_ + position % block_;
