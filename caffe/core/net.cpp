@@ -421,6 +421,11 @@ float Net::ForwardFromTo(int start, int end) {
     fail("ForwardFromTo(", start, ", ", end, ") is out of range for a net of ", layers_.size(),
          " layers");
   }
+  // Blobs produced before `start` may have been written from outside (pycaffe) since their
+  // producer ran: their zero-column structure is no longer known.
+  for (int l = 0; l < start; ++l) {
+    for (Blob* top : top_vecs_[l]) top->set_column_pattern(ColumnPattern{});
+  }
   float loss = 0;
   for (int l = start; l <= end; ++l) {
     layers_[l]->set_step(iteration_, forward_count_);

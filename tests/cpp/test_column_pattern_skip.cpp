@@ -707,3 +707,32 @@ TEST(ColumnPatternSkipTest, GpuNetMatchesDenseAndCpu) {
 
 }  // namespace
 }  // namespace caffe
+
+namespace caffe {
+namespace {
+
+TEST(ColumnPatternSkipTest, ForwardFromALaterLayerForgetsPatternsOfBlobsWrittenOutside) {
+  // A user may overwrite a blob (pycaffe) and run forward from a later layer: the zero-column
+  // structure its producer recorded no longer holds, so the consumer must not skip.
+  Schedules schedules;
+  auto net = build_net(approx("ad1", "data", "a1", 37, schedules.paths[0]) +
+                       fc("InnerProduct", "ip2", "a1", "out", 10) + loss("out"));
+  net->set_step(0, 0);
+  net->Forward();
+  Blob* a1 = net->blob_by_name("a1");
+  ASSERT_FALSE(a1->column_pattern().dense());
+  test::fill_gaussian(a1, 5);  // every column non-zero now
+  const auto& names = net->layer_names();
+  const int ip2 = static_cast<int>(std::find(names.begin(), names.end(), "ip2") - names.begin());
+  const Blob& out = *net->blob_by_name("out");
+  net->ForwardFromTo(ip2, ip2);
+  const std::vector<float> after_write = values(out.cpu_data(), out.count());
+  {
+    SkipScope dense(false);
+    net->ForwardFromTo(ip2, ip2);
+  }
+  EXPECT_EQ(after_write, values(out.cpu_data(), out.count()));
+}
+
+}  // namespace
+}  // namespace caffe
