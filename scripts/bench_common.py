@@ -39,9 +39,11 @@ def machine_summary(threads: int, blas: str) -> str:
 
 
 def time_side_by_side(steps: dict[str, Callable[[], None]], iterations: int, warmup: int
-                      ) -> dict[str, float]:
-    """Median milliseconds per call of each step, measured in interleaved rounds (one call of
-    each per round) so that machine noise hits every contender alike."""
+                      ) -> dict[str, list[float]]:
+    """Milliseconds of each timed call of each step, measured in interleaved rounds (one call
+    of each per round, after `warmup` untimed rounds) so that machine noise hits every
+    contender alike.  Callers take the median, or the mean where the cost of a step varies by
+    design (approximate dropout: each iteration has its own period)."""
     for _ in range(warmup):
         for step in steps.values():
             step()
@@ -51,7 +53,32 @@ def time_side_by_side(steps: dict[str, Callable[[], None]], iterations: int, war
             start = time.perf_counter()
             step()
             samples[name].append((time.perf_counter() - start) * 1e3)
+    return samples
+
+
+def medians(samples: dict[str, list[float]]) -> dict[str, float]:
     return {name: statistics.median(values) for name, values in samples.items()}
+
+
+def means(samples: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.fmean(values) for name, values in samples.items()}
+
+
+def write_aligned_schedules(net_path: Path, iterations: int, warmup: int) -> dict[str, float]:
+    """Generate the net's approximate-dropout schedules for `iterations` entries and prepend
+    `warmup` of them, so that the timed solver iterations warmup .. warmup+iterations-1 use each
+    generated entry exactly once (their mean cost is then the schedule's expected cost).
+    Returns each layer's drop rate over those entries."""
+    from caffe import approx_dropout
+    rates = {}
+    for plan, schedule in approx_dropout.schedules_for_net(str(net_path), iterations, echo=None):
+        periods, offsets = list(schedule.period), list(schedule.offset)
+        lead = [j % iterations for j in range(warmup)]
+        schedule.period[:] = [periods[j] for j in lead] + periods
+        schedule.offset[:] = [offsets[j] for j in lead] + offsets
+        approx_dropout.write_schedule(schedule, plan.path)
+        rates[plan.layer_name] = statistics.fmean((p - 1) / p for p in periods)
+    return rates
 
 
 def write_json(path: str | None, rows: Sequence[dict]) -> None:

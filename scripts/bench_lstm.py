@@ -63,7 +63,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -224,41 +223,8 @@ def solver_text(net_path: Path) -> str:
 # ---------------------------------------------------------------------------------------------
 # Schedules.
 
-def write_aligned_schedules(net_path: Path, iterations: int, warmup: int) -> dict[str, float]:
-    """Generate the net's dropout schedules for `iterations` entries and prepend `warmup` of
-    them, so that the timed solver iterations warmup .. warmup+iterations-1 use each generated
-    entry exactly once.  Returns each layer's drop rate over those entries."""
-    from caffe import approx_dropout
-    rates = {}
-    for plan, schedule in approx_dropout.schedules_for_net(str(net_path), iterations, echo=None):
-        periods, offsets = list(schedule.period), list(schedule.offset)
-        lead = [j % iterations for j in range(warmup)]
-        schedule.period[:] = [periods[j] for j in lead] + periods
-        schedule.offset[:] = [offsets[j] for j in lead] + offsets
-        approx_dropout.write_schedule(schedule, plan.path)
-        rates[plan.layer_name] = statistics.fmean((p - 1) / p for p in periods)
-    return rates
-
-
 # ---------------------------------------------------------------------------------------------
 # Contenders.
-
-class TimedStep:
-    """A step that records how long each call took (time_side_by_side reports medians only;
-    the approximate nets need the mean, see the module docstring)."""
-
-    def __init__(self, step: Callable[[], None]) -> None:
-        self.step = step
-        self.ms: list[float] = []
-
-    def __call__(self) -> None:
-        start = time.perf_counter()
-        self.step()
-        self.ms.append((time.perf_counter() - start) * 1e3)
-
-    def timed(self, warmup: int) -> list[float]:
-        return self.ms[warmup:]
-
 
 def random_batch(shape: LmShape, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Word ids (data, target) of shape [T, N], as float32 for the Input blobs."""
@@ -316,7 +282,7 @@ def our_nets(shape: LmShape, ratio: float, workdir: Path) -> dict[str, str]:
 
 
 def build_contenders(caffe: Any, torch: Any, shape: LmShape, ratio: float, workdir: Path,
-                     iterations: int, warmup: int) -> dict[str, TimedStep]:
+                     iterations: int, warmup: int) -> dict[str, Callable[[], None]]:
     """Solvers for our four nets (schedules written) and the PyTorch step, as timed steps."""
     batch = random_batch(shape)
     steps = {}
@@ -325,12 +291,12 @@ def build_contenders(caffe: Any, torch: Any, shape: LmShape, ratio: float, workd
         net_path.write_text(text)
         if pattern in ("ROW", "TILE"):
             (workdir / pattern.lower()).mkdir(exist_ok=True)
-            rates = write_aligned_schedules(net_path, iterations, warmup)
+            rates = bench_common.write_aligned_schedules(net_path, iterations, warmup)
             print(f"  {pattern} drop rate over the timed iterations: "
                   + ", ".join(f"{layer} {rate:.2f}" for layer, rate in rates.items()))
         solver = make_solver(caffe, net_path, batch)
-        steps[pattern] = TimedStep(lambda s=solver: s.step(1))
-    steps["torch"] = TimedStep(torch_step(torch, shape, ratio, batch))
+        steps[pattern] = lambda s=solver: s.step(1)
+    steps["torch"] = torch_step(torch, shape, ratio, batch)
     return steps
 
 
@@ -339,7 +305,7 @@ def build_contenders(caffe: Any, torch: Any, shape: LmShape, ratio: float, workd
 
 def result_rows(config: Config, ratio: float, samples: dict[str, list[float]]) -> list[dict]:
     """The JSON rows of one (config, ratio) group from each contender's timed samples."""
-    mean = {name: statistics.fmean(values) for name, values in samples.items()}
+    mean = bench_common.means(samples)
     shape = config.shape
     rows = []
     for pattern in PATTERNS:
@@ -448,8 +414,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                       f"{iterations} timed iterations")
                 steps = build_contenders(caffe, torch, config.shape, ratio, Path(tmp),
                                          iterations, args.warmup)
-                bench_common.time_side_by_side(steps, iterations, args.warmup)
-                samples = {key: step.timed(args.warmup) for key, step in steps.items()}
+                samples = bench_common.time_side_by_side(steps, iterations, args.warmup)
                 rows += result_rows(config, ratio, samples)
                 medians += [statistics.median(samples[pattern]) for pattern in PATTERNS]
                 del steps

@@ -92,10 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for hidden in args.hidden:
-            medians = bench_common.time_side_by_side(
+            medians = bench_common.medians(bench_common.time_side_by_side(
                 {"ours": caffe_step(caffe, hidden, data, labels, Path(workdir)),
                  "torch": torch_step(torch, hidden, data, labels)},
-                args.iterations, args.warmup)
+                args.iterations, args.warmup))
             rows.append({"hidden": hidden, "ms_ours": round(medians["ours"], 3),
                          "ms_torch": round(medians["torch"], 3),
                          "ratio": round(medians["ours"] / medians["torch"], 3)})

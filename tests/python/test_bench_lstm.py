@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "scripts"))
+import bench_common  # noqa: E402
 import bench_lstm  # noqa: E402
 
 caffe = pytest.importorskip("caffe")
@@ -30,7 +31,7 @@ def _nets(tmp_path: Path, shape: bench_lstm.LmShape = SHAPE) -> dict[str, Path]:
         paths[pattern].write_text(text)
         if pattern in ("ROW", "TILE"):
             (tmp_path / pattern.lower()).mkdir()
-            rates = bench_lstm.write_aligned_schedules(paths[pattern], ITERATIONS, WARMUP)
+            rates = bench_common.write_aligned_schedules(paths[pattern], ITERATIONS, WARMUP)
             assert set(rates) == {f"lstm{i + 1}" for i in range(shape.layers)} | {"decoder"}
             assert all(0.0 <= rate < 1.0 for rate in rates.values())
     return paths
