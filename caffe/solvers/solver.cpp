@@ -181,7 +181,9 @@ NetParameter with_solver_state(NetParameter net_param, Phase phase, const NetSta
 // Builds a net, prefixing errors with which net of the solver it is.
 std::unique_ptr<Net> build_net(const NetParameter& net_param, const std::string& description) {
   try {
-    return std::make_unique<Net>(net_param);
+    auto net = std::make_unique<Net>(net_param);
+    perplexity_layers(*net);  // rejects a bad report_perplexity now, not at the first test
+    return net;
   } catch (const Error& error) {
     fail(description, ": ", error.what());
   }
@@ -401,20 +403,11 @@ void Solver::UpdateSmoothedLoss(float loss) {
 
 void Solver::DisplayTrainOutputs() const {
   LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
-  const std::vector<Blob*>& outputs = net_->output_blobs();
-  const std::vector<std::string> names = net_->output_blob_names();
-  const std::vector<float> weights = net_->output_loss_weights();
-  int index = 0;
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    const float* values = outputs[o]->cpu_data();
-    for (int j = 0; j < outputs[o]->count(); ++j, ++index) {
-      std::ostringstream line;
-      line << "    Train net output #" << index << ": " << names[o] << " = " << values[j];
-      if (weights[o] != 0.0f) {
-        line << " (* " << weights[o] << " = " << weights[o] * values[j] << " loss)";
-      }
-      LOG(INFO) << line.str();
-    }
+  OutputAccumulator current(*net_);
+  current.Add();
+  const std::vector<ReportedOutput> outputs = current.Latest();
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    LOG(INFO) << "    Train net output #" << k << ": " << outputs[k].describe();
   }
 }
 
@@ -454,6 +447,94 @@ void Solver::ApplyUpdate() {
 }
 
 // ------------------------------------------------------------------------------------------
+// Reported outputs
+
+std::string ReportedOutput::key() const {
+  return element < 0 ? name : name + "[" + std::to_string(element) + "]";
+}
+
+std::string ReportedOutput::describe() const {
+  std::ostringstream line;
+  line << name << " = " << value;
+  if (loss_weight != 0.0f) line << " (* " << loss_weight << " = " << loss_weight * value << " loss)";
+  return line.str();
+}
+
+std::vector<int> perplexity_layers(const Net& net) {
+  std::vector<int> layers;
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const LayerParameter& layer = net.layers()[l]->layer_param();
+    if (!layer.loss_param().report_perplexity()) continue;
+    if (std::string(net.layers()[l]->type()) != "SoftmaxWithLoss") {
+      fail("layer '", layer.name(), "' (", net.layers()[l]->type(),
+           "): loss_param.report_perplexity applies to SoftmaxWithLoss layers only");
+    }
+    const LossParameter& loss = layer.loss_param();
+    const bool per_position = loss.has_normalize()
+                                  ? loss.normalize()
+                                  : loss.normalization() == LossParameter::VALID ||
+                                        loss.normalization() == LossParameter::FULL;
+    if (!per_position) {
+      fail("layer '", layer.name(), "' (SoftmaxWithLoss): loss_param.report_perplexity needs a "
+           "loss that is the mean over positions (normalization VALID or FULL), so that its exp "
+           "is a perplexity; remove `normalization`/`normalize` or set normalization: VALID");
+    }
+    layers.push_back(static_cast<int>(l));
+  }
+  return layers;
+}
+
+OutputAccumulator::OutputAccumulator(const Net& net)
+    : net_(net), names_(net.output_blob_names()), loss_weights_(net.output_loss_weights()) {
+  for (const Blob* output : net.output_blobs()) counts_.push_back(output->count());
+  const std::vector<int> layers = perplexity_layers(net);
+  for (int l : layers) {
+    const std::string& top = net.layers()[l]->layer_param().top(0);
+    perplexity_losses_.push_back(net.top_vecs()[l][0]);
+    perplexity_names_.push_back(layers.size() == 1 ? "perplexity" : top + "_perplexity");
+  }
+}
+
+void OutputAccumulator::Add() {
+  latest_.clear();
+  const std::vector<Blob*>& outputs = net_.output_blobs();
+  for (size_t o = 0; o < outputs.size(); ++o) {
+    if (outputs[o]->count() != counts_[o]) {
+      fail("output '", names_[o], "' changed size between passes (", counts_[o], " -> ",
+           outputs[o]->count(), " values); its mean is undefined");
+    }
+    const float* values = outputs[o]->cpu_data();
+    latest_.insert(latest_.end(), values, values + counts_[o]);
+  }
+  for (const Blob* loss : perplexity_losses_) latest_.push_back(loss->cpu_data()[0]);
+  if (sums_.empty()) sums_.assign(latest_.size(), 0.0);
+  for (size_t i = 0; i < latest_.size(); ++i) sums_[i] += latest_[i];
+  ++passes_;
+}
+
+std::vector<ReportedOutput> OutputAccumulator::Latest() const { return Report(latest_, 1); }
+
+std::vector<ReportedOutput> OutputAccumulator::Means() const { return Report(sums_, passes_); }
+
+std::vector<ReportedOutput> OutputAccumulator::Report(const std::vector<double>& totals,
+                                                      int passes) const {
+  std::vector<ReportedOutput> report;
+  if (totals.empty()) return report;  // nothing added yet
+  size_t index = 0;
+  for (size_t o = 0; o < names_.size(); ++o) {
+    for (int j = 0; j < counts_[o]; ++j, ++index) {
+      const float mean = static_cast<float>(totals[index] / passes);
+      report.push_back({names_[o], counts_[o] == 1 ? -1 : j, mean, loss_weights_[o], false});
+    }
+  }
+  for (size_t p = 0; p < perplexity_names_.size(); ++p, ++index) {
+    const float perplexity = static_cast<float>(std::exp(totals[index] / passes));
+    report.push_back({perplexity_names_[p], -1, perplexity, 0.0f, true});
+  }
+  return report;
+}
+
+// ------------------------------------------------------------------------------------------
 // Testing
 
 std::vector<TestResult> Solver::TestAll() {
@@ -472,8 +553,7 @@ TestResult Solver::Test(int test_net_id) {
   Net& test_net = *test_nets_[test_net_id];
   test_net.ShareTrainedLayersWith(*net_);
   const int batches = param_.test_iter(test_net_id);
-  const std::vector<Blob*>& outputs = test_net.output_blobs();
-  std::vector<double> sums;
+  OutputAccumulator accumulator(test_net);
   double loss_sum = 0;
   for (int batch = 0; batch < batches; ++batch) {
     if (stop_requested_) {
@@ -485,37 +565,21 @@ TestResult Solver::Test(int test_net_id) {
     float loss = 0;
     test_net.Forward(&loss);
     loss_sum += loss;
-    size_t index = 0;
-    for (const Blob* output : outputs) {
-      const float* values = output->cpu_data();
-      for (int j = 0; j < output->count(); ++j, ++index) {
-        if (index >= sums.size()) sums.push_back(0.0);
-        sums[index] += values[j];
-      }
-    }
-    if (index != sums.size()) fail("test net #", test_net_id, ": output sizes changed between batches");
+    accumulator.Add();
   }
   if (param_.test_compute_loss()) LOG(INFO) << "Test loss: " << loss_sum / batches;
 
   TestResult results;
-  const std::vector<std::string> names = test_net.output_blob_names();
-  const std::vector<float> weights = test_net.output_loss_weights();
-  size_t index = 0;
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    for (int j = 0; j < outputs[o]->count(); ++j, ++index) {
-      const float mean = static_cast<float>(sums[index] / batches);
-      std::ostringstream line;
-      line << "    Test net output #" << index << ": " << names[o] << " = " << mean;
-      if (weights[o] != 0.0f) line << " (* " << weights[o] << " = " << weights[o] * mean << " loss)";
-      LOG(INFO) << line.str();
-      const std::string name =
-          outputs[o]->count() == 1 ? names[o] : names[o] + "[" + std::to_string(j) + "]";
-      if (!std::isfinite(mean)) {
-        fail("test net #", test_net_id, " output '", name, "' is ", std::isnan(mean) ? "NaN" : "Inf",
-             " at iteration ", iter_, "; try a lower base_lr or clip_gradients");
-      }
-      results.emplace_back(name, mean);
+  const std::vector<ReportedOutput> means = accumulator.Means();
+  for (size_t k = 0; k < means.size(); ++k) {
+    LOG(INFO) << "    Test net output #" << k << ": " << means[k].describe();
+    // A perplexity may overflow where its (finite) loss is merely large: judge the loss.
+    if (!means[k].derived && !std::isfinite(means[k].value)) {
+      fail("test net #", test_net_id, " output '", means[k].key(), "' is ",
+           std::isnan(means[k].value) ? "NaN" : "Inf", " at iteration ", iter_,
+           "; try a lower base_lr or clip_gradients");
     }
+    results.emplace_back(means[k].key(), means[k].value);
   }
   return results;
 }

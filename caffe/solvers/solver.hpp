@@ -21,8 +21,63 @@
 namespace caffe {
 
 // Named outputs of one test pass: the mean over test_iter batches of every element of every
-// output blob ("accuracy", or "name[j]" for element j of a non-scalar output).
+// output blob ("accuracy", or "name[j]" for element j of a non-scalar output), then the
+// perplexities (see OutputAccumulator).
 using TestResult = std::vector<std::pair<std::string, float>>;
+
+// One value a net reports: element `element` of an output blob, or a perplexity.
+struct ReportedOutput {
+  std::string name;       // the output blob's name, or "perplexity"
+  int element = -1;       // index into a non-scalar output blob; -1 otherwise
+  float value = 0;
+  float loss_weight = 0;  // of a loss output; 0 otherwise
+  bool derived = false;   // a perplexity: computed from a loss output, not read from a blob
+
+  // Unique name: `name`, or "name[j]" for element j of a non-scalar output.
+  std::string key() const;
+  // "name = value", plus " (* w = w*value loss)" for a loss output, as Caffe prints it.
+  std::string describe() const;
+};
+
+// The layers whose perplexity a net reports: SoftmaxWithLoss layers with
+// loss_param.report_perplexity.  Errors if report_perplexity is set on another layer type or on
+// a loss that is not a mean per position (normalization NONE, or BATCH_SIZE, which the legacy
+// `normalize: false` means).
+std::vector<int> perplexity_layers(const Net& net);
+
+// Sums a net's outputs over forward passes, for the solver's test passes, its training display
+// and `caffe test` (one place, so that they all report the same list).  The report holds every
+// element of every output blob, in output order, then one perplexity exp(mean loss) for each
+// SoftmaxWithLoss layer with loss_param.report_perplexity (named "perplexity", or
+// "<loss top>_perplexity" when the net has several).  The loss is a mean per position, so when
+// every pass has the same number of positions (T x N tokens of sequence data) the mean over
+// the passes is the mean cross-entropy of every token evaluated, and its exp the perplexity.
+class OutputAccumulator {
+ public:
+  // Errors as perplexity_layers does.
+  explicit OutputAccumulator(const Net& net);
+  // Adds the values the outputs hold now: call after each Forward.
+  void Add();
+  int passes() const { return passes_; }
+  // The values of the last Add (a perplexity is exp of that pass's loss).
+  std::vector<ReportedOutput> Latest() const;
+  // The means over all Adds so far (a perplexity is exp of the mean loss).
+  std::vector<ReportedOutput> Means() const;
+
+ private:
+  // The report for per-element totals over `passes` passes.
+  std::vector<ReportedOutput> Report(const std::vector<double>& totals, int passes) const;
+
+  const Net& net_;
+  std::vector<std::string> names_;          // per output blob
+  std::vector<float> loss_weights_;         // per output blob
+  std::vector<int> counts_;                 // per output blob: its element count at the start
+  std::vector<const Blob*> perplexity_losses_;
+  std::vector<std::string> perplexity_names_;
+  std::vector<double> sums_;    // per output element, then per perplexity loss
+  std::vector<double> latest_;  // the same, for the last Add
+  int passes_ = 0;
+};
 
 // The two files one snapshot writes.
 struct SnapshotFiles {
@@ -59,7 +114,11 @@ class Solver {
   void Restore(const std::string& solverstate_path);
   // Writes <prefix>_iter_N.caffemodel and <prefix>_iter_N.solverstate (each atomically).
   SnapshotFiles Snapshot();
-  // Runs test_iter[id] batches through test net `id` and logs and returns the mean outputs.
+  // Runs test_iter[id] batches through test net `id` and logs and returns the mean outputs
+  // (OutputAccumulator).  Every pass reads the same batches: pass b sets the test net's
+  // forward counter to b (set_step(iter, b)), so batch-indexed data such as HDF5Data reads
+  // batches 0 .. test_iter-1, from the start of the data, and a sequence net is evaluated on
+  // the same rows each time (an LSTM's carried state resets at row 0, where cont is 0).
   TestResult Test(int test_net_id);
   std::vector<TestResult> TestAll();
 

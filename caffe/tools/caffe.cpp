@@ -232,16 +232,6 @@ class SignalRouting {
   struct sigaction previous_sighup_ {};
 };
 
-// ---- output accumulation (test) ----
-
-// "name = value" plus the weighted loss for loss outputs, as Caffe prints them.
-std::string describe_output(const std::string& name, float value, float loss_weight) {
-  std::ostringstream line;
-  line << name << " = " << value;
-  if (loss_weight != 0.0f) line << " (* " << loss_weight << " = " << loss_weight * value << " loss)";
-  return line.str();
-}
-
 // ---- commands ----
 
 int train_command() {
@@ -293,32 +283,21 @@ int test_command() {
   copy_weights(*net, FLAGS_weights);
   LOG(INFO) << "Running for " << FLAGS_iterations << " iterations.";
 
-  const std::vector<std::string> names = net->output_blob_names();
-  const std::vector<float> weights = net->output_loss_weights();
-  std::vector<double> sums;
+  caffe::OutputAccumulator accumulator(*net);
   double loss_sum = 0;
   for (int batch = 0; batch < FLAGS_iterations; ++batch) {
     net->set_step(0, static_cast<uint64_t>(batch));
     float loss = 0;
-    const std::vector<caffe::Blob*>& outputs = net->Forward(&loss);
+    net->Forward(&loss);
     loss_sum += loss;
-    size_t index = 0;
-    for (size_t o = 0; o < outputs.size(); ++o) {
-      const float* values = outputs[o]->cpu_data();
-      for (int j = 0; j < outputs[o]->count(); ++j, ++index) {
-        if (index == sums.size()) sums.push_back(0.0);
-        sums[index] += values[j];
-        LOG(INFO) << "Batch " << batch << ", " << names[o] << " = " << values[j];
-      }
+    accumulator.Add();
+    for (const caffe::ReportedOutput& output : accumulator.Latest()) {
+      LOG(INFO) << "Batch " << batch << ", " << output.name << " = " << output.value;
     }
   }
   LOG(INFO) << "Loss: " << loss_sum / FLAGS_iterations;
-  size_t index = 0;
-  for (size_t o = 0; o < names.size(); ++o) {
-    for (int j = 0; j < net->output_blobs()[o]->count(); ++j, ++index) {
-      const float mean = static_cast<float>(sums[index] / FLAGS_iterations);
-      LOG(INFO) << describe_output(names[o], mean, weights[o]);
-    }
+  for (const caffe::ReportedOutput& output : accumulator.Means()) {
+    LOG(INFO) << output.describe();
   }
   return 0;
 }
