@@ -13,8 +13,9 @@ from conftest import BUILD_DIR, REPO
 
 MNIST = REPO.parent / "shared" / "data" / "mnist"
 CAFFE = BUILD_DIR / "tools" / "caffe"
-pytestmark = pytest.mark.skipif(not (MNIST / "train-images-idx3-ubyte.gz").exists(),
-                                reason=f"real MNIST not found in {MNIST}")
+pytestmark = [pytest.mark.e2e,
+              pytest.mark.skipif(not (MNIST / "train-images-idx3-ubyte.gz").exists(),
+                                 reason=f"real MNIST not found in {MNIST}")]
 
 
 @pytest.fixture(scope="module")
