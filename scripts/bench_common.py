@@ -15,7 +15,9 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def add_pycaffe_to_path(build_dir: str | None = None) -> None:
-    """Makes `import caffe` find the build's package (CAFFE_BUILD_DIR, default build/)."""
+    """Makes `import caffe` find the build's package (CAFFE_BUILD_DIR, default build/), with
+    glog's INFO lines (each solver's parameter dump) off unless GLOG_minloglevel says so."""
+    os.environ.setdefault("GLOG_minloglevel", "1")
     build = Path(build_dir or os.environ.get("CAFFE_BUILD_DIR", REPO / "build"))
     if not build.is_absolute():
         build = REPO / build
@@ -38,21 +40,28 @@ def machine_summary(threads: int, blas: str) -> str:
             f"threads: {threads}; ApproxCaffe BLAS: {blas}")
 
 
-def time_side_by_side(steps: dict[str, Callable[[], None]], iterations: int, warmup: int
-                      ) -> dict[str, list[float]]:
-    """Milliseconds of each timed call of each step, measured in interleaved rounds (one call
-    of each per round, after `warmup` untimed rounds) so that machine noise hits every
-    contender alike.  Callers take the median, or the mean where the cost of a step varies by
-    design (approximate dropout: each iteration has its own period)."""
+def time_side_by_side(steps: dict[str, Callable[[], None]], iterations: int, warmup: int,
+                      block: int = 1) -> dict[str, list[float]]:
+    """Milliseconds of each timed call of each step, measured in interleaved rounds (after
+    `warmup` untimed rounds) so that machine noise hits every contender alike.  With block > 1
+    each round runs `block` calls of one contender before the next, and the first call of each
+    block is not timed: contenders whose worker threads spin after a call (OpenMP, OpenBLAS)
+    then do not steal the cores of the next one's first call.  Callers take the median, or the
+    mean where the cost of a step varies by design (approximate dropout: each iteration has its
+    own period)."""
     for _ in range(warmup):
         for step in steps.values():
             step()
     samples: dict[str, list[float]] = {name: [] for name in steps}
-    for _ in range(iterations):
+    timed_per_block = max(block - 1, 1)
+    while min(len(values) for values in samples.values()) < iterations:
         for name, step in steps.items():
-            start = time.perf_counter()
-            step()
-            samples[name].append((time.perf_counter() - start) * 1e3)
+            if block > 1:
+                step()  # settles the threads after the previous contender
+            for _ in range(min(timed_per_block, iterations - len(samples[name]))):
+                start = time.perf_counter()
+                step()
+                samples[name].append((time.perf_counter() - start) * 1e3)
     return samples
 
 

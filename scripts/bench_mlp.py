@@ -66,11 +66,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="threads for both frameworks (default: all cores)")
     parser.add_argument("--iterations", type=int, default=30, help="timed rounds (>= 30)")
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--block", type=int, default=6,
+                        help="calls per contender per round; the first of each is untimed")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     parser.add_argument("--build-dir", help="ApproxCaffe build folder (default: build)")
     args = parser.parse_args(argv)
 
     bench_common.add_pycaffe_to_path(args.build_dir)
+    # libgomp's default spin-waiting threads would steal both cores from our BLAS between calls.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import caffe
     try:
         import torch
@@ -84,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     print(bench_common.machine_summary(args.threads, caffe.blas_info()))
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"BLAS: {'MKL' if torch.backends.mkl.is_available() else 'other'}; "
-          f"{args.iterations} timed iterations after {args.warmup} warm-up, median\n")
+          f"OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}; {args.iterations} timed iterations "
+          f"after {args.warmup} warm-up, in blocks of {args.block}, median\n")
 
     rng = np.random.default_rng(0)
     data = rng.random((BATCH, 784), dtype=np.float32)
@@ -95,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             medians = bench_common.medians(bench_common.time_side_by_side(
                 {"ours": caffe_step(caffe, hidden, data, labels, Path(workdir)),
                  "torch": torch_step(torch, hidden, data, labels)},
-                args.iterations, args.warmup))
+                args.iterations, args.warmup, block=args.block))
             rows.append({"hidden": hidden, "ms_ours": round(medians["ours"], 3),
                          "ms_torch": round(medians["torch"], 3),
                          "ratio": round(medians["ours"] / medians["torch"], 3)})
