@@ -52,7 +52,7 @@ def caffe_time(build: Path, net_path: Path, threads: int) -> str:
     """Per-layer forward/backward times from `caffe time` (TRAIN phase)."""
     result = subprocess.run([str(build / "tools" / "caffe"), "time", f"--model={net_path}",
                              "--iterations=10", "--phase=TRAIN", f"--threads={threads}"],
-                            capture_output=True, text=True)
+                            capture_output=True, text=True, env=bench_common.caffe_tool_env())
     lines = [line.split("] ", 1)[-1] for line in result.stderr.splitlines()
              if "forward:" in line or "backward:" in line or "Average" in line]
     return "\n".join(lines) if result.returncode == 0 else result.stderr.strip()

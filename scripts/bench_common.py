@@ -14,6 +14,11 @@ from typing import Callable, Sequence
 REPO = Path(__file__).resolve().parents[1]
 
 
+def caffe_tool_env() -> dict[str, str]:
+    """Environment for running the `caffe` tool: its INFO log lines are what scripts parse."""
+    return {**os.environ, "GLOG_minloglevel": "0"}
+
+
 def add_pycaffe_to_path(build_dir: str | None = None) -> None:
     """Makes `import caffe` find the build's package (CAFFE_BUILD_DIR, default build/), with
     glog's INFO lines (each solver's parameter dump) off unless GLOG_minloglevel says so."""

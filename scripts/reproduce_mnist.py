@@ -90,7 +90,8 @@ def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iteratio
     log = run_dir / "train.log"
     with open(log, "w") as stream:
         status = subprocess.run([str(caffe_bin / "caffe"), "train", f"--solver={solver}",
-                                 f"--threads={threads}"], stderr=stream, stdout=stream).returncode
+                                 f"--threads={threads}"], stderr=stream, stdout=stream,
+                                env=bench_common.caffe_tool_env()).returncode
     if status != 0:
         raise RuntimeError(f"caffe train failed (exit {status}); see {log}")
     plot_log.main([str(log), "--out", str(run_dir / "curves.png")])
