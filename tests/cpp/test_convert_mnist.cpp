@@ -20,22 +20,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-class ScratchDir {
- public:
-  ScratchDir() {
-    std::string pattern = (fs::temp_directory_path() / "caffe_mnist_test_XXXXXX").string();
-    if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchDir() {
-    std::error_code error;
-    fs::remove_all(path_, error);
-  }
-  std::string operator/(const std::string& name) const { return (fs::path(path_) / name).string(); }
-
- private:
-  std::string path_;
-};
 
 void append_u32(std::string* bytes, uint32_t value) {
   for (int shift = 24; shift >= 0; shift -= 8) {
@@ -117,7 +101,7 @@ void expect_database_holds(const std::string& db_path, const TinyMnist& mnist) {
 }
 
 TEST(ConvertMnistTest, ConvertsPlainAndGzipFiles) {
-  ScratchDir dir;
+  test::TempDir dir;
   const TinyMnist mnist(13);
   for (bool gzip : {false, true}) {
     const std::string suffix = gzip ? ".gz" : "";
@@ -134,7 +118,7 @@ TEST(ConvertMnistTest, ConvertsPlainAndGzipFiles) {
 }
 
 TEST(ConvertMnistTest, ConvertedDatabaseFeedsTheDataLayer) {
-  ScratchDir dir;
+  test::TempDir dir;
   const TinyMnist mnist(5);
   write_file(dir / "images", mnist.images_file(), false);
   write_file(dir / "labels", mnist.labels_file(), false);
@@ -155,7 +139,7 @@ TEST(ConvertMnistTest, ConvertedDatabaseFeedsTheDataLayer) {
 }
 
 TEST(ConvertMnistTest, TruncatedOrOverlongFilesReportSizes) {
-  ScratchDir dir;
+  test::TempDir dir;
   const TinyMnist mnist(7);  // images: 16 header + 7 * 12 = 100 bytes
   std::string images = mnist.images_file();
   ASSERT_EQ(images.size(), 100u);
@@ -185,7 +169,7 @@ TEST(ConvertMnistTest, TruncatedOrOverlongFilesReportSizes) {
 }
 
 TEST(ConvertMnistTest, MagicNumbersAndCountsAreChecked) {
-  ScratchDir dir;
+  test::TempDir dir;
   const TinyMnist mnist(6);
   write_file(dir / "images", mnist.images_file(), false);
   write_file(dir / "labels", mnist.labels_file(), false);
@@ -208,7 +192,7 @@ TEST(ConvertMnistTest, MagicNumbersAndCountsAreChecked) {
 }
 
 TEST(ConvertMnistTest, ExistingOutputNeedsOverwriteAndMustBeAnLmdb) {
-  ScratchDir dir;
+  test::TempDir dir;
   const TinyMnist mnist(4);
   write_file(dir / "images", mnist.images_file(), false);
   write_file(dir / "labels", mnist.labels_file(), false);

@@ -12,6 +12,7 @@
 
 #include "caffe/core/common.hpp"
 #include "caffe/util/io.hpp"
+#include "tests/cpp/test_util.hpp"
 
 namespace caffe {
 namespace {
@@ -32,24 +33,10 @@ bool contains(const std::string& text, const std::string& part) {
 
 class IoTest : public testing::Test {
  protected:
-  void SetUp() override {
-    std::string pattern = (std::filesystem::path(testing::TempDir()) / "io_test_XXXXXX").string();
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
+  std::string file(const std::string& name) const { return dir_ / name; }
+  std::vector<std::string> entries() const { return dir_.entries(); }
 
-  std::string file(const std::string& name) const { return (dir_ / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(dir_)) {
-      names.push_back(entry.path().filename().string());
-    }
-    std::sort(names.begin(), names.end());
-    return names;
-  }
-
-  std::filesystem::path dir_;
+  test::TempDir dir_;
 };
 
 TEST_F(IoTest, TextParseErrorHasFileLineAndColumn) {
@@ -111,8 +98,8 @@ TEST_F(IoTest, ReadingAMissingFileNamesIt) {
 }
 
 TEST_F(IoTest, ReadingADirectoryIsAnError) {
-  const std::string message = error_of([&] { read_net_param(dir_.string()); });
-  EXPECT_TRUE(contains(message, dir_.string())) << message;
+  const std::string message = error_of([&] { read_net_param(dir_.path()); });
+  EXPECT_TRUE(contains(message, dir_.path())) << message;
   EXPECT_TRUE(contains(message, "directory")) << message;
 }
 
@@ -162,7 +149,7 @@ TEST_F(IoTest, FailedAtomicWriteLeavesTheTargetAndNoTemporary) {
 
 TEST_F(IoTest, AtomicWriteInTheCurrentDirectory) {
   const std::filesystem::path saved = std::filesystem::current_path();
-  std::filesystem::current_path(dir_);
+  std::filesystem::current_path(dir_.path());
   write_file_atomically("relative.txt", "here");
   std::filesystem::current_path(saved);
   EXPECT_EQ(read_file(file("relative.txt")), "here");

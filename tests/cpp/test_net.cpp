@@ -25,6 +25,8 @@
 namespace caffe {
 namespace {
 
+using test::TempDir;
+
 // ------------------------------------------------------------------------------------------
 // Test-only layers
 
@@ -264,23 +266,6 @@ std::vector<std::string> layer_types(const NetParameter& param) {
   return types;
 }
 
-// A fresh directory under the test temp dir, removed at the end of the test.
-struct TempDir {
-  std::filesystem::path path;
-  TempDir() {
-    std::string pattern = (std::filesystem::path(testing::TempDir()) / "net_test_XXXXXX").string();
-    path = mkdtemp(pattern.data());
-  }
-  ~TempDir() { std::filesystem::remove_all(path); }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-  std::vector<std::string> entries() const {
-    std::vector<std::string> names;
-    for (const auto& entry : std::filesystem::directory_iterator(path)) {
-      names.push_back(entry.path().filename().string());
-    }
-    return names;
-  }
-};
 
 void write_text(const std::string& path, const std::string& text) {
   FILE* file = std::fopen(path.c_str(), "w");
@@ -449,14 +434,14 @@ TEST_F(NetTest, IncludeAndExcludeTogetherIsAnError) {
 TEST_F(NetTest, PathConstructorSetsPhaseLevelAndStages) {
   TempDir dir;
   // The file's own stages are kept and the constructor's are added, as in Caffe.
-  write_text(dir.file("net.prototxt"), std::string(kFilteredNet) + "state { stage: \"b\" }\n");
-  Net net(dir.file("net.prototxt"), TRAIN, 2, {"a"});
+  write_text((dir / "net.prototxt"), std::string(kFilteredNet) + "state { stage: \"b\" }\n");
+  Net net((dir / "net.prototxt"), TRAIN, 2, {"a"});
   EXPECT_EQ(net.name(), "filtered");
   EXPECT_EQ(net.phase(), TRAIN);
   EXPECT_EQ(net.layer_names(),
             (Names{"data", "data_data_0_split", "train_only", "level_1_up", "stage_a",
                    "stages_a_and_b", "stage_b_or_test", "train_level_2"}));
-  Net test_net(dir.file("net.prototxt"), TEST);
+  Net test_net((dir / "net.prototxt"), TEST);
   EXPECT_EQ(test_net.phase(), TEST);
   EXPECT_EQ(test_net.layer_names(),
             (Names{"data", "data_data_0_split", "not_train", "level_0_down", "stage_b_or_test"}));
@@ -1038,7 +1023,7 @@ TEST_F(NetTest, ForwardErrorsNameTheBottoms) {
 
 TEST_F(NetTest, MalformedPrototxtNamesFileAndLine) {
   TempDir dir;
-  const std::string path = dir.file("broken.prototxt");
+  const std::string path = (dir / "broken.prototxt");
   write_text(path, "name: \"broken\"\nlayer {\n  name: \"a\" type: 7x\n}\n");
   const std::string message = error_of([&] { Net net(path, TRAIN); });
   EXPECT_TRUE(contains(message, path + ":3:")) << message;
@@ -1046,7 +1031,7 @@ TEST_F(NetTest, MalformedPrototxtNamesFileAndLine) {
 
 TEST_F(NetTest, LegacyV1NetGetsAHint) {
   TempDir dir;
-  const std::string path = dir.file("v1.prototxt");
+  const std::string path = (dir / "v1.prototxt");
   write_text(path, "name: \"old\"\nlayers {\n  name: \"ip\" type: INNER_PRODUCT\n}\n");
   const std::string message = error_of([&] { Net net(path, TRAIN); });
   EXPECT_TRUE(contains(message, path)) << message;
@@ -1056,7 +1041,7 @@ TEST_F(NetTest, LegacyV1NetGetsAHint) {
 
 TEST_F(NetTest, MissingPrototxtIsAnError) {
   TempDir dir;
-  const std::string path = dir.file("absent.prototxt");
+  const std::string path = (dir / "absent.prototxt");
   const std::string message = error_of([&] { Net net(path, TEST); });
   EXPECT_TRUE(contains(message, path)) << message;
 }
@@ -1106,7 +1091,7 @@ TEST_F(NetTest, SaveAndCopyTrainedLayersRoundTrip) {
   auto source = weighted_net(1);
   auto target = weighted_net(2);
   ASSERT_NE(values_of(*source->learnable_params()[0]), values_of(*target->learnable_params()[0]));
-  const std::string path = dir.file("model.caffemodel");
+  const std::string path = (dir / "model.caffemodel");
   source->Save(path);
   EXPECT_EQ(dir.entries(), (Names{"model.caffemodel"})) << "no temporary file left behind";
   source->Save(path);  // overwriting is atomic too
@@ -1190,7 +1175,7 @@ TEST_F(NetTest, LegacyWeightDimsAreAccepted) {
 
 TEST_F(NetTest, TruncatedCaffemodelIsAnError) {
   TempDir dir;
-  const std::string path = dir.file("model.caffemodel");
+  const std::string path = (dir / "model.caffemodel");
   weighted_net(10)->Save(path);
   const std::string bytes = read_file(path);
   write_file_atomically(path, bytes.substr(0, bytes.size() / 2));
@@ -1203,13 +1188,13 @@ TEST_F(NetTest, TruncatedCaffemodelIsAnError) {
 TEST_F(NetTest, MissingOrLegacyCaffemodelIsAnError) {
   TempDir dir;
   auto target = weighted_net(12);
-  const std::string missing = dir.file("absent.caffemodel");
+  const std::string missing = (dir / "absent.caffemodel");
   EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom(missing); }), missing));
   // A V1 model keeps its layers in field 2, which the schema does not declare.
-  const std::string v1 = dir.file("v1.caffemodel");
+  const std::string v1 = (dir / "v1.caffemodel");
   write_file_atomically(v1, std::string("\x12\x04\x0a\x02ip", 6));
   EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom(v1); }), "holds no layers"));
-  EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom(dir.file("w.h5")); }), "HDF5"));
+  EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom((dir / "w.h5")); }), "HDF5"));
 }
 
 TEST_F(NetTest, ShareTrainedLayersWithSharesStorage) {

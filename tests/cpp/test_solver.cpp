@@ -25,6 +25,7 @@ namespace caffe {
 namespace {
 
 namespace fs = std::filesystem;
+using test::TempDir;
 
 // ---------------------------------------------------------------------------------------------
 // Test-only layers
@@ -259,15 +260,6 @@ std::string error_of(const std::function<void()>& body) {
   return "<no error>";
 }
 
-struct TempDir {
-  std::string path;
-  TempDir() {
-    char name[] = "/tmp/caffe_solver_test_XXXXXX";
-    path = mkdtemp(name);
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::string operator/(const std::string& file) const { return path + "/" + file; }
-};
 
 class SolverTest : public ::testing::Test {
  protected:
@@ -664,7 +656,7 @@ TEST_F(SolverTest, SnapshotFiles) {
   }
   // Atomic writes leave no temporary files behind.
   int files = 0;
-  for (const auto& entry : fs::directory_iterator(dir.path)) {
+  for (const auto& entry : fs::directory_iterator(dir.path())) {
     ++files;
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
   }

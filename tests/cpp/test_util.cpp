@@ -1,7 +1,10 @@
 #include "tests/cpp/test_util.hpp"
 
+#include <stdlib.h>
+
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
 
 namespace caffe {
 namespace test {
@@ -21,6 +24,26 @@ void fill_uniform(Blob* blob, uint64_t seed, float low, float high) {
   std::uniform_real_distribution<float> dist(low, high);
   float* data = blob->mutable_cpu_data();
   for (int i = 0; i < blob->count(); ++i) data[i] = dist(engine);
+}
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "caffe_test_XXXXXX").string();
+  if (!mkdtemp(pattern.data())) throw std::runtime_error("mkdtemp failed for " + pattern);
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+std::vector<std::string> TempDir::entries() const {
+  std::vector<std::string> names;
+  for (const auto& entry : std::filesystem::directory_iterator(path_)) {
+    names.push_back(entry.path().filename().string());
+  }
+  std::sort(names.begin(), names.end());
+  return names;
 }
 
 LayerParameter layer_param(const std::string& prototxt) {

@@ -27,6 +27,21 @@ void fill_uniform(Blob* blob, uint64_t seed, float low, float high);
 LayerParameter layer_param(const std::string& prototxt);
 std::unique_ptr<Layer> make_layer(const std::string& prototxt, Phase phase = TRAIN);
 
+// A fresh directory under the system temp folder, removed with its contents at end of scope.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  std::vector<std::string> entries() const;  // file names, sorted
+
+ private:
+  std::string path_;
+};
+
 // Owns a set of blobs and hands out the raw-pointer vectors layers take.
 struct BlobSet {
   std::vector<std::unique_ptr<Blob>> owned;
