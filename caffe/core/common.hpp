@@ -1,6 +1,7 @@
 // Process-wide settings (CPU/GPU mode, device, random seed) and the error type for user mistakes.
 #pragma once
 
+#include <cmath>
 #include <cstdint>
 #include <sstream>
 #include <stdexcept>
@@ -47,9 +48,19 @@ inline constexpr uint64_t mix64(uint64_t x) {
   return x ^ (x >> 31);
 }
 inline constexpr uint64_t hash_combine(uint64_t a, uint64_t b) { return mix64(a ^ mix64(b)); }
-// Uniform float in [0, 1) for element `index` of the stream `key`.
+// The 24 random bits of element `index` of the stream `key`.
+inline uint32_t uniform_bits_at(uint64_t key, uint64_t index) {
+  return static_cast<uint32_t>(mix64(key ^ (index * 0xD1B54A32D192ED03ull)) >> 40);
+}
+// Uniform float in [0, 1) for element `index` of the stream `key`: exactly bits / 2^24.
 inline float uniform_at(uint64_t key, uint64_t index) {
-  return static_cast<float>(mix64(key ^ (index * 0xD1B54A32D192ED03ull)) >> 40) * (1.0f / 16777216.0f);
+  return static_cast<float>(uniform_bits_at(key, index)) * (1.0f / 16777216.0f);
+}
+// The integer t with  uniform_at(key, i) >= p  <=>  uniform_bits_at(key, i) >= t  for p in [0, 1]:
+// uniform_at is exactly m / 2^24, and m / 2^24 >= p  <=>  m >= ceil(p · 2^24) (exact in double).
+// Lets hot loops compare integers instead of converting every draw to float.
+inline uint32_t uniform_bits_threshold(float p) {
+  return static_cast<uint32_t>(std::ceil(static_cast<double>(p) * 16777216.0));
 }
 
 // Number of threads the CPU BLAS uses (printed by the tools, settable by CAFFE_NUM_THREADS).

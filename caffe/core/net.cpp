@@ -7,6 +7,7 @@
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/util/io.hpp"
 #include "caffe/util/math_functions.hpp"
+#include "caffe/util/parallel.hpp"
 
 namespace caffe {
 
@@ -466,7 +467,10 @@ void Net::ClearParamDiffs() {
     if (mode() == Mode::GPU) {
       gpu_set(param->count(), 0.0f, param->mutable_gpu_diff());
     } else {
-      cpu_set(param->count(), 0.0f, param->mutable_cpu_diff());
+      float* diff = param->mutable_cpu_diff();
+      parallel_for(param->count(), 1 << 16, [diff](long long begin, long long end) {
+        std::fill(diff + begin, diff + end, 0.0f);
+      });
     }
   }
 }

@@ -6,7 +6,7 @@
 namespace caffe {
 namespace {
 
-// Device twin of apply_mask in dropout_layer.cpp: the same mask, bit for bit.
+// The CPU path's mask (dropout_layer.cpp), bit for bit: u_i >= p.
 void apply_mask_gpu(int count, uint64_t key, float ratio, float scale, const float* in,
                     float* out) {
   launch_elementwise(count, [=] __device__(long long i) {

@@ -9,6 +9,7 @@
 #include <cmath>
 
 #include "caffe/core/common.hpp"
+#include "caffe/util/parallel.hpp"
 
 #ifdef __CUDACC__
 #define CAFFE_HOST_DEVICE __host__ __device__
@@ -51,7 +52,7 @@ struct UpdateBuffers {
 template <typename Update>
 void launch_update_gpu(long long count, const Update& update);
 
-// Runs `update` over every element, on the device in GPU mode.
+// Runs `update` over every element: on the device in GPU mode, else on all CPU threads.
 template <typename Update>
 void run_update(long long count, const Update& update) {
   if (mode() == Mode::GPU) {
@@ -62,7 +63,11 @@ void run_update(long long count, const Update& update) {
     fail("GPU mode is not available in a CPU-only build");
 #endif
   }
-  for (long long i = 0; i < count; ++i) update(i);
+  // Memory-bound: split over the CPU threads once a blob is large enough to pay the hand-off.
+  constexpr long long kMinChunk = 1 << 15;
+  parallel_for(count, kMinChunk, [&](long long begin, long long end) {
+    for (long long i = begin; i < end; ++i) update(i);
+  });
 }
 
 }  // namespace caffe

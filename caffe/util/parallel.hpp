@@ -1,0 +1,18 @@
+// Element-wise host loops on all CPU threads.  The CPU BLAS parallelises the products; the
+// per-element passes between them (the solver's update over every weight, dropout masks) would
+// otherwise run on one core while the others idle.
+#pragma once
+
+#include <functional>
+
+namespace caffe {
+
+// Calls fn(begin, end) on contiguous chunks that cover [0, count), one chunk per CPU thread
+// (as many as blas_threads()), the caller's thread running the first; returns when every chunk
+// is done.  Runs fn(0, count) inline when count < 2 · min_chunk or only one thread is set, so
+// small loops pay no hand-off.  The helper threads sleep between calls (they never spin on a core
+// that the BLAS threads need).  fn must not throw; chunks must not write the same elements.
+void parallel_for(long long count, long long min_chunk,
+                  const std::function<void(long long begin, long long end)>& fn);
+
+}  // namespace caffe
