@@ -1,10 +1,12 @@
-// Process-wide settings (mode, device, seed, BLAS threads), the Phase enum and the layer registry.
+// Process-wide settings (mode, device, seed, BLAS threads, column skipping), the Phase enum and
+// the layer registry.
 #include <pybind11/native_enum.h>
 #include <pybind11/stl.h>
 
 #include "bindings.hpp"
 #include "caffe/core/common.hpp"
 #include "caffe/core/layer_registry.hpp"
+#include "layers/approx_dropout/approx_pattern.hpp"
 
 namespace caffe::python {
 
@@ -47,6 +49,12 @@ void bind_common(py::module_& m) {
       },
       py::arg("threads"), "Set the number of threads the CPU BLAS uses.");
   m.def("layer_type_list", &LayerRegistry::Types, "The registered layer types, sorted.");
+  m.def("set_column_skip", &approx_dropout::set_column_skip_enabled, py::arg("enabled"),
+        "Whether fully connected layers skip the input columns an approximate-dropout layer left "
+        "zero (on by default; CAFFE_NO_PATTERN_SKIP=1 starts it off). Results are the same either "
+        "way; turning it off measures the paper's unoptimised ROW pattern.");
+  m.def("column_skip_enabled", &approx_dropout::column_skip_enabled,
+        "Whether fully connected layers skip the input columns left zero by approximate dropout.");
 }
 
 }  // namespace
