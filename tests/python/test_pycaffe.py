@@ -653,3 +653,46 @@ def test_gpu_forward_backward_match_cpu(mlp: caffe.Net) -> None:
     gpu_diffs = mlp.backward()
     np.testing.assert_allclose(gpu_out["ip2"], cpu_out["ip2"], rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(gpu_diffs["data"], cpu_diffs["data"], rtol=1e-4, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# Skipping the zero columns approximate dropout leaves
+
+def test_column_skip_switch_gives_the_same_training_step(tmp_path: Path) -> None:
+    from caffe import approx_dropout
+    schedule = tmp_path / "ip1.schedule"
+    approx_dropout.write_schedule(approx_dropout.make_schedule(0.5, 2, 4, pattern="ROW", seed=3),
+                                  schedule)
+    net_text = f"""
+layer {{ name: "data" type: "Input" top: "data" top: "label"
+  input_param {{ shape {{ dim: 4 dim: 6 }} shape {{ dim: 4 }} }} }}
+layer {{ name: "ip1" type: "InnerProductApproxDropout" bottom: "data" top: "ip1"
+  inner_product_param {{ num_output: 8 weight_filler {{ type: "gaussian" std: 0.5 }} }}
+  approx_dropout_param {{ pattern: ROW dropout_ratio: 0.5 schedule_file: "{schedule}" }} }}
+layer {{ name: "relu1" type: "ReLU" bottom: "ip1" top: "ip1" }}
+layer {{ name: "ip2" type: "InnerProduct" bottom: "ip1" top: "ip2"
+  inner_product_param {{ num_output: 3 weight_filler {{ type: "gaussian" std: 0.5 }} }} }}
+layer {{ name: "loss" type: "SoftmaxWithLoss" bottom: "ip2" bottom: "label" top: "loss" }}
+"""
+    (tmp_path / "net.prototxt").write_text(net_text)
+    solver_text = (f'net: "{tmp_path / "net.prototxt"}"\nbase_lr: 0.1\nmomentum: 0.9\n'
+                   'lr_policy: "fixed"\nmax_iter: 10\nsnapshot_after_train: false\n'
+                   'solver_mode: CPU\nrandom_seed: 5\n')
+    (tmp_path / "solver.prototxt").write_text(solver_text)
+    data, label = mlp_batch()
+    data = np.concatenate([data, data[:, :1]], axis=1)
+    weights = {}
+    assert caffe.column_skip_enabled()
+    try:
+        for skip in (True, False):
+            caffe.set_column_skip(skip)
+            assert caffe.column_skip_enabled() is skip
+            solver = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+            solver.net.blobs["data"].data[...] = data
+            solver.net.blobs["label"].data[...] = label
+            solver.step(3)
+            weights[skip] = [p.data.copy() for p in solver.net.params["ip2"]]
+    finally:
+        caffe.set_column_skip(True)
+    for with_skip, without in zip(weights[True], weights[False]):
+        np.testing.assert_allclose(with_skip, without, rtol=1e-5, atol=1e-6)
