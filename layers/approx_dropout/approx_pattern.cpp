@@ -7,6 +7,7 @@
 #include <string>
 
 #include "caffe/core/common.hpp"
+#include "caffe/util/parallel.hpp"
 
 namespace caffe {
 namespace approx_dropout {
@@ -130,28 +131,41 @@ DropPattern live_input_columns(const Blob& input, int inputs) {
 // ----- host primitives -----
 namespace {
 
+// Calls fn(row index, row position) for every selected row; the rows are split over the CPU
+// threads when there are enough elements (rows × columns_per_row) to pay the hand-off.
+template <typename Fn>
+void for_each_row_parallel(const StridedBlocks& rows, int columns_per_row, Fn&& fn) {
+  constexpr long long kMinChunkElements = 1 << 15;
+  const long long min_rows = std::max(1LL, kMinChunkElements / std::max(columns_per_row, 1));
+  parallel_for(rows.count(), min_rows, [&](long long begin, long long end) {
+    for (long long position = begin; position < end; ++position) {
+      fn(rows.index(static_cast<int>(position)), position);
+    }
+  });
+}
+
 void cpu_gather(const StridedBlocks& rows, const StridedBlocks& cols, const float* src, int ld,
                 float* dst) {
-  float* out = dst;
-  rows.for_each_index([&](int r, int) {
+  const int width = cols.count();
+  for_each_row_parallel(rows, width, [&](int r, long long position) {
     const float* row = src + static_cast<long long>(r) * ld;
-    cols.for_each_index([&](int c, int position) { out[position] = row[c]; });
-    out += cols.count();
+    float* out = dst + position * width;
+    cols.for_each_index([&](int c, int column) { out[column] = row[c]; });
   });
 }
 
 void cpu_scatter(const StridedBlocks& rows, const StridedBlocks& cols, float alpha,
                  const float* src, float beta, float* dst, int ld) {
-  const float* in = src;
-  rows.for_each_index([&](int r, int) {
+  const int width = cols.count();
+  for_each_row_parallel(rows, width, [&](int r, long long position) {
     float* row = dst + static_cast<long long>(r) * ld;
+    const float* in = src + position * width;
     if (beta == 0.0f) {
-      cols.for_each_index([&](int c, int position) { row[c] = alpha * in[position]; });
+      cols.for_each_index([&](int c, int column) { row[c] = alpha * in[column]; });
     } else {
       cols.for_each_index(
-          [&](int c, int position) { row[c] = alpha * in[position] + beta * row[c]; });
+          [&](int c, int column) { row[c] = alpha * in[column] + beta * row[c]; });
     }
-    in += cols.count();
   });
 }
 

@@ -267,6 +267,16 @@ TEST(InnerProductApproxDropoutTest, TileGridCornerCases) {
   check_against_reference({MaskKind::Tiles, 20, 17, 8}, {9, 8}, Mode::CPU);
 }
 
+TEST(InnerProductApproxDropoutTest, LargeLayersPackOnSeveralThreads) {
+  // Big enough that packing the kept weights and scattering their gradients split the rows
+  // over two threads (caffe/util/parallel.hpp).
+  const int saved_threads = blas_threads();
+  set_blas_threads(2);
+  check_against_reference({MaskKind::Tiles, 1200, 600, 8}, {2, 1}, Mode::CPU);
+  check_against_reference({MaskKind::InputColumns, 1200, 600}, {3, 1}, Mode::CPU);
+  set_blas_threads(saved_threads);
+}
+
 TEST(InnerProductApproxDropoutTest, RowPeriodEqualToWidthKeepsOneUnit) {
   check_against_reference({MaskKind::OutputRows, 45, 37}, {45, 44}, Mode::CPU);
   check_against_reference({MaskKind::InputColumns, 45, 37}, {37, 0}, Mode::CPU);
