@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--caffe-time", action="store_true",
-                        help="also print `caffe time` per-layer tables for standard vs ROW")
+                        help="also print `caffe time` per-layer tables for standard, ROW and TILE")
     parser.add_argument("--build-dir", default=os.environ.get("CAFFE_BUILD_DIR", "build"))
     args = parser.parse_args(argv)
 
@@ -132,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
                                  "speedup": round(means["standard"] / means[pattern], 3),
                                  "limit": round(means["standard"] / means["dense_k"], 3)})
                 if args.caffe_time and hidden == 2048 and ratio == 0.5:
-                    for name in ("standard", "ROW"):
+                    for name in ("standard", "ROW", "TILE"):
                         print(f"caffe time, {name}, H=2048, p=0.5:\n{caffe_time(build, paths[name], args.threads)}\n")
                 del solvers
     bench_common.print_table(

@@ -100,5 +100,30 @@ DropPattern DropoutSchedule::pattern_at(int iteration) const {
   return patterns_[entry];
 }
 
+void PatternSource::set_fixed(int period, int offset) {
+  check_pattern({period, offset}, LLONG_MAX);  // the width is checked in at()
+  fixed_ = DropPattern{period, offset};
+}
+
+void PatternSource::Load(const ApproxDropoutParameter& param, Phase phase, long long width) {
+  width_ = width;
+  if (phase == TRAIN && !fixed_) schedule_.emplace(param, width);
+}
+
+DropPattern PatternSource::at(Phase phase, int iteration) const {
+  if (phase == TEST) return {1, 0};
+  if (!fixed_ && !schedule_) fail("has no dropout pattern yet: set the layer up first");
+  const DropPattern pattern = fixed_ ? *fixed_ : schedule_->pattern_at(iteration);
+  check_pattern(pattern, width_);
+  return pattern;
+}
+
+int checked_tile_size(const ApproxDropoutParameter& param) {
+  if (param.tile_size() == 0 || param.tile_size() > INT_MAX) {
+    fail("approx_dropout_param.tile_size must be positive, got ", param.tile_size());
+  }
+  return static_cast<int>(param.tile_size());
+}
+
 }  // namespace approx_dropout
 }  // namespace caffe

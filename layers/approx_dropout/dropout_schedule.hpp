@@ -4,6 +4,7 @@
 // exactly.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,28 @@ class DropoutSchedule {
   std::vector<DropPattern> patterns_;
   mutable bool warned_wrap_ = false;
 };
+
+// Where an approximate-dropout layer takes each pass's pattern from: nothing is dropped in TEST;
+// in TRAIN the schedule's entry for the iteration, or a fixed pattern (tests, experiments).
+class PatternSource {
+ public:
+  // Uses (period, offset) for every TRAIN pass; called before Load, no schedule file is read.
+  // Its width is checked when it is used.
+  void set_fixed(int period, int offset);
+  // For a layer whose patterns range over `width` units (or tiles): reads param.schedule_file
+  // in TRAIN unless a fixed pattern is set.
+  void Load(const ApproxDropoutParameter& param, Phase phase, long long width);
+  // (1, 0) in TEST, else the fixed pattern or the schedule's entry for `iteration`.
+  DropPattern at(Phase phase, int iteration) const;
+
+ private:
+  std::optional<DropPattern> fixed_;
+  std::optional<DropoutSchedule> schedule_;  // TRAIN only
+  long long width_ = 0;
+};
+
+// approx_dropout_param.tile_size as an int, or an error.
+int checked_tile_size(const ApproxDropoutParameter& param);
 
 // How to generate a schedule for a layer with these settings (for error messages).
 std::string schedule_generator_hint(const ApproxDropoutParameter& param, long long width);

@@ -10,20 +10,6 @@ namespace caffe {
 using approx_dropout::DropPattern;
 using approx_dropout::StridedBlocks;
 
-void InnerProductApproxDropoutLayer::set_fixed_pattern(int period, int offset) {
-  // The width is checked when the pattern is used (the layer may not be set up yet).
-  approx_dropout::check_pattern({period, offset}, LLONG_MAX);
-  fixed_pattern_ = DropPattern{period, offset};
-}
-
-DropPattern InnerProductApproxDropoutLayer::current_pattern() const {
-  if (phase_ == TEST) return {1, 0};
-  if (!fixed_pattern_ && !schedule_) fail("has no dropout pattern yet: set the layer up first");
-  const DropPattern pattern = fixed_pattern_ ? *fixed_pattern_ : schedule_->pattern_at(iteration());
-  approx_dropout::check_pattern(pattern, shape_.width());
-  return pattern;
-}
-
 void InnerProductApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const InnerProductParameter& param = layer_param_.inner_product_param();
   const ApproxDropoutParameter& dropout = layer_param_.approx_dropout_param();
@@ -44,10 +30,7 @@ void InnerProductApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const Blo
   if (shape_.inputs == 0)
     fail("the input of shape ", bottom[0]->shape_string(), " has no inputs per row");
   if (shape_.kind == approx_dropout::MaskKind::Tiles) {
-    if (dropout.tile_size() == 0 || dropout.tile_size() > INT_MAX) {
-      fail("approx_dropout_param.tile_size must be positive, got ", dropout.tile_size());
-    }
-    shape_.tile_size = static_cast<int>(dropout.tile_size());
+    shape_.tile_size = approx_dropout::checked_tile_size(dropout);
   }
   bias_term_ = param.bias_term();
 
@@ -61,7 +44,7 @@ void InnerProductApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const Blo
       fill_blob(param.bias_filler(), blobs_[1].get(), filler_stream(name(), 1));
     }
   }
-  if (phase_ == TRAIN && !fixed_pattern_) schedule_.emplace(dropout, shape_.width());
+  patterns_.Load(dropout, phase_, shape_.width());
 }
 
 void InnerProductApproxDropoutLayer::CheckLoadedBlobs() {

@@ -1,6 +1,5 @@
 #pragma once
 
-#include <optional>
 #include <vector>
 
 #include "caffe/core/layer.hpp"
@@ -32,10 +31,12 @@ class InnerProductApproxDropoutLayer : public Layer {
 
   // Uses (period, offset) for every TRAIN pass instead of the schedule (tests, experiments).
   // Called before SetUp, the layer needs no schedule file.
-  void set_fixed_pattern(int period, int offset);
+  void set_fixed_pattern(int period, int offset) { patterns_.set_fixed(period, offset); }
   // The pattern of the current step: (1, 0) in TEST, else the fixed pattern or the schedule's
   // entry for iteration().
-  approx_dropout::DropPattern current_pattern() const;
+  approx_dropout::DropPattern current_pattern() const {
+    return patterns_.at(phase_, iteration());
+  }
 
  protected:
   void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;
@@ -64,8 +65,7 @@ class InnerProductApproxDropoutLayer : public Layer {
   int axis_ = 1;                     // first bottom axis folded into K
   int batch_ = 0;                    // B: product of the bottom axes before axis_
   bool bias_term_ = true;
-  std::optional<approx_dropout::DropPattern> fixed_pattern_;
-  std::optional<approx_dropout::DropoutSchedule> schedule_;  // TRAIN only
+  approx_dropout::PatternSource patterns_;
   approx_dropout::DropPattern forward_pattern_;  // pattern of the last forward, for backward
   approx_dropout::DropPattern live_inputs_;      // live input columns of the last forward
   approx_dropout::MaskedProduct product_;

@@ -1,27 +1,11 @@
 #include "layers/approx_dropout/lstm_approx_dropout_layer.hpp"
 
-#include <climits>
-
 #include "caffe/core/layer_registry.hpp"
 
 namespace caffe {
 
 using approx_dropout::DropPattern;
 using approx_dropout::MaskKind;
-
-void LSTMApproxDropoutLayer::set_fixed_pattern(int period, int offset) {
-  // The width is checked when the pattern is used (the layer may not be set up yet).
-  approx_dropout::check_pattern({period, offset}, LLONG_MAX);
-  fixed_pattern_ = DropPattern{period, offset};
-}
-
-DropPattern LSTMApproxDropoutLayer::current_pattern() const {
-  if (phase_ == TEST) return {1, 0};
-  if (!fixed_pattern_ && !schedule_) fail("has no dropout pattern yet: set the layer up first");
-  const DropPattern pattern = fixed_pattern_ ? *fixed_pattern_ : schedule_->pattern_at(iteration());
-  approx_dropout::check_pattern(pattern, shape_.width());
-  return pattern;
-}
 
 void LSTMApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const ApproxDropoutParameter& dropout = layer_param_.approx_dropout_param();
@@ -33,15 +17,13 @@ void LSTMApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& to
     fail("approx_dropout_param.drop_side: OUTPUT is not supported: LSTMApproxDropout drops only ",
          "its input connections; use drop_side: INPUT (the default here) or pattern: TILE");
   }
-  if (tiles && (dropout.tile_size() == 0 || dropout.tile_size() > INT_MAX)) {
-    fail("approx_dropout_param.tile_size must be positive, got ", dropout.tile_size());
-  }
+  const int tile_size = tiles ? approx_dropout::checked_tile_size(dropout) : 1;
   LSTMLayer::LayerSetUp(bottom, top);
   shape_.kind = tiles ? MaskKind::Tiles : MaskKind::InputColumns;
   shape_.outputs = gate_width();
   shape_.inputs = input_size();
-  shape_.tile_size = tiles ? static_cast<int>(dropout.tile_size()) : 1;
-  if (phase_ == TRAIN && !fixed_pattern_) schedule_.emplace(dropout, shape_.width());
+  shape_.tile_size = tile_size;
+  patterns_.Load(dropout, phase_, shape_.width());
 }
 
 bool LSTMApproxDropoutLayer::BeginMaskedForward() {

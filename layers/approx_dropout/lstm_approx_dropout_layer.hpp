@@ -1,6 +1,5 @@
 #pragma once
 
-#include <optional>
 #include <vector>
 
 #include "caffe/layers/lstm_layer.hpp"
@@ -24,10 +23,12 @@ class LSTMApproxDropoutLayer : public LSTMLayer {
 
   // Uses (period, offset) for every TRAIN pass instead of the schedule (tests, experiments).
   // Called before SetUp, the layer needs no schedule file.
-  void set_fixed_pattern(int period, int offset);
+  void set_fixed_pattern(int period, int offset) { patterns_.set_fixed(period, offset); }
   // The pattern of the current step: (1, 0) in TEST, else the fixed pattern or the schedule's
   // entry for iteration().
-  approx_dropout::DropPattern current_pattern() const;
+  approx_dropout::DropPattern current_pattern() const {
+    return patterns_.at(phase_, iteration());
+  }
 
  protected:
   void ProjectInput_cpu(int rows, const float* x, const float* weight, float* gates) override;
@@ -47,8 +48,7 @@ class LSTMApproxDropoutLayer : public LSTMLayer {
   bool forward_drops() const { return forward_pattern_.period > 1; }
 
   approx_dropout::MaskShape shape_;  // over W_xc: M = 4H, K = D; InputColumns or Tiles
-  std::optional<approx_dropout::DropPattern> fixed_pattern_;
-  std::optional<approx_dropout::DropoutSchedule> schedule_;  // TRAIN only
+  approx_dropout::PatternSource patterns_;
   approx_dropout::DropPattern forward_pattern_;  // pattern of the last forward, for backward
   approx_dropout::MaskedProduct product_;
 };
