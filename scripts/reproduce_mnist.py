@@ -131,14 +131,24 @@ def markdown_table(results: list[RunResult]) -> str:
     return "\n".join(lines)
 
 
-def plot(results: list[RunResult], out: Path) -> None:
+def plot(results: list[RunResult], out_dir: Path) -> list[Path]:
+    """speedup_accuracy.png for experiment (a), networks.png for (b); returns what it wrote."""
     import matplotlib
     matplotlib.use("Agg")
+    written = []
+    if any(r.experiment == "a" for r in results):
+        written.append(plot_rates([r for r in results if r.experiment == "a"],
+                                  out_dir / "speedup_accuracy.png"))
+    if any(r.experiment == "b" for r in results):
+        written.append(plot_networks([r for r in results if r.experiment == "b"],
+                                     out_dir / "networks.png"))
+    return written
+
+
+def plot_rates(rows: list[RunResult], out: Path) -> Path:
+    """Experiment (a): speed-up and accuracy against the dropout rate."""
     import matplotlib.pyplot as plt
 
-    rows = [r for r in results if r.experiment == "a"]
-    if not rows:
-        return
     fig, (speed_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4.5))
     for pattern, marker in (("STANDARD", "s"), ("ROW", "o"), ("TILE", "^")):
         points = sorted((r.ratio, r.speedup, 100 * r.accuracy) for r in rows if r.pattern == pattern)
@@ -151,12 +161,48 @@ def plot(results: list[RunResult], out: Path) -> None:
                    title="MLP 784-2048-2048-10: speed-up")
     accuracy_axis.set(xlabel="dropout rate p", ylabel="test accuracy (%)",
                       title="MLP 784-2048-2048-10: accuracy")
+    return finish(fig, (speed_axis, accuracy_axis), out)
+
+
+def plot_networks(rows: list[RunResult], out: Path) -> Path:
+    """Experiment (b): speed-up and accuracy per network, one bar per (dropout, p)."""
+    import matplotlib.pyplot as plt
+
+    networks = sorted({tuple(r.hidden) for r in rows}, key=lambda h: h[0] * h[1])
+    order = {"STANDARD": 0, "ROW": 1, "TILE": 2}
+    series = sorted({(r.pattern, r.ratio) for r in rows}, key=lambda s: (order[s[0]], s[1]))
+    width = 0.8 / len(series)
+    fig, (speed_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(13, 4.5))
+    for index, (pattern, ratio) in enumerate(series):
+        by_network = {tuple(r.hidden): r for r in rows if (r.pattern, r.ratio) == (pattern, ratio)}
+        xs = [n + (index - (len(series) - 1) / 2) * width for n in range(len(networks))]
+        label = f"{pattern} p={ratio}"
+        speed_axis.bar(xs, [by_network[h].speedup if h in by_network else 0 for h in networks],
+                       width, label=label)
+        accuracy_axis.bar(xs, [100 * by_network[h].accuracy if h in by_network else 0
+                               for h in networks], width, label=label)
+    labels = ["x".join(map(str, h)) for h in networks]
+    speed_axis.set(ylabel="training speed-up vs standard dropout", title="speed-up per network")
+    accuracy_axis.set(ylabel="test accuracy (%)", title="accuracy per network",
+                      ylim=(min(100 * r.accuracy for r in rows) - 1, 100))
     for axis in (speed_axis, accuracy_axis):
+        axis.set_xticks(range(len(networks)), labels)
+    fig.legend(*speed_axis.get_legend_handles_labels(), loc="lower center", ncol=len(series),
+               fontsize="small")
+    return finish(fig, (speed_axis, accuracy_axis), out, legend=False)
+
+
+def finish(fig, axes, out: Path, legend: bool = True) -> Path:
+    import matplotlib.pyplot as plt
+
+    for axis in axes:
         axis.grid(alpha=0.3)
-        axis.legend()
-    fig.tight_layout()
+        if legend:
+            axis.legend(fontsize="small")
+    fig.tight_layout(rect=(0, 0 if legend else 0.07, 1, 1))
     fig.savefig(out, dpi=120)
     plt.close(fig)
+    return out
 
 
 def find_lmdbs(args: argparse.Namespace) -> Path:
@@ -213,8 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out_dir.mkdir(parents=True, exist_ok=True)
     (args.out_dir / "results.md").write_text(table + "\n\n" + PAPER_NOTE + "\n")
     (args.out_dir / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2))
-    plot(results, args.out_dir / "speedup_accuracy.png")
-    print(f"wrote {args.out_dir}/results.md, results.json, speedup_accuracy.png")
+    figures = plot(results, args.out_dir)
+    print(f"wrote {args.out_dir}/results.md, results.json, "
+          + ", ".join(figure.name for figure in figures))
     return 0
 
 
