@@ -36,12 +36,15 @@ BATCH = 128
 
 def make_solver(caffe, workdir: Path, name: str, hidden: list[int],
                 layers: list[mlp_nets.HiddenLayer], data: np.ndarray, labels: np.ndarray,
-                rounds: tuple[int, int]):
-    """A solver for the MLP; `rounds` = (timed iterations, warm-up) aligns the schedules."""
+                rounds: tuple[int, int], period: int | None = None):
+    """A solver for the MLP; `rounds` = (timed iterations, warm-up) aligns the schedules;
+    `period` replaces every schedule entry by that period (offsets cycling through it)."""
     net_path = workdir / f"{name}.prototxt"
     net_path.write_text(mlp_nets.input_mlp(hidden, layers, BATCH))
     if any(layer.kind in ("row", "tile") for layer in layers):
         bench_common.write_aligned_schedules(net_path, *rounds)
+        if period:
+            fix_period([layer.schedule_file for layer in layers], period)
     solver_path = workdir / f"{name}_solver.prototxt"
     solver_path.write_text(f'net: "{net_path}"\nbase_lr: 0.01\nmomentum: 0.9\n'
                            'weight_decay: 0.0005\nlr_policy: "fixed"\nmax_iter: 1000000\n'
@@ -51,6 +54,20 @@ def make_solver(caffe, workdir: Path, name: str, hidden: list[int],
     solver.net.blobs["data"].data[...] = data
     solver.net.blobs["label"].data[...] = labels
     return solver, net_path
+
+
+def fix_period(schedule_files: list[str | None], period: int) -> None:
+    """Rewrites each schedule to the constant `period` (offsets 0, 1, ..., period-1, 0, ...),
+    keeping its length: a profile of one period's cost."""
+    from caffe import approx_dropout
+    for path in filter(None, schedule_files):
+        schedule = approx_dropout.read_schedule(path)
+        length = len(schedule.period)
+        schedule.period[:] = [period] * length
+        schedule.offset[:] = [j % period for j in range(length)]
+        schedule.max_period = period
+        schedule.distribution[:] = [0.0] * (period - 1) + [1.0]
+        approx_dropout.write_schedule(schedule, path)
 
 
 def step_without_skip(caffe, solver) -> None:
@@ -78,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     parser.add_argument("--iterations", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--period", type=int,
+                        help="profile one period: every ROW/TILE schedule entry gets this period "
+                             "(dense_k still uses --ratios)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--caffe-time", action="store_true",
                         help="also print `caffe time` per-layer tables for standard, ROW and TILE")
@@ -113,12 +133,12 @@ def main(argv: list[str] | None = None) -> int:
                 for name, (widths, layers) in nets.items():
                     solvers[name], paths[name] = make_solver(
                         caffe, workdir, f"{name}_{hidden}_{ratio}", widths, layers, data, labels,
-                        (args.iterations, args.warmup))
+                        (args.iterations, args.warmup), args.period)
                 # The paper's ROW: a second solver on the same net and schedules, stepped with
                 # the column skip off.
                 solvers["ROW_no_skip"], _ = make_solver(
                     caffe, workdir, f"ROW_{hidden}_{ratio}", *nets["ROW"], data, labels,
-                    (args.iterations, args.warmup))
+                    (args.iterations, args.warmup), args.period)
                 steps = {name: (lambda s=solver: s.step(1)) for name, solver in solvers.items()}
                 steps["ROW_no_skip"] = lambda s=solvers["ROW_no_skip"]: step_without_skip(caffe, s)
                 means = bench_common.means(bench_common.time_side_by_side(
