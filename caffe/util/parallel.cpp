@@ -14,19 +14,21 @@ namespace caffe {
 namespace {
 
 // Persistent helper threads for parallel_for.  One call at a time (calls_ serialises callers):
-// run() publishes the task under a new generation number, each helper runs its chunk and counts
-// itself done, and run() waits for the count.
+// run() publishes the task under a new generation number, each helper whose chunk exists runs it
+// and counts itself done, and run() waits for the count.  The pool only grows, so calls with
+// different chunk counts never start or join threads.
 class WorkerPool {
  public:
-  ~WorkerPool() { Resize(0); }
+  ~WorkerPool() { Stop(); }
 
   // Runs task(i) for i in [0, chunks) with chunks - 1 helpers; the caller takes chunk 0.
   void Run(int chunks, const std::function<void(int)>& task) {
     std::lock_guard<std::mutex> call(calls_);
-    Resize(chunks - 1);
+    Grow(chunks - 1);
     {
       std::lock_guard<std::mutex> lock(mutex_);
       task_ = &task;
+      chunks_ = chunks;
       pending_ = chunks - 1;
       ++generation_;
     }
@@ -38,21 +40,21 @@ class WorkerPool {
   }
 
  private:
-  void Resize(int helpers) {
-    if (static_cast<int>(threads_.size()) == helpers) return;
+  void Grow(int helpers) {
+    // Read here, under calls_: Run bumps generation_ only after Grow returns.
+    const uint64_t current = generation_;
+    for (int i = static_cast<int>(threads_.size()) + 1; i <= helpers; ++i) {
+      threads_.emplace_back([this, i, current] { Work(i, current); });
+    }
+  }
+
+  void Stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
       stop_ = true;
     }
     wake_.notify_all();
     for (std::thread& thread : threads_) thread.join();
-    threads_.clear();
-    stop_ = false;
-    // Read here, under calls_: Run bumps generation_ only after Resize returns.
-    const uint64_t current = generation_;
-    for (int i = 1; i <= helpers; ++i) {
-      threads_.emplace_back([this, i, current] { Work(i, current); });
-    }
   }
 
   void Work(int chunk, uint64_t seen) {
@@ -63,6 +65,7 @@ class WorkerPool {
         wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
         if (stop_) return;
         seen = generation_;
+        if (chunk >= chunks_) continue;  // this call has fewer chunks than helpers
         task = task_;
       }
       (*task)(chunk);
@@ -81,6 +84,7 @@ class WorkerPool {
   std::vector<std::thread> threads_;
   const std::function<void(int)>* task_ = nullptr;
   uint64_t generation_ = 0;
+  int chunks_ = 0;
   int pending_ = 0;
   bool stop_ = false;
 };

@@ -2,6 +2,7 @@
 // (uniform_bits_threshold in caffe/core/common.hpp) that the parallel Dropout loop uses.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <thread>
 #include <cmath>
@@ -23,7 +24,8 @@ TEST(ParallelForTest, CoversEveryIndexExactlyOnce) {
   ThreadCountGuard guard;
   for (int threads : {1, 2, 3}) {
     set_blas_threads(threads);
-    for (long long count : {0LL, 1LL, 17LL, 1000LL, 65543LL}) {
+    // 40 gives 2 chunks at 3 threads: a helper without a chunk must sit the call out.
+    for (long long count : {0LL, 1LL, 17LL, 40LL, 1000LL, 65543LL}) {
       std::vector<std::atomic<int>> visits(count);
       std::atomic<int> calls{0};
       parallel_for(count, 16, [&](long long begin, long long end) {
@@ -31,12 +33,9 @@ TEST(ParallelForTest, CoversEveryIndexExactlyOnce) {
         for (long long i = begin; i < end; ++i) ++visits[i];
       });
       for (long long i = 0; i < count; ++i) ASSERT_EQ(visits[i], 1) << threads << " " << count;
-      // Small loops run inline as one call; large ones use every thread.
-      if (count >= 16 * threads && threads > 1) {
-        EXPECT_EQ(calls, threads) << count;
-      } else {
-        EXPECT_LE(calls, 1) << count;
-      }
+      // One chunk per thread, at least min_chunk (16) long; a single chunk runs inline.
+      const long long chunks = std::min<long long>(threads, count / 16);
+      EXPECT_EQ(calls, chunks >= 2 ? chunks : (count > 0 ? 1 : 0)) << threads << " " << count;
     }
   }
 }
