@@ -25,21 +25,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using test::TempDir;
-
+using test::error_of;
 
 void write_text(const std::string& path, const std::string& text) {
   fs::create_directories(fs::path(path).parent_path());
   std::ofstream(path) << text;
-}
-
-std::string expect_error(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a caffe::Error";
-  return "";
 }
 
 // A layer with named tops reading `list`; forward(b) runs the pass for batch index b.
@@ -294,7 +284,7 @@ TEST(HDF5DataLayerTest, GpuModeReadsTheSameBatches) {
 
 std::string setup_error(const std::string& list, int batch_size,
                         const std::vector<std::string>& tops) {
-  return expect_error([&] { Hdf5Fixture probe(list, batch_size, tops); });
+  return error_of([&] { Hdf5Fixture probe(list, batch_size, tops); });
 }
 
 TEST(HDF5DataLayerTest, MissingListFileIsNamed) {
@@ -371,7 +361,7 @@ TEST(HDF5DataLayerTest, BuildWithoutHdf5SaysSo) {
   TempDir dir;
   write_text(dir / "list.txt", "a.h5\n");
   const std::string message =
-      expect_error([&] { Hdf5Fixture probe(dir / "list.txt", 2, {"data"}); });
+      error_of([&] { Hdf5Fixture probe(dir / "list.txt", 2, {"data"}); });
   EXPECT_NE(message.find("built without HDF5"), std::string::npos) << message;
 }
 

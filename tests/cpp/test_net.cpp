@@ -26,6 +26,7 @@ namespace caffe {
 namespace {
 
 using test::TempDir;
+using test::error_of;
 
 // ------------------------------------------------------------------------------------------
 // Test-only layers
@@ -245,17 +246,6 @@ std::unique_ptr<Net> build_net(const std::string& prototxt, Phase phase = TRAIN)
   return std::make_unique<Net>(param);
 }
 
-// The caffe::Error message `body` throws; fails the test when it throws nothing.
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a caffe::Error";
-  return "";
-}
-
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }
@@ -265,7 +255,6 @@ std::vector<std::string> layer_types(const NetParameter& param) {
   for (const LayerParameter& layer : param.layer()) types.push_back(layer.type());
   return types;
 }
-
 
 void write_text(const std::string& path, const std::string& text) {
   FILE* file = std::fopen(path.c_str(), "w");

@@ -21,6 +21,8 @@
 namespace caffe {
 namespace {
 
+using test::error_of;
+
 // top = (forward_count() + 1) * bottom: batch b of a pass sees its own scores.
 class PerplexityTestBatchScaleLayer : public Layer {
  public:
@@ -100,16 +102,6 @@ double mean_cross_entropy(int batches) {
   double total = 0;
   for (int batch = 0; batch < batches; ++batch) total += cross_entropy(batch);
   return total / batches;
-}
-
-std::string error_of(const std::function<void()>& body) {
-  try {
-    body();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  ADD_FAILURE() << "expected a caffe::Error";
-  return "";
 }
 
 class SolverPerplexityTest : public ::testing::Test {

@@ -201,5 +201,15 @@ void check_gpu_matches_cpu(const std::string& prototxt, const std::vector<std::v
   }
 }
 
+std::string error_of(const std::function<void()>& body) {
+  try {
+    body();
+  } catch (const Error& error) {
+    return error.what();
+  }
+  ADD_FAILURE() << "expected a caffe::Error";
+  return "";
+}
+
 }  // namespace test
 }  // namespace caffe
