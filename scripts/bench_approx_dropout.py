@@ -50,10 +50,15 @@ def make_solver(caffe, workdir: Path, name: str, hidden: list[int],
                            'weight_decay: 0.0005\nlr_policy: "fixed"\nmax_iter: 1000000\n'
                            'display: 0\nsnapshot_after_train: false\nsolver_mode: CPU\n'
                            'random_seed: 1\n')
+    return load_solver(caffe, solver_path, data, labels), net_path
+
+
+def load_solver(caffe, solver_path: Path, data: np.ndarray, labels: np.ndarray):
+    """A solver from its prototxt, with the batch written into its Input blobs."""
     solver = caffe.get_solver(str(solver_path))
     solver.net.blobs["data"].data[...] = data
     solver.net.blobs["label"].data[...] = labels
-    return solver, net_path
+    return solver
 
 
 def fix_period(schedule_files: list[str | None], period: int) -> None:
@@ -134,11 +139,10 @@ def main(argv: list[str] | None = None) -> int:
                     solvers[name], paths[name] = make_solver(
                         caffe, workdir, f"{name}_{hidden}_{ratio}", widths, layers, data, labels,
                         (args.iterations, args.warmup), args.period)
-                # The paper's ROW: a second solver on the same net and schedules, stepped with
-                # the column skip off.
-                solvers["ROW_no_skip"], _ = make_solver(
-                    caffe, workdir, f"ROW_{hidden}_{ratio}", *nets["ROW"], data, labels,
-                    (args.iterations, args.warmup), args.period)
+                # The paper's ROW: a second solver on the same files, stepped with the column
+                # skip off.
+                solvers["ROW_no_skip"] = load_solver(
+                    caffe, workdir / f"ROW_{hidden}_{ratio}_solver.prototxt", data, labels)
                 steps = {name: (lambda s=solver: s.step(1)) for name, solver in solvers.items()}
                 steps["ROW_no_skip"] = lambda s=solvers["ROW_no_skip"]: step_without_skip(caffe, s)
                 means = bench_common.means(bench_common.time_side_by_side(

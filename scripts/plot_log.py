@@ -10,6 +10,7 @@ and draws loss against iteration (left axis) and every test output of test net #
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import sys
 from dataclasses import dataclass, field
@@ -18,6 +19,19 @@ from pathlib import Path
 TRAIN_LOSS = re.compile(r"Iteration (\d+)(?: \([^)]*\))?, loss = ([-+0-9.eE]+|nan|inf)")
 TESTING = re.compile(r"Iteration (\d+)(?: \([^)]*\))?, Testing net \(#(\d+)\)")
 TEST_OUTPUT = re.compile(r"Test net output #\d+: (\S+) = ([-+0-9.eE]+|nan|inf)")
+# glog's prefix: severity, date (yyyymmdd since glog 0.6, mmdd before) and time.
+TIMESTAMP = re.compile(r"^[IWEF](\d{8}|\d{4}) (\d\d:\d\d:\d\d\.\d+)")
+
+
+def log_time(line: str) -> dt.datetime | None:
+    """The glog timestamp of a line, or None for continuation lines (e.g. a parameter dump)."""
+    match = TIMESTAMP.match(line)
+    if not match:
+        return None
+    day, clock = match.groups()
+    if len(day) == 4:
+        day = "2000" + day  # glog < 0.6 omits the year; 2000 is a leap year, so 0229 parses
+    return dt.datetime.strptime(f"{day} {clock}", "%Y%m%d %H:%M:%S.%f")
 
 
 @dataclass

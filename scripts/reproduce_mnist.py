@@ -14,7 +14,6 @@ Writes a Markdown table, a JSON file and a PNG of speed-up and accuracy against 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import re
@@ -31,7 +30,6 @@ import plot_log  # noqa: E402
 REPO = bench_common.REPO
 PAPER_NOTE = ("Paper (Table 1 of arXiv 1805.08939v1, GPU): accuracy 97.5-98.1% with approximate "
               "dropout vs 98.2-98.5% with standard dropout; training speed-up 1.12-2.16x.")
-TIMESTAMP = re.compile(r"^[IWEF](\d{8} \d\d:\d\d:\d\d\.\d+)")
 ACCURACY = re.compile(r"Test net output #\d+: accuracy = ([0-9.eE+-]+)")
 
 
@@ -47,20 +45,15 @@ class RunResult:
     speedup: float = 1.0  # vs the standard-dropout run of the same net and ratio
 
 
-def log_time(line: str) -> dt.datetime | None:
-    match = TIMESTAMP.match(line)
-    return dt.datetime.strptime(match.group(1), "%Y%m%d %H:%M:%S.%f") if match else None
-
-
 def parse_training_log(text: str, iterations: int) -> tuple[float, float]:
     """(final test accuracy, seconds from iteration 0 to the final test)."""
     start = end = None
     accuracy = None
     for line in text.splitlines():
         if start is None and "Iteration 0, loss" in line:
-            start = log_time(line)
+            start = plot_log.log_time(line)
         if f"Iteration {iterations}, Testing net (#0)" in line:
-            end = log_time(line)
+            end = plot_log.log_time(line)
         if match := ACCURACY.search(line):
             accuracy = float(match.group(1))
     if start is None or end is None or accuracy is None:

@@ -69,8 +69,6 @@ PAPER_NOTE = ("Paper columns: Table II of arXiv 1805.08939 (2 x 1500 LSTM, the `
               "ROW approximate dropout raises perplexity by only 0.04 at p = 0.7, and the "
               "speed-up grows from 1.24x at p = 0.3 to 1.85x at p = 0.7.")
 
-# glog's prefix: severity, date (yyyymmdd since glog 0.6, mmdd before) and time.
-TIMESTAMP = re.compile(r"^[IWEF](\d{8}|\d{4}) (\d\d:\d\d:\d\d\.\d+)")
 TRAINING_START = re.compile(r"\] Iteration 0, loss = ")
 TESTING = re.compile(r"\] Iteration (\d+), Testing net \(#(\d+)\)")
 # Lines after which the solver tests or writes a snapshot rather than trains.
@@ -126,17 +124,6 @@ class PreparedData:
 # ---------------------------------------------------------------------------------------------
 # Log parsing.
 
-def log_time(line: str) -> dt.datetime | None:
-    """The glog timestamp of a line, or None for continuation lines (e.g. a parameter dump)."""
-    match = TIMESTAMP.match(line)
-    if not match:
-        return None
-    day, clock = match.groups()
-    if len(day) == 4:
-        day = "2000" + day  # glog < 0.6 omits the year; 2000 is a leap year, so 0229 parses
-    return dt.datetime.strptime(f"{day} {clock}", "%Y%m%d %H:%M:%S.%f")
-
-
 def parse_training_log(text: str, iterations: int) -> TrainingLog:
     """Training seconds (excluding test passes and snapshots) up to the validation after
     `iterations`, and the validation curve of test net #0.
@@ -149,7 +136,7 @@ def parse_training_log(text: str, iterations: int) -> TrainingLog:
     curve: list[tuple[int, float, float]] = []
     validating: tuple[int, float] | None = None  # (iteration, seconds) of the pass under way
     for line in text.splitlines():
-        now = log_time(line)
+        now = plot_log.log_time(line)
         if now is None:
             continue
         if previous is None:

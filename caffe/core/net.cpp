@@ -469,7 +469,7 @@ void Net::ClearParamDiffs() {
     } else {
       float* diff = param->mutable_cpu_diff();
       parallel_for(param->count(), 1 << 16, [diff](long long begin, long long end) {
-        std::fill(diff + begin, diff + end, 0.0f);
+        cpu_set(static_cast<int>(end - begin), 0.0f, diff + begin);
       });
     }
   }
