@@ -37,6 +37,9 @@ class InnerProductApproxDropoutLayer : public Layer {
   approx_dropout::DropPattern current_pattern() const {
     return patterns_.at(phase_, iteration());
   }
+  // What the layer's patterns range over (set up by LayerSetUp / Reshape): the schedule
+  // generator's width and tile grid come from here.
+  const approx_dropout::MaskShape& mask_shape() const { return shape_; }
 
  protected:
   void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;

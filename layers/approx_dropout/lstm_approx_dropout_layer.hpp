@@ -29,6 +29,9 @@ class LSTMApproxDropoutLayer : public LSTMLayer {
   approx_dropout::DropPattern current_pattern() const {
     return patterns_.at(phase_, iteration());
   }
+  // What the layer's patterns range over (set up by LayerSetUp / Reshape): the schedule
+  // generator's width and tile grid come from here.
+  const approx_dropout::MaskShape& mask_shape() const { return shape_; }
 
  protected:
   void ProjectInput_cpu(int rows, const float* x, const float* weight, float* gates) override;
