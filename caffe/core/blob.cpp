@@ -87,13 +87,13 @@ float* Blob::mutable_cpu_diff() { return static_cast<float*>(diff_->mutable_cpu_
 float* Blob::mutable_gpu_data() { return static_cast<float*>(data_->mutable_gpu_data()); }
 float* Blob::mutable_gpu_diff() { return static_cast<float*>(diff_->mutable_gpu_data()); }
 
-const float* Blob::data_ptr() const { return mode() == Mode::GPU ? gpu_data() : cpu_data(); }
-const float* Blob::diff_ptr() const { return mode() == Mode::GPU ? gpu_diff() : cpu_diff(); }
-float* Blob::mutable_data_ptr() {
-  return mode() == Mode::GPU ? mutable_gpu_data() : mutable_cpu_data();
+const float* Blob::data_on(Mode on) const { return on == Mode::GPU ? gpu_data() : cpu_data(); }
+const float* Blob::diff_on(Mode on) const { return on == Mode::GPU ? gpu_diff() : cpu_diff(); }
+float* Blob::mutable_data_on(Mode on) {
+  return on == Mode::GPU ? mutable_gpu_data() : mutable_cpu_data();
 }
-float* Blob::mutable_diff_ptr() {
-  return mode() == Mode::GPU ? mutable_gpu_diff() : mutable_cpu_diff();
+float* Blob::mutable_diff_on(Mode on) {
+  return on == Mode::GPU ? mutable_gpu_diff() : mutable_cpu_diff();
 }
 
 void Blob::ShareData(const Blob& other) {

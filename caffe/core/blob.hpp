@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "caffe/core/common.hpp"
 #include "caffe/core/synced_memory.hpp"
 #include "proto/caffe.pb.h"
 
@@ -58,11 +59,11 @@ class Blob {
   float* mutable_cpu_diff();
   float* mutable_gpu_data();
   float* mutable_gpu_diff();
-  // Mode-dispatching accessors: the GPU pointers in GPU mode, the CPU ones otherwise.
-  const float* data_ptr() const;
-  const float* diff_ptr() const;
-  float* mutable_data_ptr();
-  float* mutable_diff_ptr();
+  // The pointers on one device (the device idiom, caffe/util/device.hpp).
+  const float* data_on(Mode on) const;
+  const float* diff_on(Mode on) const;
+  float* mutable_data_on(Mode on);
+  float* mutable_diff_on(Mode on);
 
   const std::shared_ptr<SyncedMemory>& data() const { return data_; }
   const std::shared_ptr<SyncedMemory>& diff() const { return diff_; }

@@ -4,6 +4,7 @@
 #include <random>
 
 #include "caffe/core/common.hpp"
+#include "caffe/util/random.hpp"
 
 namespace caffe {
 namespace {

@@ -10,6 +10,7 @@
 
 #include "caffe/core/blob.hpp"
 #include "caffe/core/common.hpp"
+#include "caffe/util/random.hpp"
 #include "proto/caffe.pb.h"
 
 namespace caffe {

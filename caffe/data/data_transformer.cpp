@@ -4,6 +4,7 @@
 
 #include "caffe/core/blob.hpp"
 #include "caffe/core/common.hpp"
+#include "caffe/util/random.hpp"
 #include "caffe/util/io.hpp"
 
 namespace caffe {

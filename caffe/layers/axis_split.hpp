@@ -1,23 +1,14 @@
 // Helpers for layers that work along one axis of a blob (Softmax, SoftmaxWithLoss, Accuracy,
 // Slice, Concat): the [outer, axis, inner] view of a blob, class labels indexed by
-// (outer, inner) position, and strided row copies on the host or the device.
+// (outer, inner) position, and moving a piece of an axis on the host or the device.
 #pragma once
 
 #include <cmath>
-#include <cstring>
 #include <string>
 
 #include "caffe/core/blob.hpp"
 #include "caffe/core/common.hpp"
-#include "caffe/core/cuda_context.hpp"
-
-#ifndef CAFFE_HOST_DEVICE
-#if defined(__CUDACC__)
-#define CAFFE_HOST_DEVICE __host__ __device__
-#else
-#define CAFFE_HOST_DEVICE
-#endif
-#endif
+#include "caffe/util/device.hpp"
 
 namespace caffe {
 
@@ -93,37 +84,16 @@ inline int count_valid_labels(const Blob& labels, const AxisSplit& split, Ignore
   return valid;
 }
 
-// Copies `rows` rows of `row_length` floats from src (rows `src_stride` apart) to dst (rows
-// `dst_stride` apart), in host memory (Mode::CPU) or device memory (Mode::GPU, a single
-// cudaMemcpy2D).
-inline void copy_rows(Mode where, int rows, int row_length, const float* src, int src_stride,
-                      float* dst, int dst_stride) {
-  if (rows == 0 || row_length == 0) return;
-  if (where == Mode::GPU) {
-#ifdef CAFFE_USE_CUDA
-    CUDA_CALL(cudaMemcpy2D(dst, sizeof(float) * dst_stride, src, sizeof(float) * src_stride,
-                           sizeof(float) * row_length, rows, cudaMemcpyDeviceToDevice));
-    return;
-#else
-    fail("this build has no CUDA support");
-#endif
-  }
-  for (int row = 0; row < rows; ++row) {
-    std::memcpy(dst + static_cast<long long>(row) * dst_stride,
-                src + static_cast<long long>(row) * src_stride, sizeof(float) * row_length);
-  }
-}
-
 // Slice and Concat move piece [offset, offset + length) of a joint blob's axis (split as
 // `joint`) to or from a blob holding just that piece.
-inline void copy_piece_out(Mode where, const AxisSplit& joint, int offset, int length,
+inline void copy_piece_out(Mode mode, const AxisSplit& joint, int offset, int length,
                            const float* joint_values, float* piece_values) {
-  copy_rows(where, joint.outer, length * joint.inner, joint_values + offset * joint.inner,
+  blas(mode).copy_rows(joint.outer, length * joint.inner, joint_values + offset * joint.inner,
             joint.axis_dim * joint.inner, piece_values, length * joint.inner);
 }
-inline void copy_piece_in(Mode where, const AxisSplit& joint, int offset, int length,
+inline void copy_piece_in(Mode mode, const AxisSplit& joint, int offset, int length,
                           const float* piece_values, float* joint_values) {
-  copy_rows(where, joint.outer, length * joint.inner, piece_values, length * joint.inner,
+  blas(mode).copy_rows(joint.outer, length * joint.inner, piece_values, length * joint.inner,
             joint_values + offset * joint.inner, joint.axis_dim * joint.inner);
 }
 

@@ -26,24 +26,24 @@ void ConcatLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   split_ = split_at_axis(*top[0], axis_);
 }
 
-void ConcatLayer::AssembleData(const BlobVec& bottom, const BlobVec& top) {
-  float* joint = top[0]->mutable_data_ptr();
+void ConcatLayer::AssembleData(Mode mode, const BlobVec& bottom, const BlobVec& top) {
+  float* joint = top[0]->mutable_data_on(mode);
   int offset = 0;
   for (Blob* piece : bottom) {
     const int length = piece->shape(axis_);
-    copy_piece_in(mode(), split_, offset, length, piece->data_ptr(), joint);
+    copy_piece_in(mode, split_, offset, length, piece->data_on(mode), joint);
     offset += length;
   }
 }
 
-void ConcatLayer::SplitDiff(const BlobVec& top, const std::vector<bool>& propagate_down,
+void ConcatLayer::SplitDiff(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
                             const BlobVec& bottom) {
-  const float* joint = top[0]->diff_ptr();
+  const float* joint = top[0]->diff_on(mode);
   int offset = 0;
   for (size_t b = 0; b < bottom.size(); ++b) {
     const int length = bottom[b]->shape(axis_);
     if (propagate_down[b]) {
-      copy_piece_out(mode(), split_, offset, length, joint, bottom[b]->mutable_diff_ptr());
+      copy_piece_out(mode, split_, offset, length, joint, bottom[b]->mutable_diff_on(mode));
     }
     offset += length;
   }

@@ -20,20 +20,25 @@ class ConcatLayer : public Layer {
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
 
  protected:
-  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override { AssembleData(bottom, top); }
-  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override { AssembleData(bottom, top); }
+  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override {
+    AssembleData(Mode::CPU, bottom, top);
+  }
+  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override {
+    AssembleData(Mode::GPU, bottom, top);
+  }
   void Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    SplitDiff(top, propagate_down, bottom);
+    SplitDiff(Mode::CPU, top, propagate_down, bottom);
   }
   void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    SplitDiff(top, propagate_down, bottom);
+    SplitDiff(Mode::GPU, top, propagate_down, bottom);
   }
 
  private:
-  void AssembleData(const BlobVec& bottom, const BlobVec& top);
-  void SplitDiff(const BlobVec& top, const std::vector<bool>& propagate_down, const BlobVec& bottom);
+  void AssembleData(Mode mode, const BlobVec& bottom, const BlobVec& top);
+  void SplitDiff(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
+                 const BlobVec& bottom);
 
   AxisSplit split_;  // of the top
   int axis_ = 1;

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "caffe/layers/neuron_layer.hpp"
+#include "caffe/util/random.hpp"
 
 namespace caffe {
 
@@ -20,22 +21,45 @@ class DropoutLayer : public NeuronLayer {
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
 
  protected:
-  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#ifdef CAFFE_USE_CUDA
-  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#endif
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) override;
 
  private:
   float ratio_ = 0.5f;
-  float scale_ = 2.0f;  // 1 / (1 - ratio_)
-  // Key of the mask drawn by the last TRAIN forward pass; Backward reuses it (GPU) ...
+  float scale_ = 2.0f;       // 1 / (1 - ratio_)
+  uint32_t threshold_ = 0;   // u_i >= p as an integer compare (uniform_bits_threshold)
+  // Key and size of the mask drawn by the last TRAIN forward pass (-1: none yet); Backward
+  // reuses the key (GPU) ...
   uint64_t mask_key_ = 0;
+  long long mask_count_ = -1;
   // ... or the mask itself, 1 for a kept unit (CPU).
   std::vector<uint8_t> kept_;
+};
+
+// out_i = in_i · scale where unit i is kept, else 0: a select, not a product with the mask, so
+// dropped units are 0 even where in_i is inf or NaN.  The mask is drawn from (key, i); when
+// `kept` is non-null the draw is recorded there (host) ...
+struct DropoutDraw {
+  uint64_t key;
+  uint32_t threshold;
+  float scale;
+  const float* in;
+  float* out;
+  uint8_t* kept;
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    const bool keep = uniform_bits_at(key, static_cast<uint64_t>(i)) >= threshold;
+    if (kept) kept[i] = keep;
+    out[i] = keep ? in[i] * scale : 0.0f;
+  }
+};
+
+// ... and applied again from there by the host's Backward.
+struct DropoutApplyKept {
+  const uint8_t* kept;
+  float scale;
+  const float* in;
+  float* out;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { out[i] = kept[i] ? in[i] * scale : 0.0f; }
 };
 
 }  // namespace caffe

@@ -78,40 +78,39 @@ void EmbedLayer::RejectIdGradient(const std::vector<bool>& propagate_down) {
   }
 }
 
-void EmbedLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
+void EmbedLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
   CheckIds(*bottom[0]);
-  const float* ids = bottom[0]->cpu_data();
-  const float* weight = blobs_[0]->cpu_data();
-  const float* bias = bias_term_ ? blobs_[1]->cpu_data() : nullptr;
-  float* out = top[0]->mutable_cpu_data();
-  for (int position = 0; position < bottom[0]->count(); ++position) {
-    const float* row = weight + static_cast<long long>(ids[position]) * num_output_;
-    float* out_row = out + static_cast<long long>(position) * num_output_;
-    if (bias) {
-      for (int j = 0; j < num_output_; ++j) out_row[j] = row[j] + bias[j];
-    } else {
-      cpu_copy(num_output_, row, out_row);
-    }
+  for_each(mode, top[0]->count(),
+           EmbedLookup{num_output_, bottom[0]->data_on(mode), blobs_[0]->data_on(mode),
+                       bias_term_ ? blobs_[1]->data_on(mode) : nullptr,
+                       top[0]->mutable_data_on(mode)});
+}
+
+void EmbedLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
+                            const BlobVec& bottom) {
+  RejectIdGradient(propagate_down);
+  const int positions = bottom[0]->count();
+  const float* top_diff = top[0]->diff_on(mode);
+  if (param_propagate_down(0)) {
+    constexpr long long kOneThread = LLONG_MAX;  // repeated ids: host threads would race
+    for_each(mode, top[0]->count(),
+             EmbedScatterAdd{num_output_, bottom[0]->data_on(mode), top_diff,
+                             blobs_[0]->mutable_diff_on(mode)},
+             kOneThread);
   }
+  if (bias_term_ && param_propagate_down(1) && positions > 0) {
+    blas(mode).gemv(Trans::Yes, positions, num_output_, 1.0f, top_diff, ones_.data_on(mode), 1.0f,
+                    blobs_[1]->mutable_diff_on(mode));
+  }
+}
+
+void EmbedLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
+  ForwardOn(Mode::CPU, bottom, top);
 }
 
 void EmbedLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                               const BlobVec& bottom) {
-  RejectIdGradient(propagate_down);
-  const int positions = bottom[0]->count();
-  const float* top_diff = top[0]->cpu_diff();
-  if (param_propagate_down(0)) {
-    const float* ids = bottom[0]->cpu_data();
-    float* weight_diff = blobs_[0]->mutable_cpu_diff();
-    for (int position = 0; position < positions; ++position) {
-      cpu_axpy(num_output_, 1.0f, top_diff + static_cast<long long>(position) * num_output_,
-               weight_diff + static_cast<long long>(ids[position]) * num_output_);
-    }
-  }
-  if (bias_term_ && param_propagate_down(1) && positions > 0) {
-    cpu_gemv(Trans::Yes, positions, num_output_, 1.0f, top_diff, ones_.cpu_data(), 1.0f,
-             blobs_[1]->mutable_cpu_diff());
-  }
+  BackwardOn(Mode::CPU, top, propagate_down, bottom);
 }
 
 REGISTER_LAYER("Embed", EmbedLayer);

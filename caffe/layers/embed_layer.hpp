@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "caffe/core/layer.hpp"
+#include "caffe/util/device.hpp"
 
 namespace caffe {
 
@@ -30,6 +31,9 @@ class EmbedLayer : public Layer {
 #endif
 
  private:
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top);
+  void BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
+                  const BlobVec& bottom);
   void CheckLoadedBlobs() const;
   // Every id must be an integer in [0, input_dim).  The ids are few (one float per position), so
   // they are checked on the host in both modes and the device kernels may trust them.
@@ -40,6 +44,39 @@ class EmbedLayer : public Layer {
   int num_output_ = 0;
   bool bias_term_ = true;
   Blob ones_;  // one per position: the bias gradient is a GEMV of the top gradient with it
+};
+
+// out[p, :] = weight[id_p, :] (+ bias), one call per output value.
+struct EmbedLookup {
+  int width;
+  const float* ids;
+  const float* weight;
+  const float* bias;  // null without bias_term
+  float* out;
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    const long long position = i / width;
+    const int j = static_cast<int>(i % width);
+    const float value = weight[static_cast<long long>(ids[position]) * width + j];
+    out[i] = bias ? value + bias[j] : value;
+  }
+};
+
+// weight_diff[id_p, :] += top_diff[p, :].  Repeated ids add into the same row: atomically on the
+// device; the host runs it on one thread, in position order.
+struct EmbedScatterAdd {
+  int width;
+  const float* ids;
+  const float* top_diff;
+  float* weight_diff;
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    const long long position = i / width;
+    float* to = weight_diff + static_cast<long long>(ids[position]) * width + i % width;
+#ifdef __CUDA_ARCH__
+    atomicAdd(to, top_diff[i]);
+#else
+    *to += top_diff[i];
+#endif
+  }
 };
 
 }  // namespace caffe

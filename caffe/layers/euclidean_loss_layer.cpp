@@ -1,7 +1,6 @@
 #include "caffe/layers/euclidean_loss_layer.hpp"
 
 #include "caffe/core/layer_registry.hpp"
-#include "caffe/util/math_functions.hpp"
 
 namespace caffe {
 
@@ -26,21 +25,32 @@ float EuclideanLossLayer::loss_from(float sum_sq, const Blob& a) {
   return a.shape(0) > 0 ? sum_sq / (2.0f * a.shape(0)) : 0.0f;
 }
 
-void EuclideanLossLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
+void EuclideanLossLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
   const int count = bottom[0]->count();
-  cpu_sub(count, bottom[0]->cpu_data(), bottom[1]->cpu_data(), difference_.mutable_cpu_data());
-  const float sum_sq = cpu_dot(count, difference_.cpu_data(), difference_.cpu_data());
+  float* difference = difference_.mutable_data_on(mode);
+  for_each(mode, count, Difference{bottom[0]->data_on(mode), bottom[1]->data_on(mode), difference});
+  const float sum_sq = blas(mode).dot(count, difference, difference);
   top[0]->mutable_cpu_data()[0] = loss_from(sum_sq, *bottom[0]);
+}
+
+void EuclideanLossLayer::BackwardOn(Mode mode, const BlobVec& top,
+                                    const std::vector<bool>& propagate_down,
+                                    const BlobVec& bottom) {
+  for (int i = 0; i < 2; ++i) {
+    if (!propagate_down[i]) continue;
+    float* diff = bottom[i]->mutable_diff_on(mode);
+    blas(mode).copy(difference_.count(), difference_.data_on(mode), diff);
+    blas(mode).scal(difference_.count(), gradient_scale(top, bottom, i), diff);
+  }
+}
+
+void EuclideanLossLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
+  ForwardOn(Mode::CPU, bottom, top);
 }
 
 void EuclideanLossLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                       const BlobVec& bottom) {
-  for (int i = 0; i < 2; ++i) {
-    if (!propagate_down[i]) continue;
-    float* diff = bottom[i]->mutable_cpu_diff();
-    cpu_copy(difference_.count(), difference_.cpu_data(), diff);
-    cpu_scal(difference_.count(), gradient_scale(top, bottom, i), diff);
-  }
+  BackwardOn(Mode::CPU, top, propagate_down, bottom);
 }
 
 REGISTER_LAYER("EuclideanLoss", EuclideanLossLayer);

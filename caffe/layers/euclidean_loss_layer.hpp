@@ -3,6 +3,7 @@
 #include <vector>
 
 #include "caffe/core/layer.hpp"
+#include "caffe/util/device.hpp"
 
 namespace caffe {
 
@@ -28,12 +29,24 @@ class EuclideanLossLayer : public Layer {
 #endif
 
  private:
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top);
+  void BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
+                  const BlobVec& bottom);
+
   // Scale of a - b in the gradient of bottom i: +w/N for a, -w/N for b.
   float gradient_scale(const BlobVec& top, const BlobVec& bottom, int i) const;
   // sum ||a - b||^2 / (2N), 0 for an empty batch.
   static float loss_from(float sum_sq, const Blob& a);
 
   Blob difference_;  // a - b
+};
+
+// out = a - b.
+struct Difference {
+  const float* a;
+  const float* b;
+  float* out;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { out[i] = a[i] - b[i]; }
 };
 
 }  // namespace caffe

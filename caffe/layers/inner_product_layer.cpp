@@ -4,6 +4,7 @@
 
 #include "caffe/core/filler.hpp"
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/util/math_functions.hpp"
 
 namespace caffe {
 namespace {
@@ -27,13 +28,6 @@ void check_param_shape(Blob* blob, const std::vector<int>& expected, const char*
 }
 
 }  // namespace
-
-const InnerProductLayer::Device InnerProductLayer::kCpu = {
-    cpu_gemm, cpu_gemv, &Blob::cpu_data, &Blob::cpu_diff, &Blob::mutable_cpu_diff,
-    &Blob::mutable_cpu_data};
-const InnerProductLayer::Device InnerProductLayer::kGpu = {
-    gpu_gemm, gpu_gemv, &Blob::gpu_data, &Blob::gpu_diff, &Blob::mutable_gpu_diff,
-    &Blob::mutable_gpu_data};
 
 void InnerProductLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const InnerProductParameter& param = layer_param_.inner_product_param();
@@ -102,69 +96,83 @@ void InnerProductLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   }
 }
 
-void InnerProductLayer::ForwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
-                                  const BlobVec& bottom, const BlobVec& top) {
-  const float* x = (bottom[0]->*device.data)();
-  const float* weight = (blobs_[0].get()->*device.data)();
-  float* y = (top[0]->*device.mutable_data)();
-  live_inputs_ = approx_dropout::live_input_columns(*bottom[0], inputs_);
+void InnerProductLayer::ProjectInput(Mode mode, const Blob& input, float* y) {
+  const float* x = input.data_on(mode);
+  const float* weight = blobs_[0]->data_on(mode);
+  live_inputs_ = live_input_columns(input, inputs_);
   if (live_inputs_.period > 1) {
     // Y = X W^T over the live columns only.
-    live_product_.configure({approx_dropout::MaskKind::OutputRows, num_output_, inputs_, 1,
-                             transpose_},
-                            {1, 0}, live_inputs_);
-    live_product_.forward(columns, rows_, x, weight, y);
+    product_.configure({MaskKind::OutputRows, num_output_, inputs_, 1, transpose_}, {1, 0},
+                       live_inputs_);
+    product_.forward(mode, rows_, x, weight, y);
   } else {
     // Y = X W^T  (W^T is stored directly when transpose_).
-    device.gemm(Trans::No, transpose_ ? Trans::No : Trans::Yes, rows_, num_output_, inputs_, 1.0f,
-                x, weight, 0.0f, y);
-  }
-  if (bias_term_) {
-    // Y += 1 b^T.
-    device.gemm(Trans::No, Trans::No, rows_, num_output_, 1, 1.0f,
-                (bias_multiplier_.*device.data)(), (blobs_[1].get()->*device.data)(), 1.0f, y);
+    blas(mode).gemm(Trans::No, transpose_ ? Trans::No : Trans::Yes, rows_, num_output_, inputs_,
+                    1.0f, x, weight, 0.0f, y);
   }
 }
 
-void InnerProductLayer::BackwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
-                                   const BlobVec& top, const std::vector<bool>& propagate_down,
-                                   const BlobVec& bottom) {
-  const float* dy = (top[0]->*device.diff)();
-  const float* x = (bottom[0]->*device.data)();
-  const float* weight = (blobs_[0].get()->*device.data)();
-  float* dweight = param_propagate_down(0) ? (blobs_[0].get()->*device.mutable_diff)() : nullptr;
-  float* dx = propagate_down[0] ? (bottom[0]->*device.mutable_diff)() : nullptr;
+void InnerProductLayer::BackpropInput(Mode mode, const float* dy, const Blob& input, float* dx,
+                                      float* dweight) {
+  const float* x = input.data_on(mode);
+  const float* weight = blobs_[0]->data_on(mode);
   if (live_inputs_.period > 1) {
     // dX (zero in the skipped columns) and dW over the live columns, as planned by the forward.
-    if (dx || dweight) live_product_.backward(columns, rows_, dy, x, weight, dx, dweight);
-  } else {
-    if (dweight && transpose_) {
-      // dW^T [K, N] += X^T dY.
-      device.gemm(Trans::Yes, Trans::No, inputs_, num_output_, rows_, 1.0f, x, dy, 1.0f, dweight);
-    } else if (dweight) {
-      // dW [N, K] += dY^T X.
-      device.gemm(Trans::Yes, Trans::No, num_output_, inputs_, rows_, 1.0f, dy, x, 1.0f, dweight);
-    }
-    if (dx) {
-      // dX = dY W.
-      device.gemm(Trans::No, transpose_ ? Trans::Yes : Trans::No, rows_, inputs_, num_output_,
-                  1.0f, dy, weight, 0.0f, dx);
-    }
+    product_.backward(mode, rows_, dy, x, weight, dx, dweight);
+    return;
   }
+  const Blas& math = blas(mode);
+  if (dweight && transpose_) {
+    // dW^T [K, N] += X^T dY.
+    math.gemm(Trans::Yes, Trans::No, inputs_, num_output_, rows_, 1.0f, x, dy, 1.0f, dweight);
+  } else if (dweight) {
+    // dW [N, K] += dY^T X.
+    math.gemm(Trans::Yes, Trans::No, num_output_, inputs_, rows_, 1.0f, dy, x, 1.0f, dweight);
+  }
+  if (dx) {
+    // dX = dY W.
+    math.gemm(Trans::No, transpose_ ? Trans::Yes : Trans::No, rows_, inputs_, num_output_, 1.0f,
+              dy, weight, 0.0f, dx);
+  }
+}
+
+void InnerProductLayer::AddBias(Mode mode, const float* bias, float* y) {
+  // Y += 1 b^T.
+  blas(mode).gemm(Trans::No, Trans::No, rows_, num_output_, 1, 1.0f,
+                  bias_multiplier_.data_on(mode), bias, 1.0f, y);
+}
+
+void InnerProductLayer::BackpropBias(Mode mode, const float* dy, float* dbias) {
+  // db += dY^T 1.
+  blas(mode).gemv(Trans::Yes, rows_, num_output_, 1.0f, dy, bias_multiplier_.data_on(mode), 1.0f,
+                  dbias);
+}
+
+void InnerProductLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
+  float* y = top[0]->mutable_data_on(mode);
+  ProjectInput(mode, *bottom[0], y);
+  if (bias_term_) AddBias(mode, blobs_[1]->data_on(mode), y);
+}
+
+void InnerProductLayer::BackwardOn(Mode mode, const BlobVec& top,
+                                   const std::vector<bool>& propagate_down,
+                                   const BlobVec& bottom) {
+  const float* dy = top[0]->diff_on(mode);
+  float* dweight = param_propagate_down(0) ? blobs_[0]->mutable_diff_on(mode) : nullptr;
+  float* dx = propagate_down[0] ? bottom[0]->mutable_diff_on(mode) : nullptr;
+  if (dx || dweight) BackpropInput(mode, dy, *bottom[0], dx, dweight);
   if (bias_term_ && param_propagate_down(1)) {
-    // db += dY^T 1.
-    device.gemv(Trans::Yes, rows_, num_output_, 1.0f, dy, (bias_multiplier_.*device.data)(), 1.0f,
-                (blobs_[1].get()->*device.mutable_diff)());
+    BackpropBias(mode, dy, blobs_[1]->mutable_diff_on(mode));
   }
 }
 
 void InnerProductLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
-  ForwardOn(kCpu, approx_dropout::kCpuApproxOps, bottom, top);
+  ForwardOn(Mode::CPU, bottom, top);
 }
 
 void InnerProductLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                      const BlobVec& bottom) {
-  BackwardOn(kCpu, approx_dropout::kCpuApproxOps, top, propagate_down, bottom);
+  BackwardOn(Mode::CPU, top, propagate_down, bottom);
 }
 
 REGISTER_LAYER("InnerProduct", InnerProductLayer);

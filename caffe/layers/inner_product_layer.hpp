@@ -1,8 +1,8 @@
 #pragma once
 
 #include "caffe/core/layer.hpp"
-#include "caffe/util/math_functions.hpp"
-#include "layers/approx_dropout/approx_pattern.hpp"
+#include "caffe/util/device.hpp"
+#include "caffe/util/masked_product.hpp"
 
 namespace caffe {
 
@@ -12,7 +12,7 @@ namespace caffe {
 //
 // Known-zero inputs: when the bottom's ColumnPattern (set by an approximate-dropout layer, carried
 // through ReLU/Dropout/TanH) says that only the columns k ≡ b (mod dp) of X can be non-zero, the
-// layer computes with those K' = ceil((K - b) / dp) columns only (approx_dropout::MaskedProduct:
+// layer computes with those K' = ceil((K - b) / dp) columns only (MaskedProduct:
 // X's and W's live columns packed, three GEMMs over K' instead of K).  Y and dW equal the dense
 // results up to float rounding (the skipped terms are exact zeros; dW of skipped columns is left
 // untouched, which is what += 0 does).  dX is computed for the live columns only and is ZERO in
@@ -20,7 +20,11 @@ namespace caffe {
 // values that are structurally zero and never reach a parameter or an earlier layer (the
 // element-wise layers in between pass dX[:, k] only to the dropout layer's dropped output k, whose
 // gradient it ignores), and not computing them saves a GEMM's (1 - 1/dp).  Skipping can be turned
-// off (approx_dropout::set_column_skip_enabled, CAFFE_NO_PATTERN_SKIP).
+// off (set_column_skip_enabled, CAFFE_NO_PATTERN_SKIP).
+//
+// Subclasses change the product through four hooks (InnerProductApproxDropout drops rows, columns
+// or tiles of W there); setup, shapes, loaded-blob checks and the Forward/Backward sequence stay
+// here.
 class InnerProductLayer : public Layer {
  public:
   using Layer::Layer;
@@ -40,25 +44,26 @@ class InnerProductLayer : public Layer {
                     const BlobVec& bottom) override;
 #endif
 
- private:
-  // The BLAS routines and pointer accessors of one device, so the CPU and GPU paths share the
-  // same sequence of products.
-  struct Device {
-    decltype(&cpu_gemm) gemm;
-    decltype(&cpu_gemv) gemv;
-    const float* (Blob::*data)() const;
-    const float* (Blob::*diff)() const;
-    float* (Blob::*mutable_diff)();
-    float* (Blob::*mutable_data)();
-  };
-  static const Device kCpu;
-  static const Device kGpu;
+  // The hooks, on `mode`'s device, with x = input's data [rows, K] and W = blobs()[0]:
+  //   ProjectInput:  y [rows, N] = x Wᵀ (overwritten);
+  //   BackpropInput: dx = dy W (overwritten) and dW += dyᵀ x; either may be null.  It follows
+  //                  the ProjectInput of the same forward pass and may reuse what that prepared;
+  //   AddBias:       y += 1 bᵀ;     BackpropBias: db += dyᵀ 1.
+  virtual void ProjectInput(Mode mode, const Blob& input, float* y);
+  virtual void BackpropInput(Mode mode, const float* dy, const Blob& input, float* dx,
+                             float* dweight);
+  virtual void AddBias(Mode mode, const float* bias, float* y);
+  virtual void BackpropBias(Mode mode, const float* dy, float* dbias);
 
-  // `columns` runs the products when input columns are skipped.
-  void ForwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
-                 const BlobVec& bottom, const BlobVec& top);
-  void BackwardOn(const Device& device, const approx_dropout::ApproxOps& columns,
-                  const BlobVec& top, const std::vector<bool>& propagate_down,
+  int rows() const { return rows_; }           // M: product of the bottom axes before axis
+  int inputs() const { return inputs_; }       // K
+  int outputs() const { return num_output_; }  // N
+  // The product over kept parts of W, planned per forward (see MaskedProduct).
+  MaskedProduct& product() { return product_; }
+
+ private:
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top);
+  void BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
                   const BlobVec& bottom);
   std::vector<int> ExpectedWeightShape() const;
   void CheckLoadedBlobs() const;
@@ -72,8 +77,8 @@ class InnerProductLayer : public Layer {
   Blob bias_multiplier_;  // M ones: adds the bias to every row with one product
   // The input columns the last forward used (all of them unless the bottom had a pattern) and
   // the product over them; backward follows the same plan.
-  approx_dropout::DropPattern live_inputs_;
-  approx_dropout::MaskedProduct live_product_;
+  DropPattern live_inputs_;
+  MaskedProduct product_;
 };
 
 }  // namespace caffe

@@ -5,47 +5,17 @@
 
 #include "caffe/core/filler.hpp"
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/util/math_functions.hpp"
 
 namespace caffe {
-namespace lstm {
 namespace {
 
-void cpu_forward_step(const ForwardStep& step, int N) {
-  for (int n = 0; n < N; ++n) {
-    for (int k = 0; k < step.H; ++k) step.unit(n, k);
-  }
-}
-
-void cpu_backward_step(const BackwardStep& step, int N) {
-  for (int n = 0; n < N; ++n) {
-    for (int k = 0; k < step.H; ++k) step.unit(n, k);
-  }
-}
-
-void cpu_scale_rows(int N, int width, const float* scale, const float* src, float* dst) {
-  for (int n = 0; n < N; ++n) {
-    const float factor = scale[n];
-    const long long row = static_cast<long long>(n) * width;
-    for (int j = 0; j < width; ++j) dst[row + j] = factor * src[row + j];
-  }
+// dst[n, :] = scale[n] · src[n, :] for an [N, width] matrix (dst may be src).
+void scale_rows(Mode mode, int N, int width, const float* scale, const float* src, float* dst) {
+  for_each(mode, static_cast<long long>(N) * width, lstm::ScaleRows{width, scale, src, dst});
 }
 
 }  // namespace
-
-const Ops kCpuOps{false,
-                  &cpu_gemm,
-                  &cpu_gemv,
-                  &cpu_set,
-                  &cpu_copy,
-                  &cpu_forward_step,
-                  &cpu_backward_step,
-                  &cpu_scale_rows,
-                  &Blob::cpu_data,
-                  &Blob::cpu_diff,
-                  &Blob::mutable_cpu_data,
-                  &Blob::mutable_cpu_diff};
-
-}  // namespace lstm
 
 void LSTMLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const RecurrentParameter& param = layer_param_.recurrent_param();
@@ -155,98 +125,65 @@ void LSTMLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   }
 }
 
-void LSTMLayer::ProjectInput(const lstm::Ops& ops, const float* x, float* gates) {
-  const float* weight = (blobs_[0].get()->*ops.data)();
-  const int rows = steps_ * streams_;
-#ifdef CAFFE_USE_CUDA
-  if (ops.gpu) {
-    ProjectInput_gpu(rows, x, weight, gates);
-    return;
-  }
-#endif
-  ProjectInput_cpu(rows, x, weight, gates);
+void LSTMLayer::ProjectInput(Mode mode, int rows, const float* x, const float* weight,
+                             float* gates) {
+  blas(mode).gemm(Trans::No, Trans::Yes, rows, gate_width(), input_size_, 1.0f, x, weight, 0.0f,
+                  gates);
 }
 
-void LSTMLayer::BackpropInput(const lstm::Ops& ops, const float* gates_diff, const float* x,
-                              float* x_diff, float* weight_diff) {
-  const float* weight = (blobs_[0].get()->*ops.data)();
-  const int rows = steps_ * streams_;
-#ifdef CAFFE_USE_CUDA
-  if (ops.gpu) {
-    BackpropInput_gpu(rows, gates_diff, x, weight, x_diff, weight_diff);
-    return;
-  }
-#endif
-  BackpropInput_cpu(rows, gates_diff, x, weight, x_diff, weight_diff);
-}
-
-void LSTMLayer::DenseProjectInput(const lstm::Ops& ops, int rows, const float* x,
-                                  const float* weight, float* gates) const {
-  ops.gemm(Trans::No, Trans::Yes, rows, gate_width(), input_size_, 1.0f, x, weight, 0.0f,
-           gates);
-}
-
-void LSTMLayer::DenseBackpropInput(const lstm::Ops& ops, int rows, const float* gates_diff,
-                                   const float* x, const float* weight, float* x_diff,
-                                   float* weight_diff) const {
+void LSTMLayer::BackpropInput(Mode mode, int rows, const float* gates_diff, const float* x,
+                              const float* weight, float* x_diff, float* weight_diff) {
   const int G = gate_width();
   if (weight_diff) {
-    ops.gemm(Trans::Yes, Trans::No, G, input_size_, rows, 1.0f, gates_diff, x, 1.0f, weight_diff);
+    blas(mode).gemm(Trans::Yes, Trans::No, G, input_size_, rows, 1.0f, gates_diff, x, 1.0f,
+                    weight_diff);
   }
   if (x_diff) {
-    ops.gemm(Trans::No, Trans::No, rows, input_size_, G, 1.0f, gates_diff, weight, 0.0f, x_diff);
+    blas(mode).gemm(Trans::No, Trans::No, rows, input_size_, G, 1.0f, gates_diff, weight, 0.0f,
+                    x_diff);
   }
 }
 
-void LSTMLayer::ProjectInput_cpu(int rows, const float* x, const float* weight, float* gates) {
-  DenseProjectInput(lstm::kCpuOps, rows, x, weight, gates);
-}
-
-void LSTMLayer::BackpropInput_cpu(int rows, const float* gates_diff, const float* x,
-                                  const float* weight, float* x_diff, float* weight_diff) {
-  DenseBackpropInput(lstm::kCpuOps, rows, gates_diff, x, weight, x_diff, weight_diff);
-}
-
-void LSTMLayer::ForwardInputTerms(const lstm::Ops& ops, const BlobVec& bottom) {
+void LSTMLayer::ForwardInputTerms(Mode mode, const BlobVec& bottom) {
   const int T = steps_, N = streams_, G = gate_width();
-  float* gates = (gates_.*ops.mutable_data)();
-  const float* ones = (ones_.*ops.data)();
-  ProjectInput(ops, (bottom[0]->*ops.data)(), gates);
+  float* gates = gates_.mutable_data_on(mode);
+  const float* ones = ones_.data_on(mode);
+  ProjectInput(mode, T * N, bottom[0]->data_on(mode), blobs_[0]->data_on(mode), gates);
   // Rank-1 products broadcast b_c to every row and x_static W_xc_staticᵀ to every step.
-  ops.gemm(Trans::No, Trans::No, T * N, G, 1, 1.0f, ones, (blobs_[1].get()->*ops.data)(), 1.0f,
+  blas(mode).gemm(Trans::No, Trans::No, T * N, G, 1, 1.0f, ones, blobs_[1]->data_on(mode), 1.0f,
            gates);
   if (static_input_) {
-    float* static_product = (static_product_.*ops.mutable_data)();
-    ops.gemm(Trans::No, Trans::Yes, N, G, static_size_, 1.0f, (bottom[2]->*ops.data)(),
-             (blobs_[2].get()->*ops.data)(), 0.0f, static_product);
-    ops.gemm(Trans::No, Trans::No, T, N * G, 1, 1.0f, ones, static_product, 1.0f, gates);
+    float* static_product = static_product_.mutable_data_on(mode);
+    blas(mode).gemm(Trans::No, Trans::Yes, N, G, static_size_, 1.0f, bottom[2]->data_on(mode),
+             blobs_[2]->data_on(mode), 0.0f, static_product);
+    blas(mode).gemm(Trans::No, Trans::No, T, N * G, 1, 1.0f, ones, static_product, 1.0f, gates);
   }
 }
 
-void LSTMLayer::ForwardOn(const lstm::Ops& ops, const BlobVec& bottom, const BlobVec& top) {
+void LSTMLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
   const int T = steps_, N = streams_, H = hidden_, G = gate_width();
-  ForwardInputTerms(ops, bottom);
+  ForwardInputTerms(mode, bottom);
 
-  const float* cont = (bottom[1]->*ops.data)();
+  const float* cont = bottom[1]->data_on(mode);
   const int first_state = initial_hidden_bottom();
   Blob& initial_hidden = expose_hidden() ? *bottom[first_state] : carry_hidden_;
   Blob& initial_cell = expose_hidden() ? *bottom[first_state + 1] : carry_cell_;
-  float* prev_hidden = (prev_hidden_.*ops.mutable_data)();
-  float* prev_cell = (prev_cell_.*ops.mutable_data)();
-  ops.scale_rows(N, H, cont, (initial_hidden.*ops.data)(), prev_hidden);
-  ops.scale_rows(N, H, cont, (initial_cell.*ops.data)(), prev_cell);
+  float* prev_hidden = prev_hidden_.mutable_data_on(mode);
+  float* prev_cell = prev_cell_.mutable_data_on(mode);
+  scale_rows(mode, N, H, cont, initial_hidden.data_on(mode), prev_hidden);
+  scale_rows(mode, N, H, cont, initial_cell.data_on(mode), prev_cell);
   // The last step writes h_T, c_T to the exposed tops or to the state kept for the next call.
-  float* final_hidden = ((expose_hidden() ? top[1] : &carry_hidden_)->*ops.mutable_data)();
-  float* final_cell = ((expose_hidden() ? top[2] : &carry_cell_)->*ops.mutable_data)();
+  float* final_hidden = (expose_hidden() ? top[1] : &carry_hidden_)->mutable_data_on(mode);
+  float* final_cell = (expose_hidden() ? top[2] : &carry_cell_)->mutable_data_on(mode);
 
-  const float* hidden_weight = (blobs_[hidden_weight_index()].get()->*ops.data)();
-  float* gates = (gates_.*ops.mutable_data)();
-  float* cell = (cell_.*ops.mutable_data)();
-  float* hidden = (top[0]->*ops.mutable_data)();
+  const float* hidden_weight = blobs_[hidden_weight_index()]->data_on(mode);
+  float* gates = gates_.mutable_data_on(mode);
+  float* cell = cell_.mutable_data_on(mode);
+  float* hidden = top[0]->mutable_data_on(mode);
   for (int t = 0; t < T; ++t) {
     const long long state = static_cast<long long>(t) * N * H;
     const long long gate = static_cast<long long>(t) * N * G;
-    ops.gemm(Trans::No, Trans::Yes, N, G, H, 1.0f, prev_hidden + state, hidden_weight, 1.0f,
+    blas(mode).gemm(Trans::No, Trans::Yes, N, G, H, 1.0f, prev_hidden + state, hidden_weight, 1.0f,
              gates + gate);
     const bool last = t + 1 == T;
     const lstm::ForwardStep step{gates + gate,
@@ -257,39 +194,40 @@ void LSTMLayer::ForwardOn(const lstm::Ops& ops, const BlobVec& bottom, const Blo
                                  last ? final_hidden : prev_hidden + state + N * H,
                                  last ? final_cell : prev_cell + state + N * H,
                                  H};
-    ops.forward_step(step, N);
+    for_each(mode, static_cast<long long>(N) * H, step);
   }
 }
 
-void LSTMLayer::BackwardInputTerms(const lstm::Ops& ops, const std::vector<bool>& propagate_down,
+void LSTMLayer::BackwardInputTerms(Mode mode, const std::vector<bool>& propagate_down,
                                    const BlobVec& bottom) {
   const int T = steps_, N = streams_, G = gate_width();
-  const float* gates_diff = (gates_.*ops.diff)();
-  const float* ones = (ones_.*ops.data)();
+  const float* gates_diff = gates_.diff_on(mode);
+  const float* ones = ones_.data_on(mode);
   if (param_propagate_down(1)) {
-    ops.gemv(Trans::Yes, T * N, G, 1.0f, gates_diff, ones, 1.0f,
-             (blobs_[1].get()->*ops.mutable_diff)());
+    blas(mode).gemv(Trans::Yes, T * N, G, 1.0f, gates_diff, ones, 1.0f,
+             blobs_[1]->mutable_diff_on(mode));
   }
-  float* x_diff = propagate_down[0] ? (bottom[0]->*ops.mutable_diff)() : nullptr;
-  float* weight_diff = param_propagate_down(0) ? (blobs_[0].get()->*ops.mutable_diff)() : nullptr;
+  float* x_diff = propagate_down[0] ? bottom[0]->mutable_diff_on(mode) : nullptr;
+  float* weight_diff = param_propagate_down(0) ? blobs_[0]->mutable_diff_on(mode) : nullptr;
   if (x_diff || weight_diff) {
-    BackpropInput(ops, gates_diff, (bottom[0]->*ops.data)(), x_diff, weight_diff);
+    BackpropInput(mode, T * N, gates_diff, bottom[0]->data_on(mode), blobs_[0]->data_on(mode),
+                  x_diff, weight_diff);
   }
   if (!static_input_ || !(propagate_down[2] || param_propagate_down(2))) return;
   // The static term is shared by all steps: its gradient is the sum over t.
-  float* step_sum = (static_product_.*ops.mutable_diff)();
-  ops.gemv(Trans::Yes, T, N * G, 1.0f, gates_diff, ones, 0.0f, step_sum);
+  float* step_sum = static_product_.mutable_diff_on(mode);
+  blas(mode).gemv(Trans::Yes, T, N * G, 1.0f, gates_diff, ones, 0.0f, step_sum);
   if (param_propagate_down(2)) {
-    ops.gemm(Trans::Yes, Trans::No, G, static_size_, N, 1.0f, step_sum, (bottom[2]->*ops.data)(),
-             1.0f, (blobs_[2].get()->*ops.mutable_diff)());
+    blas(mode).gemm(Trans::Yes, Trans::No, G, static_size_, N, 1.0f, step_sum, bottom[2]->data_on(mode),
+             1.0f, blobs_[2]->mutable_diff_on(mode));
   }
   if (propagate_down[2]) {
-    ops.gemm(Trans::No, Trans::No, N, static_size_, G, 1.0f, step_sum,
-             (blobs_[2].get()->*ops.data)(), 0.0f, (bottom[2]->*ops.mutable_diff)());
+    blas(mode).gemm(Trans::No, Trans::No, N, static_size_, G, 1.0f, step_sum,
+             blobs_[2]->data_on(mode), 0.0f, bottom[2]->mutable_diff_on(mode));
   }
 }
 
-void LSTMLayer::BackwardOn(const lstm::Ops& ops, const BlobVec& top,
+void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top,
                            const std::vector<bool>& propagate_down, const BlobVec& bottom) {
   if (propagate_down[1]) {
     fail("cannot propagate a gradient to cont (bottom 1, the sequence indicators); set ",
@@ -301,23 +239,23 @@ void LSTMLayer::BackwardOn(const lstm::Ops& ops, const BlobVec& top,
       expose_hidden() && (propagate_down[first_state] || propagate_down[first_state + 1]);
 
   // Gradients entering the last step: from the exposed h_T, c_T tops, else none.
-  float* cell_diff = (cell_diff_.*ops.mutable_data)();
+  float* cell_diff = cell_diff_.mutable_data_on(mode);
   const float* incoming_hidden_diff = nullptr;
   if (expose_hidden()) {
-    ops.copy(N * H, (top[2]->*ops.diff)(), cell_diff);
-    incoming_hidden_diff = (top[1]->*ops.diff)();
+    blas(mode).copy(N * H, top[2]->diff_on(mode), cell_diff);
+    incoming_hidden_diff = top[1]->diff_on(mode);
   } else {
-    ops.set(N * H, 0.0f, cell_diff);
+    blas(mode).set(N * H, 0.0f, cell_diff);
   }
 
-  const float* cont = (bottom[1]->*ops.data)();
-  const float* hidden_weight = (blobs_[hidden_weight_index()].get()->*ops.data)();
-  const float* gates = (gates_.*ops.data)();
-  const float* prev_cell = (prev_cell_.*ops.data)();
-  const float* cell = (cell_.*ops.data)();
-  const float* top_diff = (top[0]->*ops.diff)();
-  float* gates_diff = (gates_.*ops.mutable_diff)();
-  float* hidden_diff = (hidden_diff_.*ops.mutable_data)();
+  const float* cont = bottom[1]->data_on(mode);
+  const float* hidden_weight = blobs_[hidden_weight_index()]->data_on(mode);
+  const float* gates = gates_.data_on(mode);
+  const float* prev_cell = prev_cell_.data_on(mode);
+  const float* cell = cell_.data_on(mode);
+  const float* top_diff = top[0]->diff_on(mode);
+  float* gates_diff = gates_.mutable_diff_on(mode);
+  float* hidden_diff = hidden_diff_.mutable_data_on(mode);
   for (int t = T - 1; t >= 0; --t) {
     const long long state = static_cast<long long>(t) * N * H;
     const long long gate = static_cast<long long>(t) * N * G;
@@ -331,37 +269,37 @@ void LSTMLayer::BackwardOn(const lstm::Ops& ops, const BlobVec& top,
                                   last ? nullptr : cont + static_cast<long long>(t + 1) * N,
                                   gates_diff + gate,
                                   H};
-    ops.backward_step(step, N);
+    for_each(mode, static_cast<long long>(N) * H, step);
     if (t == 0 && !initial_state_diff) break;
     // Gradient w.r.t. cont_t · h_{t−1}, the recurrent GEMM's input.
-    ops.gemm(Trans::No, Trans::No, N, H, G, 1.0f, gates_diff + gate, hidden_weight, 0.0f,
+    blas(mode).gemm(Trans::No, Trans::No, N, H, G, 1.0f, gates_diff + gate, hidden_weight, 0.0f,
              hidden_diff);
     incoming_hidden_diff = hidden_diff;
   }
   if (initial_state_diff) {
     if (propagate_down[first_state]) {
-      ops.scale_rows(N, H, cont, hidden_diff, (bottom[first_state]->*ops.mutable_diff)());
+      scale_rows(mode, N, H, cont, hidden_diff, bottom[first_state]->mutable_diff_on(mode));
     }
     if (propagate_down[first_state + 1]) {
-      ops.scale_rows(N, H, cont, cell_diff, (bottom[first_state + 1]->*ops.mutable_diff)());
+      scale_rows(mode, N, H, cont, cell_diff, bottom[first_state + 1]->mutable_diff_on(mode));
     }
   }
 
   const int hidden_weight_param = hidden_weight_index();
   if (param_propagate_down(hidden_weight_param)) {
-    ops.gemm(Trans::Yes, Trans::No, G, H, T * N, 1.0f, gates_diff, (prev_hidden_.*ops.data)(),
-             1.0f, (blobs_[hidden_weight_param].get()->*ops.mutable_diff)());
+    blas(mode).gemm(Trans::Yes, Trans::No, G, H, T * N, 1.0f, gates_diff, prev_hidden_.data_on(mode),
+             1.0f, blobs_[hidden_weight_param]->mutable_diff_on(mode));
   }
-  BackwardInputTerms(ops, propagate_down, bottom);
+  BackwardInputTerms(mode, propagate_down, bottom);
 }
 
 void LSTMLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
-  ForwardOn(lstm::kCpuOps, bottom, top);
+  ForwardOn(Mode::CPU, bottom, top);
 }
 
 void LSTMLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                              const BlobVec& bottom) {
-  BackwardOn(lstm::kCpuOps, top, propagate_down, bottom);
+  BackwardOn(Mode::CPU, top, propagate_down, bottom);
 }
 
 REGISTER_LAYER("LSTM", LSTMLayer);

@@ -4,20 +4,12 @@
 #include <vector>
 
 #include "caffe/core/layer.hpp"
-#include "caffe/util/math_functions.hpp"
-
-#ifndef CAFFE_HOST_DEVICE
-#if defined(__CUDACC__)
-#define CAFFE_HOST_DEVICE __host__ __device__
-#else
-#define CAFFE_HOST_DEVICE
-#endif
-#endif
+#include "caffe/util/device.hpp"
 
 namespace caffe {
 
-// The fused per-unit LSTM math, shared by the host loops and the device kernels.  A "unit" is
-// one (stream n, hidden k) pair; gate rows hold [i f o g] blocks of H values each.
+// The fused per-unit LSTM math, one functor per step for for_each on either device.  A "unit" is
+// one (stream n, hidden k) pair, index n·H + k; gate rows hold [i f o g] blocks of H values each.
 namespace lstm {
 
 CAFFE_HOST_DEVICE inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -33,7 +25,8 @@ struct ForwardStep {
   float* next_prev_cell;    // [N, H] receives next_cont · c_t
   int H;
 
-  CAFFE_HOST_DEVICE void unit(int n, int k) const {
+  CAFFE_HOST_DEVICE void operator()(long long unit) const {
+    const int n = static_cast<int>(unit / H), k = static_cast<int>(unit % H);
     float* gate = gates + 4LL * H * n;
     const int at = n * H + k;
     const float i = sigmoid(gate[k]);
@@ -67,7 +60,8 @@ struct BackwardStep {
   float* gates_diff;           // [N, 4H] out: gradient of the pre-activations
   int H;
 
-  CAFFE_HOST_DEVICE void unit(int n, int k) const {
+  CAFFE_HOST_DEVICE void operator()(long long unit) const {
+    const int n = static_cast<int>(unit / H), k = static_cast<int>(unit % H);
     const float* gate = gates + 4LL * H * n;
     float* gate_diff = gates_diff + 4LL * H * n;
     const int at = n * H + k;
@@ -87,27 +81,14 @@ struct BackwardStep {
   }
 };
 
-// The primitives the layer needs, on one device.
-struct Ops {
-  bool gpu;
-  decltype(&cpu_gemm) gemm;
-  decltype(&cpu_gemv) gemv;
-  decltype(&cpu_set) set;
-  decltype(&cpu_copy) copy;
-  // Run step.unit over all N×H units.
-  void (*forward_step)(const ForwardStep& step, int N);
-  void (*backward_step)(const BackwardStep& step, int N);
-  // dst[n, :] = scale[n] · src[n, :] for an [N, width] matrix (dst may be src).
-  void (*scale_rows)(int N, int width, const float* scale, const float* src, float* dst);
-  const float* (Blob::*data)() const;
-  const float* (Blob::*diff)() const;
-  float* (Blob::*mutable_data)();
-  float* (Blob::*mutable_diff)();
+// dst[n, :] = scale[n] · src[n, :] over an [N, width] matrix (dst may be src).
+struct ScaleRows {
+  int width;
+  const float* scale;
+  const float* src;
+  float* dst;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { dst[i] = scale[i / width] * src[i]; }
 };
-extern const Ops kCpuOps;
-#ifdef CAFFE_USE_CUDA
-extern const Ops kGpuOps;  // defined in lstm_layer.cu
-#endif
 
 }  // namespace lstm
 
@@ -141,22 +122,17 @@ class LSTMLayer : public Layer {
 #endif
 
   // The input projection over all T·N rows, the one part a subclass may replace (LSTMApproxDropout
-  // computes it over the kept input columns only):
+  // computes it over the kept input columns only), on `mode`'s device:
   //   ProjectInput:  gates [rows, 4H] = x [rows, D] · W_xcᵀ  (overwritten);
   //   BackpropInput: dx [rows, D] = dgates · W_xc (overwritten) and dW_xc += dgatesᵀ · x;
   //                  either output may be null (not wanted).
-  // Bias, static input, recurrence and BPTT stay in this class.  Pointers are host memory in the
-  // _cpu versions and device memory in the _gpu ones.  BackpropInput always follows the
+  // Bias, static input, recurrence and BPTT stay in this class.  BackpropInput always follows the
   // ProjectInput of the same forward pass (same x and W_xc), so an override may reuse what that
-  // call prepared; an override can fall back to the dense product with LSTMLayer::ProjectInput_*.
-  virtual void ProjectInput_cpu(int rows, const float* x, const float* weight, float* gates);
-  virtual void BackpropInput_cpu(int rows, const float* gates_diff, const float* x,
-                                 const float* weight, float* x_diff, float* weight_diff);
-#ifdef CAFFE_USE_CUDA
-  virtual void ProjectInput_gpu(int rows, const float* x, const float* weight, float* gates);
-  virtual void BackpropInput_gpu(int rows, const float* gates_diff, const float* x,
-                                 const float* weight, float* x_diff, float* weight_diff);
-#endif
+  // call prepared; an override can fall back to these dense products.
+  virtual void ProjectInput(Mode mode, int rows, const float* x, const float* weight,
+                            float* gates);
+  virtual void BackpropInput(Mode mode, int rows, const float* gates_diff, const float* x,
+                             const float* weight, float* x_diff, float* weight_diff);
 
   int steps() const { return steps_; }            // T
   int streams() const { return streams_; }        // N
@@ -171,22 +147,13 @@ class LSTMLayer : public Layer {
   int hidden_weight_index() const { return static_input_ ? 3 : 2; }
   void CheckLoadedBlobs(const std::vector<std::vector<int>>& shapes) const;
 
-  void ForwardOn(const lstm::Ops& ops, const BlobVec& bottom, const BlobVec& top);
-  void BackwardOn(const lstm::Ops& ops, const BlobVec& top, const std::vector<bool>& propagate_down,
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top);
+  void BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
                   const BlobVec& bottom);
   // gates = x W_xcᵀ + b_c (+ x_static W_xc_staticᵀ, the same for every step).
-  void ForwardInputTerms(const lstm::Ops& ops, const BlobVec& bottom);
-  void BackwardInputTerms(const lstm::Ops& ops, const std::vector<bool>& propagate_down,
+  void ForwardInputTerms(Mode mode, const BlobVec& bottom);
+  void BackwardInputTerms(Mode mode, const std::vector<bool>& propagate_down,
                           const BlobVec& bottom);
-  // Dispatch to the _cpu or _gpu virtual.
-  void ProjectInput(const lstm::Ops& ops, const float* x, float* gates);
-  void BackpropInput(const lstm::Ops& ops, const float* gates_diff, const float* x, float* x_diff,
-                     float* weight_diff);
-  // The dense defaults of the virtuals: one GEMM each.
-  void DenseProjectInput(const lstm::Ops& ops, int rows, const float* x, const float* weight,
-                         float* gates) const;
-  void DenseBackpropInput(const lstm::Ops& ops, int rows, const float* gates_diff, const float* x,
-                          const float* weight, float* x_diff, float* weight_diff) const;
 
   int steps_ = 0;
   int streams_ = 0;

@@ -14,23 +14,15 @@ void ReLULayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   }
 }
 
-void ReLULayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
-  const int count = bottom[0]->count();
-  const float* x = bottom[0]->cpu_data();
-  float* y = top[0]->mutable_cpu_data();
-  const float slope = negative_slope_;
-  for (int i = 0; i < count; ++i) y[i] = x[i] > 0 ? x[i] : slope * x[i];
+void ReLULayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
+  for_each(mode, bottom[0]->count(),
+           ReLUForward{bottom[0]->data_on(mode), top[0]->mutable_data_on(mode), negative_slope_});
 }
 
-void ReLULayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                             const BlobVec& bottom) {
-  if (!propagate_down[0]) return;
-  const int count = bottom[0]->count();
-  const float* x = bottom[0]->cpu_data();  // the top itself when in place (same sign, see class)
-  const float* dy = top[0]->cpu_diff();
-  float* dx = bottom[0]->mutable_cpu_diff();
-  const float slope = negative_slope_;
-  for (int i = 0; i < count; ++i) dx[i] = x[i] > 0 ? dy[i] : slope * dy[i];
+void ReLULayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) {
+  for_each(mode, bottom[0]->count(),
+           ReLUBackward{bottom[0]->data_on(mode), top[0]->diff_on(mode),
+                        bottom[0]->mutable_diff_on(mode), negative_slope_});
 }
 
 REGISTER_LAYER("ReLU", ReLULayer);

@@ -15,17 +15,27 @@ class ReLULayer : public NeuronLayer {
   void LayerSetUp(const BlobVec& bottom, const BlobVec& top) override;
 
  protected:
-  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#ifdef CAFFE_USE_CUDA
-  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#endif
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) override;
 
  private:
   float negative_slope_ = 0;
+};
+
+struct ReLUForward {
+  const float* x;
+  float* y;
+  float slope;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { y[i] = x[i] > 0 ? x[i] : slope * x[i]; }
+};
+
+// x may be the top itself when in place (same sign, see the class comment).
+struct ReLUBackward {
+  const float* x;
+  const float* dy;
+  float* dx;
+  float slope;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { dx[i] = x[i] > 0 ? dy[i] : slope * dy[i]; }
 };
 
 }  // namespace caffe

@@ -1,27 +1,18 @@
 #include "caffe/layers/sigmoid_layer.hpp"
 
-#include <cmath>
-
 #include "caffe/core/layer_registry.hpp"
 
 namespace caffe {
 
-void SigmoidLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
-  const int count = bottom[0]->count();
-  const float* x = bottom[0]->cpu_data();
-  float* y = top[0]->mutable_cpu_data();
-  // 0.5 * tanh(x / 2) + 0.5 is the logistic function without exp overflow for large |x|.
-  for (int i = 0; i < count; ++i) y[i] = 0.5f * std::tanh(0.5f * x[i]) + 0.5f;
+void SigmoidLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
+  for_each(mode, bottom[0]->count(),
+           SigmoidForward{bottom[0]->data_on(mode), top[0]->mutable_data_on(mode)});
 }
 
-void SigmoidLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                                const BlobVec& bottom) {
-  if (!propagate_down[0]) return;
-  const int count = top[0]->count();
-  const float* y = top[0]->cpu_data();
-  const float* dy = top[0]->cpu_diff();
-  float* dx = bottom[0]->mutable_cpu_diff();
-  for (int i = 0; i < count; ++i) dx[i] = dy[i] * y[i] * (1.0f - y[i]);
+void SigmoidLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) {
+  for_each(mode, top[0]->count(),
+           SigmoidBackward{top[0]->data_on(mode), top[0]->diff_on(mode),
+                           bottom[0]->mutable_diff_on(mode)});
 }
 
 REGISTER_LAYER("Sigmoid", SigmoidLayer);

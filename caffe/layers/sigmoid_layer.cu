@@ -1,31 +1,5 @@
 #include "caffe/layers/sigmoid_layer.hpp"
-#include "caffe/util/device_loop.cuh"
+#include "caffe/util/device.cuh"
 
-namespace caffe {
-namespace {
-
-// Free functions: nvcc does not allow device lambdas inside protected members.
-void sigmoid_forward_gpu(int count, const float* x, float* y) {
-  // Same formula as the CPU path (see sigmoid_layer.cpp).
-  launch_elementwise(count,
-                     [=] __device__(long long i) { y[i] = 0.5f * tanhf(0.5f * x[i]) + 0.5f; });
-}
-
-void sigmoid_backward_gpu(int count, const float* y, const float* dy, float* dx) {
-  launch_elementwise(count, [=] __device__(long long i) { dx[i] = dy[i] * y[i] * (1.0f - y[i]); });
-}
-
-}  // namespace
-
-void SigmoidLayer::Forward_gpu(const BlobVec& bottom, const BlobVec& top) {
-  sigmoid_forward_gpu(bottom[0]->count(), bottom[0]->gpu_data(), top[0]->mutable_gpu_data());
-}
-
-void SigmoidLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                                const BlobVec& bottom) {
-  if (!propagate_down[0]) return;
-  sigmoid_backward_gpu(top[0]->count(), top[0]->gpu_data(), top[0]->gpu_diff(),
-                       bottom[0]->mutable_gpu_diff());
-}
-
-}  // namespace caffe
+CAFFE_FOR_EACH_GPU(caffe::SigmoidForward);
+CAFFE_FOR_EACH_GPU(caffe::SigmoidBackward);

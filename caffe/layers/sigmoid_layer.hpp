@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cmath>
+
 #include "caffe/layers/neuron_layer.hpp"
 
 namespace caffe {
@@ -12,14 +14,22 @@ class SigmoidLayer : public NeuronLayer {
   const char* type() const override { return "Sigmoid"; }
 
  protected:
-  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#ifdef CAFFE_USE_CUDA
-  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#endif
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) override;
+};
+
+struct SigmoidForward {
+  const float* x;
+  float* y;
+  // 0.5 · tanh(x / 2) + 0.5 is the logistic function without exp overflow for large |x|.
+  CAFFE_HOST_DEVICE void operator()(long long i) const { y[i] = 0.5f * tanhf(0.5f * x[i]) + 0.5f; }
+};
+
+struct SigmoidBackward {
+  const float* y;
+  const float* dy;
+  float* dx;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { dx[i] = dy[i] * y[i] * (1.0f - y[i]); }
 };
 
 }  // namespace caffe

@@ -48,20 +48,20 @@ void SliceLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   }
 }
 
-void SliceLayer::SplitData(const BlobVec& bottom, const BlobVec& top) {
-  const float* joint = bottom[0]->data_ptr();
+void SliceLayer::SplitData(Mode mode, const BlobVec& bottom, const BlobVec& top) {
+  const float* joint = bottom[0]->data_on(mode);
   int offset = 0;
   for (size_t t = 0; t < top.size(); ++t) {
-    copy_piece_out(mode(), split_, offset, lengths_[t], joint, top[t]->mutable_data_ptr());
+    copy_piece_out(mode, split_, offset, lengths_[t], joint, top[t]->mutable_data_on(mode));
     offset += lengths_[t];
   }
 }
 
-void SliceLayer::AssembleDiff(const BlobVec& top, const BlobVec& bottom) {
-  float* joint = bottom[0]->mutable_diff_ptr();
+void SliceLayer::AssembleDiff(Mode mode, const BlobVec& top, const BlobVec& bottom) {
+  float* joint = bottom[0]->mutable_diff_on(mode);
   int offset = 0;
   for (size_t t = 0; t < top.size(); ++t) {
-    copy_piece_in(mode(), split_, offset, lengths_[t], top[t]->diff_ptr(), joint);
+    copy_piece_in(mode, split_, offset, lengths_[t], top[t]->diff_on(mode), joint);
     offset += lengths_[t];
   }
 }

@@ -21,20 +21,24 @@ class SliceLayer : public Layer {
   void Reshape(const BlobVec& bottom, const BlobVec& top) override;
 
  protected:
-  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override { SplitData(bottom, top); }
-  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override { SplitData(bottom, top); }
+  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override {
+    SplitData(Mode::CPU, bottom, top);
+  }
+  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override {
+    SplitData(Mode::GPU, bottom, top);
+  }
   void Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    if (propagate_down[0]) AssembleDiff(top, bottom);
+    if (propagate_down[0]) AssembleDiff(Mode::CPU, top, bottom);
   }
   void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                     const BlobVec& bottom) override {
-    if (propagate_down[0]) AssembleDiff(top, bottom);
+    if (propagate_down[0]) AssembleDiff(Mode::GPU, top, bottom);
   }
 
  private:
-  void SplitData(const BlobVec& bottom, const BlobVec& top);
-  void AssembleDiff(const BlobVec& top, const BlobVec& bottom);
+  void SplitData(Mode mode, const BlobVec& bottom, const BlobVec& top);
+  void AssembleDiff(Mode mode, const BlobVec& top, const BlobVec& bottom);
 
   AxisSplit split_;
   std::vector<int> lengths_;  // length of each piece along the axis

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cmath>
+
 #include "caffe/layers/neuron_layer.hpp"
 
 namespace caffe {
@@ -13,14 +15,21 @@ class TanHLayer : public NeuronLayer {
   bool PreservesZeros() const override { return true; }  // tanh(0) = 0
 
  protected:
-  void Forward_cpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#ifdef CAFFE_USE_CUDA
-  void Forward_gpu(const BlobVec& bottom, const BlobVec& top) override;
-  void Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
-                    const BlobVec& bottom) override;
-#endif
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) override;
+  void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) override;
+};
+
+struct TanHForward {
+  const float* x;
+  float* y;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { y[i] = tanhf(x[i]); }
+};
+
+struct TanHBackward {
+  const float* y;
+  const float* dy;
+  float* dx;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { dx[i] = dy[i] * (1.0f - y[i] * y[i]); }
 };
 
 }  // namespace caffe

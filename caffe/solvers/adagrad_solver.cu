@@ -1,8 +1,4 @@
 #include "caffe/solvers/adagrad_solver.hpp"
-#include "caffe/solvers/param_update.cuh"
+#include "caffe/util/device.cuh"
 
-namespace caffe {
-
-template void launch_update_gpu<AdaGradUpdate>(long long, const AdaGradUpdate&);
-
-}  // namespace caffe
+CAFFE_FOR_EACH_GPU(caffe::AdaGradUpdate);

@@ -1,8 +1,4 @@
 #include "caffe/solvers/adam_solver.hpp"
-#include "caffe/solvers/param_update.cuh"
+#include "caffe/util/device.cuh"
 
-namespace caffe {
-
-template void launch_update_gpu<AdamUpdate>(long long, const AdamUpdate&);
-
-}  // namespace caffe
+CAFFE_FOR_EACH_GPU(caffe::AdamUpdate);

@@ -2,20 +2,15 @@
 // small functor whose operator()(i) performs the whole update of element i in one pass:
 // normalize and clip the accumulated gradient, add the regularization term, update the history,
 // write the step into the diff (as Caffe leaves it) and subtract it from the weight.  The same
-// functor runs in a host loop and, in CUDA builds, as a single device kernel, so CPU and GPU
-// apply the same formula.
+// functor runs through for_each (caffe/util/device.hpp) in a host loop on all CPU threads or, in
+// CUDA builds, as a single device kernel (each rule's .cu instantiates it), so CPU and GPU apply
+// the same formula.
 #pragma once
 
 #include <cmath>
 
 #include "caffe/core/common.hpp"
-#include "caffe/util/parallel.hpp"
-
-#ifdef __CUDACC__
-#define CAFFE_HOST_DEVICE __host__ __device__
-#else
-#define CAFFE_HOST_DEVICE
-#endif
+#include "caffe/util/device.hpp"
 
 namespace caffe {
 
@@ -47,27 +42,5 @@ struct UpdateBuffers {
   float* history;
   float* history2;  // second moment (Adam); null for the other rules
 };
-
-// Defined in param_update.cuh and instantiated by each rule's .cu.
-template <typename Update>
-void launch_update_gpu(long long count, const Update& update);
-
-// Runs `update` over every element: on the device in GPU mode, else on all CPU threads.
-template <typename Update>
-void run_update(long long count, const Update& update) {
-  if (mode() == Mode::GPU) {
-#ifdef CAFFE_USE_CUDA
-    launch_update_gpu(count, update);
-    return;
-#else
-    fail("GPU mode is not available in a CPU-only build");
-#endif
-  }
-  // Memory-bound: split over the CPU threads once a blob is large enough to pay the hand-off.
-  constexpr long long kMinChunk = 1 << 15;
-  parallel_for(count, kMinChunk, [&](long long begin, long long end) {
-    for (long long i = begin; i < end; ++i) update(i);
-  });
-}
 
 }  // namespace caffe

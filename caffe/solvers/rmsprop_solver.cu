@@ -1,8 +1,4 @@
-#include "caffe/solvers/param_update.cuh"
 #include "caffe/solvers/rmsprop_solver.hpp"
+#include "caffe/util/device.cuh"
 
-namespace caffe {
-
-template void launch_update_gpu<RMSPropUpdate>(long long, const RMSPropUpdate&);
-
-}  // namespace caffe
+CAFFE_FOR_EACH_GPU(caffe::RMSPropUpdate);

@@ -5,8 +5,8 @@ namespace caffe {
 SGDSolver::SGDSolver(const SolverParameter& param) : Solver(param) { AllocateHistory(1); }
 
 void SGDSolver::UpdateParam(const ParamStep& step) {
-  run_update(learnable_param(step.param_id).count(),
-             SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
+  for_each(mode(), learnable_param(step.param_id).count(),
+           SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
 }
 
 REGISTER_SOLVER("SGD", SGDSolver);

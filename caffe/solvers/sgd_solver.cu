@@ -1,8 +1,4 @@
-#include "caffe/solvers/param_update.cuh"
 #include "caffe/solvers/sgd_solver.hpp"
+#include "caffe/util/device.cuh"
 
-namespace caffe {
-
-template void launch_update_gpu<SgdUpdate>(long long, const SgdUpdate&);
-
-}  // namespace caffe
+CAFFE_FOR_EACH_GPU(caffe::SgdUpdate);

@@ -34,10 +34,6 @@ void cpu_gemv(Trans trans_a, int M, int N, float alpha, const float* A, const fl
 
 void cpu_axpy(int n, float alpha, const float* x, float* y) { cblas_saxpy(n, alpha, x, 1, y, 1); }
 
-void cpu_axpby(int n, float alpha, const float* x, float beta, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = alpha * x[i] + beta * y[i];
-}
-
 void cpu_scal(int n, float alpha, float* x) {
   if (alpha == 0.0f) {
     std::memset(x, 0, sizeof(float) * n);  // also clears NaN/Inf, as a product by 0 would not
@@ -58,43 +54,21 @@ void cpu_set(int n, float value, float* x) {
   }
 }
 
-void cpu_add(int n, const float* a, const float* b, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] + b[i];
-}
-void cpu_sub(int n, const float* a, const float* b, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] - b[i];
-}
-void cpu_mul(int n, const float* a, const float* b, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] * b[i];
-}
-void cpu_div(int n, const float* a, const float* b, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] / b[i];
-}
-void cpu_add_scalar(int n, float alpha, float* y) {
-  for (int i = 0; i < n; ++i) y[i] += alpha;
-}
-void cpu_sqr(int n, const float* a, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = a[i] * a[i];
-}
-void cpu_sqrt(int n, const float* a, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::sqrt(a[i]);
-}
-void cpu_exp(int n, const float* a, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::exp(a[i]);
-}
-void cpu_abs(int n, const float* a, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::fabs(a[i]);
-}
-void cpu_powx(int n, const float* a, float power, float* y) {
-  for (int i = 0; i < n; ++i) y[i] = std::pow(a[i], power);
-}
-
 float cpu_dot(int n, const float* x, const float* y) { return cblas_sdot(n, x, 1, y, 1); }
 float cpu_asum(int n, const float* x) { return cblas_sasum(n, x, 1); }
 
+void cpu_copy_rows(int rows, int row_length, const float* src, int src_stride, float* dst,
+                   int dst_stride) {
+  if (row_length == 0) return;
+  for (int row = 0; row < rows; ++row) {
+    std::memcpy(dst + static_cast<long long>(row) * dst_stride,
+                src + static_cast<long long>(row) * src_stride, sizeof(float) * row_length);
+  }
+}
+
 #ifndef CAFFE_USE_CUDA
-// CPU-only build: the device functions exist so that mode-dispatching code links, and say why
-// they cannot run if they are ever reached.
+// CPU-only build: the device functions exist so that the GPU table links, and say why they
+// cannot run if they are ever reached.
 namespace {
 [[noreturn]] void no_gpu() { fail("GPU math requested, but this build has no CUDA support"); }
 }  // namespace
@@ -103,22 +77,20 @@ void gpu_gemm_ld(Trans, Trans, int, int, int, float, const float*, int, const fl
                  float*, int) { no_gpu(); }
 void gpu_gemv(Trans, int, int, float, const float*, const float*, float, float*) { no_gpu(); }
 void gpu_axpy(int, float, const float*, float*) { no_gpu(); }
-void gpu_axpby(int, float, const float*, float, float*) { no_gpu(); }
 void gpu_scal(int, float, float*) { no_gpu(); }
 void gpu_copy(int, const float*, float*) { no_gpu(); }
 void gpu_set(int, float, float*) { no_gpu(); }
-void gpu_add(int, const float*, const float*, float*) { no_gpu(); }
-void gpu_sub(int, const float*, const float*, float*) { no_gpu(); }
-void gpu_mul(int, const float*, const float*, float*) { no_gpu(); }
-void gpu_div(int, const float*, const float*, float*) { no_gpu(); }
-void gpu_add_scalar(int, float, float*) { no_gpu(); }
-void gpu_sqr(int, const float*, float*) { no_gpu(); }
-void gpu_sqrt(int, const float*, float*) { no_gpu(); }
-void gpu_exp(int, const float*, float*) { no_gpu(); }
-void gpu_abs(int, const float*, float*) { no_gpu(); }
-void gpu_powx(int, const float*, float, float*) { no_gpu(); }
 float gpu_dot(int, const float*, const float*) { no_gpu(); }
 float gpu_asum(int, const float*) { no_gpu(); }
+void gpu_copy_rows(int, int, const float*, int, float*, int) { no_gpu(); }
 #endif
+
+const Blas& blas(Mode mode) {
+  static const Blas kCpu{cpu_gemm, cpu_gemm_ld, cpu_gemv, cpu_axpy, cpu_scal, cpu_copy,
+                         cpu_set,  cpu_dot,     cpu_asum, cpu_copy_rows};
+  static const Blas kGpu{gpu_gemm, gpu_gemm_ld, gpu_gemv, gpu_axpy, gpu_scal, gpu_copy,
+                         gpu_set,  gpu_dot,     gpu_asum, gpu_copy_rows};
+  return mode == Mode::GPU ? kGpu : kCpu;
+}
 
 }  // namespace caffe

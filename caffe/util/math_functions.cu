@@ -1,11 +1,17 @@
 #include <cmath>
 
 #include "caffe/core/cuda_context.hpp"
-#include "caffe/util/device_loop.cuh"
+#include "caffe/util/device.cuh"
 #include "caffe/util/math_functions.hpp"
 
 namespace caffe {
 namespace {
+
+struct Fill {
+  float value;
+  float* x;
+  __device__ void operator()(long long i) const { x[i] = value; }
+};
 
 cublasOperation_t to_cublas(Trans trans) { return trans == Trans::Yes ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
@@ -37,10 +43,6 @@ void gpu_axpy(int n, float alpha, const float* x, float* y) {
   CUBLAS_CALL(cublasSaxpy(cuda::cublas_handle(), n, &alpha, x, 1, y, 1));
 }
 
-void gpu_axpby(int n, float alpha, const float* x, float beta, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = alpha * x[i] + beta * y[i]; });
-}
-
 void gpu_scal(int n, float alpha, float* x) {
   if (alpha == 0.0f) {
     gpu_set(n, 0.0f, x);
@@ -58,39 +60,8 @@ void gpu_set(int n, float value, float* x) {
   if (value == 0.0f) {
     CUDA_CALL(cudaMemset(x, 0, sizeof(float) * n));
   } else {
-    launch_elementwise(n, [=] __device__(long long i) { x[i] = value; });
+    for_each_gpu(n, Fill{value, x});
   }
-}
-
-void gpu_add(int n, const float* a, const float* b, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = a[i] + b[i]; });
-}
-void gpu_sub(int n, const float* a, const float* b, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = a[i] - b[i]; });
-}
-void gpu_mul(int n, const float* a, const float* b, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = a[i] * b[i]; });
-}
-void gpu_div(int n, const float* a, const float* b, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = a[i] / b[i]; });
-}
-void gpu_add_scalar(int n, float alpha, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] += alpha; });
-}
-void gpu_sqr(int n, const float* a, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = a[i] * a[i]; });
-}
-void gpu_sqrt(int n, const float* a, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = sqrtf(a[i]); });
-}
-void gpu_exp(int n, const float* a, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = expf(a[i]); });
-}
-void gpu_abs(int n, const float* a, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = fabsf(a[i]); });
-}
-void gpu_powx(int n, const float* a, float power, float* y) {
-  launch_elementwise(n, [=] __device__(long long i) { y[i] = powf(a[i], power); });
 }
 
 float gpu_dot(int n, const float* x, const float* y) {
@@ -103,6 +74,13 @@ float gpu_asum(int n, const float* x) {
   float result = 0;
   CUBLAS_CALL(cublasSasum(cuda::cublas_handle(), n, x, 1, &result));
   return result;
+}
+
+void gpu_copy_rows(int rows, int row_length, const float* src, int src_stride, float* dst,
+                   int dst_stride) {
+  if (rows == 0 || row_length == 0) return;
+  CUDA_CALL(cudaMemcpy2D(dst, sizeof(float) * dst_stride, src, sizeof(float) * src_stride,
+                         sizeof(float) * row_length, rows, cudaMemcpyDeviceToDevice));
 }
 
 }  // namespace caffe

@@ -118,6 +118,12 @@ DropPattern PatternSource::at(Phase phase, int iteration) const {
   return pattern;
 }
 
+MaskKind mask_kind(const ApproxDropoutParameter& param) {
+  if (param.pattern() == ApproxDropoutParameter::TILE) return MaskKind::Tiles;
+  return param.drop_side() == ApproxDropoutParameter::INPUT ? MaskKind::InputColumns
+                                                            : MaskKind::OutputRows;
+}
+
 int checked_tile_size(const ApproxDropoutParameter& param) {
   if (param.tile_size() == 0 || param.tile_size() > INT_MAX) {
     fail("approx_dropout_param.tile_size must be positive, got ", param.tile_size());

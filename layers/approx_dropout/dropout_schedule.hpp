@@ -1,5 +1,5 @@
 // The precomputed per-iteration dropout patterns of an approximate-dropout layer: a binary
-// caffe::DropoutSchedule message written by `python -m caffe.approx_dropout` (DESIGN.md,
+// caffe::DropoutSchedule message written by `python -m caffe.approx_dropout` (docs/architecture.md,
 // "Approximate Random Dropout"), indexed by the solver iteration so that a resumed run continues
 // exactly.
 #pragma once
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "layers/approx_dropout/approx_pattern.hpp"
+#include "caffe/util/masked_product.hpp"
 #include "proto/caffe.pb.h"
 
 namespace caffe {
@@ -52,6 +52,10 @@ class PatternSource {
   std::optional<DropoutSchedule> schedule_;  // TRAIN only
   long long width_ = 0;
 };
+
+// What a layer's pattern ranges over: ROW with drop_side OUTPUT drops output units (rows of W),
+// ROW with INPUT input units (columns of W), TILE tiles of W.
+MaskKind mask_kind(const ApproxDropoutParameter& param);
 
 // approx_dropout_param.tile_size as an int, or an error.
 int checked_tile_size(const ApproxDropoutParameter& param);

@@ -4,9 +4,6 @@
 
 namespace caffe {
 
-using approx_dropout::DropPattern;
-using approx_dropout::MaskKind;
-
 void LSTMApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const ApproxDropoutParameter& dropout = layer_param_.approx_dropout_param();
   // The proto's default side is OUTPUT (for InnerProductApproxDropout); here only an explicit
@@ -33,24 +30,23 @@ bool LSTMApproxDropoutLayer::BeginMaskedForward() {
   return true;
 }
 
-void LSTMApproxDropoutLayer::ProjectInput_cpu(int rows, const float* x, const float* weight,
-                                              float* gates) {
+void LSTMApproxDropoutLayer::ProjectInput(Mode mode, int rows, const float* x,
+                                          const float* weight, float* gates) {
   if (!BeginMaskedForward()) {
-    LSTMLayer::ProjectInput_cpu(rows, x, weight, gates);
+    LSTMLayer::ProjectInput(mode, rows, x, weight, gates);
     return;
   }
-  product_.forward(approx_dropout::kCpuApproxOps, rows, x, weight, gates);
+  product_.forward(mode, rows, x, weight, gates);
 }
 
-void LSTMApproxDropoutLayer::BackpropInput_cpu(int rows, const float* gates_diff, const float* x,
-                                               const float* weight, float* x_diff,
-                                               float* weight_diff) {
+void LSTMApproxDropoutLayer::BackpropInput(Mode mode, int rows, const float* gates_diff,
+                                           const float* x, const float* weight, float* x_diff,
+                                           float* weight_diff) {
   if (!forward_drops()) {
-    LSTMLayer::BackpropInput_cpu(rows, gates_diff, x, weight, x_diff, weight_diff);
+    LSTMLayer::BackpropInput(mode, rows, gates_diff, x, weight, x_diff, weight_diff);
     return;
   }
-  product_.backward(approx_dropout::kCpuApproxOps, rows, gates_diff, x, weight, x_diff,
-                    weight_diff);
+  product_.backward(mode, rows, gates_diff, x, weight, x_diff, weight_diff);
 }
 
 REGISTER_LAYER("LSTMApproxDropout", LSTMApproxDropoutLayer);

@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "caffe/layers/lstm_layer.hpp"
-#include "layers/approx_dropout/approx_pattern.hpp"
+#include "caffe/util/masked_product.hpp"
 #include "layers/approx_dropout/dropout_schedule.hpp"
 
 namespace caffe {
@@ -13,7 +13,7 @@ namespace caffe {
 //   ROW (drop_side INPUT, also when unset): LSTM(dp · keep ⊙ x), keep_k = [k mod dp = b] over D;
 //   TILE: the LSTM with W_xc replaced by dp · (W_xc ⊙ Mask), tile_size² tiles numbered row-major.
 // Only the kept columns/tiles enter the T·N×D by D×4H input product and its two gradient products
-// (approx_dropout::MaskedProduct); b_c, W_hc, the recurrence and BPTT are the LSTM's, never
+// (MaskedProduct); b_c, W_hc, the recurrence and BPTT are the LSTM's, never
 // dropped.  TEST is the plain LSTM.
 class LSTMApproxDropoutLayer : public LSTMLayer {
  public:
@@ -26,22 +26,16 @@ class LSTMApproxDropoutLayer : public LSTMLayer {
   void set_fixed_pattern(int period, int offset) { patterns_.set_fixed(period, offset); }
   // The pattern of the current step: (1, 0) in TEST, else the fixed pattern or the schedule's
   // entry for iteration().
-  approx_dropout::DropPattern current_pattern() const {
-    return patterns_.at(phase_, iteration());
-  }
+  DropPattern current_pattern() const { return patterns_.at(phase_, iteration()); }
   // What the layer's patterns range over (set up by LayerSetUp / Reshape): the schedule
   // generator's width and tile grid come from here.
-  const approx_dropout::MaskShape& mask_shape() const { return shape_; }
+  const MaskShape& mask_shape() const { return shape_; }
 
  protected:
-  void ProjectInput_cpu(int rows, const float* x, const float* weight, float* gates) override;
-  void BackpropInput_cpu(int rows, const float* gates_diff, const float* x, const float* weight,
-                         float* x_diff, float* weight_diff) override;
-#ifdef CAFFE_USE_CUDA
-  void ProjectInput_gpu(int rows, const float* x, const float* weight, float* gates) override;
-  void BackpropInput_gpu(int rows, const float* gates_diff, const float* x, const float* weight,
-                         float* x_diff, float* weight_diff) override;
-#endif
+  void ProjectInput(Mode mode, int rows, const float* x, const float* weight,
+                    float* gates) override;
+  void BackpropInput(Mode mode, int rows, const float* gates_diff, const float* x,
+                     const float* weight, float* x_diff, float* weight_diff) override;
 
  private:
   // Takes the pattern for this forward pass and plans its product; false when it keeps
@@ -50,10 +44,10 @@ class LSTMApproxDropoutLayer : public LSTMLayer {
   bool BeginMaskedForward();
   bool forward_drops() const { return forward_pattern_.period > 1; }
 
-  approx_dropout::MaskShape shape_;  // over W_xc: M = 4H, K = D; InputColumns or Tiles
+  MaskShape shape_;  // over W_xc: M = 4H, K = D; InputColumns or Tiles
   approx_dropout::PatternSource patterns_;
-  approx_dropout::DropPattern forward_pattern_;  // pattern of the last forward, for backward
-  approx_dropout::MaskedProduct product_;
+  DropPattern forward_pattern_;  // pattern of the last forward, for backward
+  MaskedProduct product_;
 };
 
 }  // namespace caffe

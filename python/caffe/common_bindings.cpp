@@ -6,7 +6,7 @@
 #include "bindings.hpp"
 #include "caffe/core/common.hpp"
 #include "caffe/core/layer_registry.hpp"
-#include "layers/approx_dropout/approx_pattern.hpp"
+#include "caffe/util/masked_product.hpp"
 
 namespace caffe::python {
 
@@ -49,11 +49,11 @@ void bind_common(py::module_& m) {
       },
       py::arg("threads"), "Set the number of threads the CPU BLAS uses.");
   m.def("layer_type_list", &LayerRegistry::Types, "The registered layer types, sorted.");
-  m.def("set_column_skip", &approx_dropout::set_column_skip_enabled, py::arg("enabled"),
+  m.def("set_column_skip", &set_column_skip_enabled, py::arg("enabled"),
         "Whether fully connected layers skip the input columns an approximate-dropout layer left "
         "zero (on by default; CAFFE_NO_PATTERN_SKIP=1 starts it off). Results are the same either "
         "way; turning it off measures the paper's unoptimised ROW pattern.");
-  m.def("column_skip_enabled", &approx_dropout::column_skip_enabled,
+  m.def("column_skip_enabled", &column_skip_enabled,
         "Whether fully connected layers skip the input columns left zero by approximate dropout.");
 }
 

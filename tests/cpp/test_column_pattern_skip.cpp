@@ -19,7 +19,7 @@
 
 #include "caffe/core/net.hpp"
 #include "caffe/util/io.hpp"
-#include "layers/approx_dropout/approx_pattern.hpp"
+#include "caffe/util/masked_product.hpp"
 #include "layers/approx_dropout/inner_product_approx_dropout_layer.hpp"
 #include "tests/cpp/test_util.hpp"
 
@@ -32,10 +32,10 @@ constexpr float kPrefilledParamDiff = 0.25f;  // parameter gradients must accumu
 // Turns skipping on or off for a scope.
 class SkipScope {
  public:
-  explicit SkipScope(bool enabled) : previous_(approx_dropout::column_skip_enabled()) {
-    approx_dropout::set_column_skip_enabled(enabled);
+  explicit SkipScope(bool enabled) : previous_(column_skip_enabled()) {
+    set_column_skip_enabled(enabled);
   }
-  ~SkipScope() { approx_dropout::set_column_skip_enabled(previous_); }
+  ~SkipScope() { set_column_skip_enabled(previous_); }
   SkipScope(const SkipScope&) = delete;
   SkipScope& operator=(const SkipScope&) = delete;
 
@@ -220,7 +220,7 @@ TEST(ColumnPatternSkipTest, SkippingCanBeTurnedOff) {
   x->set_column_pattern({2, 0, 6});
   layer->Forward(bottom.ptrs, top.ptrs);
   EXPECT_TRUE(std::isnan(top.ptrs[0]->cpu_data()[0]));
-  approx_dropout::set_column_skip_enabled(true);
+  set_column_skip_enabled(true);
   layer->Forward(bottom.ptrs, top.ptrs);
   EXPECT_TRUE(std::isfinite(top.ptrs[0]->cpu_data()[0]));
 }
@@ -235,7 +235,7 @@ std::string approx_text(const std::string& name, int num_output, const std::stri
          extra_ip + " } approx_dropout_param { " + dropout + " }";
 }
 
-void check_approx(const std::string& dropout, approx_dropout::DropPattern own,
+void check_approx(const std::string& dropout, DropPattern own,
                   const ColumnPattern& input, bool expect_skip, Mode mode = Mode::CPU,
                   Phase phase = TRAIN, int batch = 40) {
   SCOPED_TRACE("InnerProductApproxDropout {" + dropout + "} own (" + std::to_string(own.period) +
@@ -255,9 +255,9 @@ void check_approx(const std::string& dropout, approx_dropout::DropPattern own,
 void check_approx_modes(Mode mode) {
   // ROW OUTPUT: rows every dp2-th, columns every dp1-th.  Below 32 rows per batch the kept rows
   // alone are used (in place), unless dp2 = 1.
-  for (const approx_dropout::DropPattern own :
-       {approx_dropout::DropPattern{1, 0}, approx_dropout::DropPattern{2, 1},
-        approx_dropout::DropPattern{7, 3}}) {
+  for (const DropPattern own :
+       {DropPattern{1, 0}, DropPattern{2, 1},
+        DropPattern{7, 3}}) {
     for (const ColumnPattern& input : {ColumnPattern{2, 0, 37}, ColumnPattern{3, 2, 37}}) {
       check_approx("pattern: ROW", own, input, true, mode);
       check_approx("pattern: ROW", own, input, own.period == 1, mode, TRAIN, 31);
@@ -336,7 +336,7 @@ TEST(ColumnPatternSkipTest, OtherLayersClearThePattern) {
   }
 }
 
-ColumnPattern approx_top_pattern(const std::string& dropout, approx_dropout::DropPattern own,
+ColumnPattern approx_top_pattern(const std::string& dropout, DropPattern own,
                                  Phase phase = TRAIN) {
   auto layer = test::make_layer(approx_text("ad", 12, dropout), phase);
   if (phase == TRAIN) {
@@ -369,11 +369,11 @@ std::string temp_path(const std::string& name) {
 
 // Writes a schedule with one (period, offset) per iteration; returns its path.
 std::string write_schedule(const std::string& name, ApproxDropoutParameter::Pattern pattern,
-                           const std::vector<approx_dropout::DropPattern>& entries) {
+                           const std::vector<DropPattern>& entries) {
   DropoutSchedule schedule;
   schedule.set_pattern(pattern);
   schedule.set_target_ratio(0.5f);
-  for (const approx_dropout::DropPattern& entry : entries) {
+  for (const DropPattern& entry : entries) {
     schedule.add_period(entry.period);
     schedule.add_offset(entry.offset);
   }
@@ -386,7 +386,7 @@ std::string write_schedule(const std::string& name, ApproxDropoutParameter::Patt
 struct Schedules {
   std::vector<std::string> paths;
   Schedules() {
-    using P = approx_dropout::DropPattern;
+    using P = DropPattern;
     // Periods 2, 3, 7 and 1 (nothing dropped) in different combinations per iteration.
     paths.push_back(write_schedule("s1", ApproxDropoutParameter::ROW,
                                    {P{2, 1}, P{3, 2}, P{7, 3}, P{1, 0}, P{2, 0}, P{3, 0}}));

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "caffe/util/math_functions.hpp"
-#include "caffe/util/random_device.cuh"
+#include "caffe/util/random.hpp"
 #include "tests/cpp/test_util.hpp"
 
 namespace caffe {
@@ -132,7 +132,7 @@ TEST(DropoutLayerTest, DeviceHashMatchesHost) {
 #ifdef CAFFE_USE_CUDA
   Blob values({1 << 20});
   for (uint64_t key : std::vector<uint64_t>{0, 1, 0xDEADBEEFCAFE, hash_combine(3, 4)}) {
-    gpu_uniform_fill(key, values.count(), values.mutable_gpu_data());
+    for_each(Mode::GPU, values.count(), UniformFill{key, values.mutable_gpu_data()});
     const float* got = values.cpu_data();
     for (int i = 0; i < values.count(); ++i) {
       ASSERT_EQ(got[i], uniform_at(key, i)) << "key " << key << " index " << i;

@@ -10,15 +10,13 @@
 #include <vector>
 
 #include "caffe/util/io.hpp"
-#include "layers/approx_dropout/approx_pattern.hpp"
+#include "caffe/util/masked_product.hpp"
 #include "layers/approx_dropout/inner_product_approx_dropout_layer.hpp"
 #include "tests/cpp/test_util.hpp"
 
 namespace caffe {
 namespace {
 
-using approx_dropout::DropPattern;
-using approx_dropout::MaskKind;
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kPrefilledParamDiff = 0.25f;  // parameter gradients must accumulate onto it

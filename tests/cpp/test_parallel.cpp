@@ -10,6 +10,7 @@
 
 #include "caffe/core/common.hpp"
 #include "caffe/util/parallel.hpp"
+#include "caffe/util/random.hpp"
 
 namespace caffe {
 namespace {

@@ -1,4 +1,4 @@
-#include "layers/approx_dropout/approx_pattern.hpp"
+#include "caffe/util/masked_product.hpp"
 
 #include <atomic>
 #include <climits>
@@ -7,16 +7,8 @@
 #include <string>
 
 #include "caffe/core/common.hpp"
-#include "caffe/util/parallel.hpp"
 
 namespace caffe {
-namespace approx_dropout {
-
-MaskKind mask_kind(const ApproxDropoutParameter& param) {
-  if (param.pattern() == ApproxDropoutParameter::TILE) return MaskKind::Tiles;
-  return param.drop_side() == ApproxDropoutParameter::INPUT ? MaskKind::InputColumns
-                                                            : MaskKind::OutputRows;
-}
 
 long long MaskShape::width() const {
   switch (kind) {
@@ -28,20 +20,6 @@ long long MaskShape::width() const {
       return static_cast<long long>(tile_rows()) * tile_cols();
   }
   return 0;
-}
-
-StridedBlocks::StridedBlocks(int total, int block, int first, int stride)
-    : total_(total), block_(block), first_(first), stride_(stride) {
-  if (total < 0 || block < 1 || first < 0 || stride < 1) {
-    fail("invalid strided selection (total ", total, ", block ", block, ", first ", first,
-         ", stride ", stride, ")");
-  }
-  const int grid_blocks = (total + block - 1) / block;
-  if (first >= grid_blocks) return;
-  blocks_ = (grid_blocks - 1 - first) / stride + 1;
-  const int last = first + (blocks_ - 1) * stride;
-  // Only the grid's last block can be short.
-  count_ = blocks_ * block - (last == grid_blocks - 1 ? grid_blocks * block - total : 0);
 }
 
 namespace {
@@ -128,76 +106,6 @@ DropPattern live_input_columns(const Blob& input, int inputs) {
   return {pattern.period, pattern.offset};
 }
 
-// ----- host primitives -----
-namespace {
-
-// Calls fn(row index, row position) for every selected row; the rows are split over the CPU
-// threads when there are enough elements (rows × columns_per_row) to pay the hand-off.
-template <typename Fn>
-void for_each_row_parallel(const StridedBlocks& rows, int columns_per_row, Fn&& fn) {
-  constexpr long long kMinChunkElements = 1 << 15;
-  const long long min_rows = std::max(1LL, kMinChunkElements / std::max(columns_per_row, 1));
-  parallel_for(rows.count(), min_rows, [&](long long begin, long long end) {
-    for (long long position = begin; position < end; ++position) {
-      fn(rows.index(static_cast<int>(position)), position);
-    }
-  });
-}
-
-void cpu_gather(const StridedBlocks& rows, const StridedBlocks& cols, const float* src, int ld,
-                float* dst) {
-  const int width = cols.count();
-  for_each_row_parallel(rows, width, [&](int r, long long position) {
-    const float* row = src + static_cast<long long>(r) * ld;
-    float* out = dst + position * width;
-    cols.for_each_index([&](int c, int column) { out[column] = row[c]; });
-  });
-}
-
-void cpu_scatter(const StridedBlocks& rows, const StridedBlocks& cols, float alpha,
-                 const float* src, float beta, float* dst, int ld) {
-  const int width = cols.count();
-  for_each_row_parallel(rows, width, [&](int r, long long position) {
-    float* row = dst + static_cast<long long>(r) * ld;
-    const float* in = src + position * width;
-    if (beta == 0.0f) {
-      cols.for_each_index([&](int c, int column) { row[c] = alpha * in[column]; });
-    } else {
-      cols.for_each_index(
-          [&](int c, int column) { row[c] = alpha * in[column] + beta * row[c]; });
-    }
-  });
-}
-
-void cpu_add_to_columns(int rows, const StridedBlocks& cols, float alpha, const float* v, float* y,
-                        int ld) {
-  for (int r = 0; r < rows; ++r) {
-    float* row = y + static_cast<long long>(r) * ld;
-    cols.for_each_index([&](int c, int) { row[c] += alpha * v[c]; });
-  }
-}
-
-void cpu_accumulate_column_sums(int rows, const StridedBlocks& cols, float alpha, const float* y,
-                                int ld, float* sums) {
-  for (int r = 0; r < rows; ++r) {
-    const float* row = y + static_cast<long long>(r) * ld;
-    cols.for_each_index([&](int c, int) { sums[c] += alpha * row[c]; });
-  }
-}
-
-}  // namespace
-
-const ApproxOps kCpuApproxOps = {cpu_gemm_ld,
-                                 cpu_set,
-                                 cpu_gather,
-                                 cpu_scatter,
-                                 cpu_add_to_columns,
-                                 cpu_accumulate_column_sums,
-                                 &Blob::cpu_data,
-                                 &Blob::cpu_diff,
-                                 &Blob::mutable_cpu_data,
-                                 &Blob::mutable_cpu_diff};
-
 // ----- MaskedProduct -----
 
 void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern,
@@ -250,28 +158,28 @@ int MaskedProduct::weight_ld_in_place(const ProductBlock& block) const {
 
 namespace {
 // Reshapes a buffer to `size` floats (capacity is kept when it shrinks).
-float* buffer(const ApproxOps& ops, Blob& blob, long long size) {
+float* buffer(Mode mode, Blob& blob, long long size) {
   if (size > INT_MAX) fail("approximate dropout buffer of ", size, " floats is too large");
   if (size > 0 && blob.count() != size) blob.Reshape({static_cast<int>(size)});
-  return size > 0 ? (blob.*ops.mutable_data)() : nullptr;
+  return size > 0 ? blob.mutable_data_on(mode) : nullptr;
 }
 }  // namespace
 
-MaskedProduct::Operand MaskedProduct::x_operand(const ApproxOps& ops, size_t index, int batch,
+MaskedProduct::Operand MaskedProduct::x_operand(Mode mode, size_t index, int batch,
                                                 const float* x, bool pack) {
   const ProductBlock& block = blocks_[index];
   const Layout& layout = layouts_[index];
   if (layout.x_in_place) return {x + block.cols.start(), shape_.inputs};
   const long long offset = layout.x_offset * batch;
   if (pack) {
-    float* packed = (x_packed_.*ops.mutable_data)() + offset;
-    ops.gather(StridedBlocks::all(batch), block.cols, x, shape_.inputs, packed);
+    float* packed = x_packed_.mutable_data_on(mode) + offset;
+    gather(mode, StridedBlocks::all(batch), block.cols, x, shape_.inputs, packed);
     return {packed, block.cols.count()};
   }
-  return {(x_packed_.*ops.data)() + offset, block.cols.count()};
+  return {x_packed_.data_on(mode) + offset, block.cols.count()};
 }
 
-MaskedProduct::Operand MaskedProduct::weight_operand(const ApproxOps& ops, size_t index,
+MaskedProduct::Operand MaskedProduct::weight_operand(Mode mode, size_t index,
                                                      const float* weight, bool pack) {
   const ProductBlock& block = blocks_[index];
   const Layout& layout = layouts_[index];
@@ -282,58 +190,58 @@ MaskedProduct::Operand MaskedProduct::weight_operand(const ApproxOps& ops, size_
   // Packed in W's own orientation: [rows, cols], or [cols, rows] when transposed.
   const int packed_ld = shape_.transposed ? block.rows.count() : block.cols.count();
   if (pack) {
-    float* packed = (weight_packed_.*ops.mutable_data)() + layout.weight_offset;
+    float* packed = weight_packed_.mutable_data_on(mode) + layout.weight_offset;
     if (shape_.transposed) {
-      ops.gather(block.cols, block.rows, weight, shape_.outputs, packed);
+      gather(mode, block.cols, block.rows, weight, shape_.outputs, packed);
     } else {
-      ops.gather(block.rows, block.cols, weight, shape_.inputs, packed);
+      gather(mode, block.rows, block.cols, weight, shape_.inputs, packed);
     }
     return {packed, packed_ld};
   }
-  return {(weight_packed_.*ops.data)() + layout.weight_offset, packed_ld};
+  return {weight_packed_.data_on(mode) + layout.weight_offset, packed_ld};
 }
 
-void MaskedProduct::forward(const ApproxOps& ops, int batch, const float* x, const float* weight,
+void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* weight,
                             float* y) {
   if (!planned_) fail("MaskedProduct::forward before configure");
   const int M = shape_.outputs;
   if (batch == 0) return;
-  if (kept_outputs_ < M) ops.set(batch * M, 0.0f, y);  // outputs no block writes
-  buffer(ops, x_packed_, x_packed_cols_ * batch);      // filled block by block below
-  buffer(ops, weight_packed_, weight_packed_size_);
+  if (kept_outputs_ < M) blas(mode).set(batch * M, 0.0f, y);  // outputs no block writes
+  buffer(mode, x_packed_, x_packed_cols_ * batch);      // filled block by block below
+  buffer(mode, weight_packed_, weight_packed_size_);
   float* rows_scratch =
-      buffer(ops, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
+      buffer(mode, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
   const float dp = static_cast<float>(pattern_.period);
   // Y_block = dp · X_block W_blockᵀ  (W_blockᵀ is what a transposed W stores).
   const Trans weight_trans = shape_.transposed ? Trans::No : Trans::Yes;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ProductBlock& block = blocks_[i];
-    const Operand xs = x_operand(ops, i, batch, x, true);
-    const Operand ws = weight_operand(ops, i, weight, true);
+    const Operand xs = x_operand(mode, i, batch, x, true);
+    const Operand ws = weight_operand(mode, i, weight, true);
     const int rows = block.rows.count();
     if (layouts_[i].y_in_place) {
-      ops.gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
+      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
                   ws.data, ws.ld, 0.0f, y + block.rows.start(), M);
     } else {
-      ops.gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
+      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
                   ws.data, ws.ld, 0.0f, rows_scratch, rows);
-      ops.scatter(StridedBlocks::all(batch), block.rows, 1.0f, rows_scratch, 0.0f, y, M);
+      scatter(mode, StridedBlocks::all(batch), block.rows, 1.0f, rows_scratch, 0.0f, y, M);
     }
   }
 }
 
-void MaskedProduct::backward(const ApproxOps& ops, int batch, const float* dy, const float* x,
+void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float* x,
                              const float* weight, float* dx, float* dweight) {
   if (!planned_) fail("MaskedProduct::backward before configure");
   const int M = shape_.outputs;
   const int K = shape_.inputs;
   if (batch == 0) return;
-  if (dx && kept_inputs_ < K) ops.set(batch * K, 0.0f, dx);  // inputs no block reads
+  if (dx && kept_inputs_ < K) blas(mode).set(batch * K, 0.0f, dx);  // inputs no block reads
   float* rows_scratch =
-      buffer(ops, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
+      buffer(mode, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
   float* dx_scratch =
-      dx ? buffer(ops, dx_scratch_, static_cast<long long>(dx_scratch_cols_) * batch) : nullptr;
-  float* dweight_scratch = dweight ? buffer(ops, dweight_scratch_, dweight_scratch_size_) : nullptr;
+      dx ? buffer(mode, dx_scratch_, static_cast<long long>(dx_scratch_cols_) * batch) : nullptr;
+  float* dweight_scratch = dweight ? buffer(mode, dweight_scratch_, dweight_scratch_size_) : nullptr;
   const float dp = static_cast<float>(pattern_.period);
   const bool transposed = shape_.transposed;
   for (size_t i = 0; i < blocks_.size(); ++i) {
@@ -344,44 +252,43 @@ void MaskedProduct::backward(const ApproxOps& ops, int batch, const float* dy, c
     // The block's output gradients G [batch, rows].
     Operand g{dy + block.rows.start(), M};
     if (!layout.y_in_place) {
-      ops.gather(StridedBlocks::all(batch), block.rows, dy, M, rows_scratch);
+      gather(mode, StridedBlocks::all(batch), block.rows, dy, M, rows_scratch);
       g = {rows_scratch, rows};
     }
     if (dx) {  // dX_block = dp · G W_block
-      const Operand ws = weight_operand(ops, i, weight, false);
+      const Operand ws = weight_operand(mode, i, weight, false);
       const Trans weight_trans = transposed ? Trans::Yes : Trans::No;
       if (layout.x_in_place) {
-        ops.gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
+        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
                     0.0f, dx + block.cols.start(), K);
       } else {
-        ops.gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
+        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
                     0.0f, dx_scratch, cols);
-        ops.scatter(StridedBlocks::all(batch), block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
+        scatter(mode, StridedBlocks::all(batch), block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
       }
     }
     if (dweight) {  // dW_block += dp · Gᵀ X_block, or dW_blockᵀ += dp · X_blockᵀ G when transposed
-      const Operand xs = x_operand(ops, i, batch, x, false);
+      const Operand xs = x_operand(mode, i, batch, x, false);
       const Operand first = transposed ? xs : g;
       const Operand second = transposed ? g : xs;
       const int out_rows = transposed ? cols : rows;
       const int out_cols = transposed ? rows : cols;
       if (layout.weight_in_place) {
-        ops.gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
                     second.data, second.ld, 1.0f,
                     dweight + weight_index(block.rows.start(), block.cols.start()),
                     weight_ld_in_place(block));
       } else {
-        ops.gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
                     second.data, second.ld, 0.0f, dweight_scratch, out_cols);
         if (transposed) {
-          ops.scatter(block.cols, block.rows, 1.0f, dweight_scratch, 1.0f, dweight, M);
+          scatter(mode, block.cols, block.rows, 1.0f, dweight_scratch, 1.0f, dweight, M);
         } else {
-          ops.scatter(block.rows, block.cols, 1.0f, dweight_scratch, 1.0f, dweight, K);
+          scatter(mode, block.rows, block.cols, 1.0f, dweight_scratch, 1.0f, dweight, K);
         }
       }
     }
   }
 }
 
-}  // namespace approx_dropout
 }  // namespace caffe

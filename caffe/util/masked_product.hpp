@@ -1,29 +1,19 @@
-// Geometry of approximate random dropout (DESIGN.md, "Approximate Random Dropout"): which part of
-// a weight matrix W [M, K] a (period, offset) pattern keeps, and the masked product
-//   Y = dp · X (W ⊙ Mask)ᵀ        X [batch, K], Y [batch, M]
-// with its gradients, computed as a few dense GEMMs over the kept part only: the dropped rows,
-// columns or tiles of W are never read, multiplied or written.  Shared by the approximate-dropout
-// layers (InnerProductApproxDropout, LSTMApproxDropout) and by InnerProduct, which uses it to skip
-// the input columns that an upstream approximate-dropout layer left zero (Blob::column_pattern).
+// The masked product  Y = dp · X (W ⊙ Mask)ᵀ  (X [batch, K], W [M, K], Y [batch, M]) and its
+// gradients, computed as a few dense GEMMs over the kept part of W only: rows, columns or tiles
+// selected by a periodic pattern are never read, multiplied or written.  Generic machinery:
+// InnerProduct uses it to skip the input columns a blob's ColumnPattern marks as zero, and the
+// approximate-dropout layers (layers/approx_dropout/) for their patterns.
 #pragma once
 
-#include <algorithm>
 #include <vector>
 
 #include "caffe/core/blob.hpp"
-#include "caffe/util/math_functions.hpp"
-#include "proto/caffe.pb.h"
-
-#ifdef __CUDACC__
-#define APPROX_HOST_DEVICE __host__ __device__
-#else
-#define APPROX_HOST_DEVICE
-#endif
+#include "caffe/util/device.hpp"
+#include "caffe/util/strided_blocks.hpp"
 
 namespace caffe {
-namespace approx_dropout {
 
-// One iteration's pattern: unit (or tile) t is kept iff t mod period == offset.
+// A periodic selection: unit (or tile) t is kept iff t mod period == offset (period 1: all).
 struct DropPattern {
   int period = 1;
   int offset = 0;
@@ -34,11 +24,10 @@ struct DropPattern {
 
 // What a pattern ranges over.
 enum class MaskKind {
-  OutputRows,    // ROW, drop_side OUTPUT: output units = rows of W
-  InputColumns,  // ROW, drop_side INPUT: input units = columns of W
-  Tiles,         // TILE: tile_size x tile_size tiles of W (edge tiles smaller), numbered row-major
+  OutputRows,    // output units = rows of W
+  InputColumns,  // input units = columns of W
+  Tiles,         // tile_size x tile_size tiles of W (edge tiles smaller), numbered row-major
 };
-MaskKind mask_kind(const ApproxDropoutParameter& param);
 
 struct MaskShape {
   MaskKind kind = MaskKind::OutputRows;
@@ -54,62 +43,6 @@ struct MaskShape {
     return kind == other.kind && outputs == other.outputs && inputs == other.inputs &&
            tile_size == other.tile_size && transposed == other.transposed;
   }
-};
-
-// An evenly spaced set of index blocks in [0, total): the blocks of `block` consecutive indices
-// numbered first, first + stride, first + 2·stride, ... (the grid's last block may be cut short
-// at total).  The selected indices in increasing order are numbered 0..count()-1 ("compact"
-// positions); index(i) maps a compact position back.
-class StridedBlocks {
- public:
-  StridedBlocks() = default;
-  StridedBlocks(int total, int block, int first, int stride);
-  static StridedBlocks all(int total) { return StridedBlocks(total, std::max(total, 1), 0, 1); }
-
-  int total() const { return total_; }
-  int count() const { return count_; }
-  bool covers_all() const { return count_ == total_; }
-  int start() const { return first_ * block_; }  // first selected index (when count() > 0)
-  // One run [start(), start() + count()) of consecutive indices (adjacent blocks included).
-  bool contiguous() const { return blocks_ <= 1 || stride_ == 1; }
-  // Distance between consecutive selected indices if it is constant (contiguous, or block 1),
-  // else 0.
-  int spacing() const { return contiguous() ? 1 : (block_ == 1 ? stride_ : 0); }
-
-  APPROX_HOST_DEVICE int index(int position) const {
-    return (first_ + position / block_ * stride_) * block_ + position % block_;
-  }
-  // Calls fn(start, length, position) for each selected block in order (position = compact
-  // position of its first index).
-  template <typename Fn>
-  void for_each_block(Fn&& fn) const {
-    for (int b = 0; b < blocks_; ++b) {
-      const int begin = (first_ + b * stride_) * block_;
-      fn(begin, std::min(block_, total_ - begin), b * block_);
-    }
-  }
-  // Calls fn(index, position) for every selected index in order: one strided loop when evenly
-  // spaced, else a loop per block (host loops; the compiler inlines fn).
-  template <typename Fn>
-  void for_each_index(Fn&& fn) const {
-    if (const int step = spacing(); step > 0) {
-      for (int position = 0, index = start(); position < count_; ++position, index += step) {
-        fn(index, position);
-      }
-      return;
-    }
-    for_each_block([&](int begin, int length, int position) {
-      for (int k = 0; k < length; ++k) fn(begin + k, position + k);
-    });
-  }
-
- private:
-  int total_ = 0;
-  int block_ = 1;
-  int first_ = 0;
-  int stride_ = 1;
-  int blocks_ = 0;  // selected blocks
-  int count_ = 0;   // selected indices
 };
 
 // A dense piece of the kept part of W: the selected rows × the selected columns.
@@ -146,33 +79,6 @@ DropPattern live_input_columns(const Blob& input, int inputs);
 bool column_skip_enabled();
 void set_column_skip_enabled(bool enabled);
 
-// The primitives the masked product needs, on one device.  Matrices are row-major with the given
-// leading dimension; "packed" matrices have leading dimension = their column count.
-struct ApproxOps {
-  decltype(&cpu_gemm_ld) gemm_ld;
-  decltype(&cpu_set) set;
-  // dst (packed rows.count() x cols.count()) = src[rows, cols].
-  void (*gather)(const StridedBlocks& rows, const StridedBlocks& cols, const float* src, int ld,
-                 float* dst);
-  // dst[rows, cols] = alpha · src (packed) + beta · dst[rows, cols]  (beta 0: dst is not read).
-  void (*scatter)(const StridedBlocks& rows, const StridedBlocks& cols, float alpha,
-                  const float* src, float beta, float* dst, int ld);
-  // y[r, j] += alpha · v[j] for r < rows and j in cols (adds a bias to selected outputs).
-  void (*add_to_columns)(int rows, const StridedBlocks& cols, float alpha, const float* v, float* y,
-                         int ld);
-  // sums[j] += alpha · Σ_{r < rows} y[r, j] for j in cols (a bias gradient).
-  void (*accumulate_column_sums)(int rows, const StridedBlocks& cols, float alpha, const float* y,
-                                 int ld, float* sums);
-  const float* (Blob::*data)() const;
-  const float* (Blob::*diff)() const;
-  float* (Blob::*mutable_data)();
-  float* (Blob::*mutable_diff)();
-};
-extern const ApproxOps kCpuApproxOps;
-#ifdef CAFFE_USE_CUDA
-extern const ApproxOps kGpuApproxOps;  // defined in approx_pattern.cu
-#endif
-
 // Y = dp · X (W ⊙ Mask)ᵀ and its gradients, one GEMM per ProductBlock over the kept part only.
 // Per block, the selected columns of X and the kept entries of W are used in place when their
 // layout allows a leading dimension (contiguous columns; evenly spaced rows, e.g. the kept rows
@@ -187,12 +93,12 @@ class MaskedProduct {
   const std::vector<ProductBlock>& blocks() const { return blocks_; }
 
   // y [batch, M] = dp · x [batch, K] (W ⊙ Mask)ᵀ.
-  void forward(const ApproxOps& ops, int batch, const float* x, const float* weight, float* y);
+  void forward(Mode mode, int batch, const float* x, const float* weight, float* y);
   // dx = dp · dy (W ⊙ Mask) (overwritten; zero in dropped columns and in columns that are not
   // live) and dweight += dp · Mask ⊙ (dyᵀ x) (dropped entries and the columns that are not live
   // untouched: x is zero there, so their gradient is); either may be null.  Reuses what the forward of the same
   // x and weight packed, so it must follow that forward.
-  void backward(const ApproxOps& ops, int batch, const float* dy, const float* x,
+  void backward(Mode mode, int batch, const float* dy, const float* x,
                 const float* weight, float* dx, float* dweight);
 
  private:
@@ -213,8 +119,8 @@ class MaskedProduct {
   int weight_ld_in_place(const ProductBlock& block) const;
   // A block's columns of x and its kept weights: in place, or packed (pack: gather them now;
   // else use what the forward packed).
-  Operand x_operand(const ApproxOps& ops, size_t block, int batch, const float* x, bool pack);
-  Operand weight_operand(const ApproxOps& ops, size_t block, const float* weight, bool pack);
+  Operand x_operand(Mode mode, size_t block, int batch, const float* x, bool pack);
+  Operand weight_operand(Mode mode, size_t block, const float* weight, bool pack);
 
   MaskShape shape_;
   DropPattern pattern_;
@@ -237,5 +143,4 @@ class MaskedProduct {
   Blob dweight_scratch_;
 };
 
-}  // namespace approx_dropout
 }  // namespace caffe

@@ -1,0 +1,83 @@
+// The device idiom: how code that runs on the CPU and on the GPU is written once.
+//  - CAFFE_HOST_DEVICE marks a function (typically a functor's operator()) that compiles for both
+//    the host and, in .cu files, the device.  A formula lives in one such functor.
+//  - for_each(mode, count, fn) calls fn(i) for every i in [0, count): a host loop split over the
+//    parallel_for threads, or one CUDA kernel.  A functor used on the GPU is instantiated by one
+//    CAFFE_FOR_EACH_GPU(Functor) line in a .cu file (caffe/util/device.cuh), so the caller itself
+//    can live in a .cpp file.
+//  - blas(mode) is the table of dense operations (OpenBLAS on the host, cuBLAS on the device).
+//  - Blob::data_on(mode) and friends give a blob's memory on that device.
+// A layer written this way has one ForwardOn(Mode, ...) / BackwardOn(Mode, ...) that its
+// Forward_cpu / Forward_gpu (and Backward_*) call with Mode::CPU / Mode::GPU.
+#pragma once
+
+#include "caffe/core/common.hpp"
+#include "caffe/util/parallel.hpp"
+
+#ifdef __CUDACC__
+#define CAFFE_HOST_DEVICE __host__ __device__
+#else
+#define CAFFE_HOST_DEVICE
+#endif
+
+namespace caffe {
+
+// ----- element-wise launcher -----
+
+// Host loops shorter than twice this run on the calling thread alone: below it, handing chunks
+// to the helper threads costs more than the memory-bound loop itself.
+constexpr long long kElementwiseMinChunk = 1 << 15;
+
+#ifdef CAFFE_USE_CUDA
+// One grid-stride kernel calling fn(i); defined in caffe/util/device.cuh.
+template <typename Fn>
+void for_each_gpu(long long count, const Fn& fn);
+#endif
+
+template <typename Fn>
+void for_each(Mode mode, long long count, const Fn& fn,
+              long long min_chunk = kElementwiseMinChunk) {
+  if (count <= 0) return;
+  if (mode == Mode::GPU) {
+#ifdef CAFFE_USE_CUDA
+    for_each_gpu(count, fn);
+    return;
+#else
+    fail("GPU mode is not available in a CPU-only build");
+#endif
+  }
+  parallel_for(count, min_chunk, [&](long long begin, long long end) {
+    for (long long i = begin; i < end; ++i) fn(i);
+  });
+}
+
+// ----- dense operations -----
+
+enum class Trans { No, Yes };
+
+// Matrices are row-major.  gemm: C [M x N] = alpha · op(A) [M x K] · op(B) [K x N] + beta · C;
+// gemm_ld takes explicit leading dimensions, so that evenly spaced rows (for example every
+// dp-th row of a weight matrix) or a block of columns are used in place, without a copy.
+struct Blas {
+  void (*gemm)(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
+               const float* B, float beta, float* C);
+  void (*gemm_ld)(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
+                  int lda, const float* B, int ldb, float beta, float* C, int ldc);
+  // y = alpha · op(A) x + beta · y, A is M x N.
+  void (*gemv)(Trans trans_a, int M, int N, float alpha, const float* A, const float* x,
+               float beta, float* y);
+  void (*axpy)(int n, float alpha, const float* x, float* y);  // y += alpha · x
+  void (*scal)(int n, float alpha, float* x);                  // x *= alpha (0 clears NaN too)
+  void (*copy)(int n, const float* x, float* y);
+  void (*set)(int n, float value, float* x);
+  float (*dot)(int n, const float* x, const float* y);
+  float (*asum)(int n, const float* x);
+  // `rows` rows of `row_length` values from src (rows src_stride apart) to dst (dst_stride apart).
+  void (*copy_rows)(int rows, int row_length, const float* src, int src_stride, float* dst,
+                    int dst_stride);
+};
+
+// The table for a device; errors for Mode::GPU in a CPU-only build.
+const Blas& blas(Mode mode);
+
+}  // namespace caffe
