@@ -1,7 +1,7 @@
 // Net: a DAG of layers built from a NetParameter for one phase.  Construction filters layers by
-// the NetState (include/exclude rules), inserts Split layers where one blob feeds several
-// layers, wires blobs by name (in-place when top == bottom), shares parameters by name, and
-// works out which layers need a backward pass.
+// the NetState (include/exclude rules) and inserts Split layers where one blob feeds several
+// layers (those rewrites are in net_rewrite.hpp), then wires blobs by name (in-place when
+// top == bottom), shares parameters by name, and works out which layers need a backward pass.
 #pragma once
 
 #include <cstdint>
@@ -146,18 +146,5 @@ class Net {
   std::vector<float> params_weight_decay_;
   std::map<std::string, SharedParam> shared_param_owner_;
 };
-
-// --- net building helpers, exposed for tests and tools ---
-
-// True when the NetState satisfies the rule.
-bool state_meets_rule(const NetState& state, const NetStateRule& rule);
-// The layers of `param` that are active in param.state(), in order.
-NetParameter filter_net(const NetParameter& param);
-// Rewrites a filtered net so that every blob consumed by more than one layer goes through a
-// Split layer, one output per consumer.  A top with an explicit loss weight that is also
-// consumed is split too: the Split's first output carries the loss weight instead.
-NetParameter insert_splits(const NetParameter& param);
-// Turns the legacy net-level `input` / `input_shape` / `input_dim` fields into an Input layer.
-NetParameter upgrade_net_inputs(const NetParameter& param);
 
 }  // namespace caffe

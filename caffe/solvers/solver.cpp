@@ -1,125 +1,25 @@
+// Solver: construction (settings checks, the train and test nets, initial weights, update
+// history) and the training loop (Solve, Step, the forward/backward passes, the update).
+// Reporting, snapshots and the registry are in solver_report.cpp, solver_snapshot.cpp and
+// solver_registry.cpp.
 #include "caffe/solvers/solver.hpp"
 
 #include <glog/logging.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cmath>
 #include <filesystem>
-#include <map>
 #include <sstream>
 
 #include "caffe/solvers/lr_policy.hpp"
+#include "caffe/solvers/solver_text.hpp"
 #include "caffe/util/io.hpp"
 #include "caffe/util/math_functions.hpp"
 
 namespace caffe {
 namespace fs = std::filesystem;
-
-// ------------------------------------------------------------------------------------------
-// Registry
-
-namespace {
-
-std::map<std::string, SolverFactory>& solver_factories() {
-  static std::map<std::string, SolverFactory> instance;
-  return instance;
-}
-
-std::string lowercase(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(),
-                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return text;
-}
-
-bool ends_with(const std::string& text, const std::string& suffix) {
-  return text.size() >= suffix.size() &&
-         text.compare(text.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
-
-std::string join(const std::vector<std::string>& parts) {
-  std::string text;
-  for (const std::string& part : parts) text += (text.empty() ? "" : ", ") + part;
-  return text;
-}
-
-}  // namespace
-
-void SolverRegistry::Add(const std::string& type, SolverFactory factory) {
-  const bool inserted = solver_factories().emplace(type, std::move(factory)).second;
-  if (!inserted) fail("solver type '", type, "' is registered twice");
-}
-
-std::vector<std::string> SolverRegistry::Types() {
-  std::vector<std::string> types;
-  for (const auto& entry : solver_factories()) types.push_back(entry.first);
-  return types;
-}
-
-std::string SolverRegistry::CanonicalType(const std::string& type) {
-  for (const auto& entry : solver_factories()) {
-    if (lowercase(entry.first) == lowercase(type)) return entry.first;
-  }
-  fail("unknown solver type '", type, "'. Known types: ", join(Types()));
-}
-
-std::unique_ptr<Solver> SolverRegistry::Create(const SolverParameter& param) {
-  return solver_factories().at(CanonicalType(param.type()))(param);
-}
-
-std::unique_ptr<Solver> Solver::Create(const SolverParameter& param) {
-  return SolverRegistry::Create(param);
-}
-
-std::unique_ptr<Solver> Solver::Create(const std::string& solver_path) {
-  return Create(load_solver_param(solver_path));
-}
-
-// ------------------------------------------------------------------------------------------
-// Solver files
-
-namespace {
-
-// `path` as it is when it exists (or is absolute), else beside the solver file.
-std::string resolve_beside(const std::string& path, const fs::path& solver_dir,
-                           const std::string& what, const std::string& solver_path) {
-  if (path.empty() || fs::path(path).is_absolute() || fs::exists(path)) return path;
-  const fs::path beside = solver_dir / path;
-  if (!solver_dir.empty() && fs::exists(beside)) return beside.string();
-  fail("solver '", solver_path, "': ", what, " '", path,
-       "' not found (looked in the current directory",
-       solver_dir.empty() ? "" : " and in '" + solver_dir.string() + "'", ")");
-}
-
-}  // namespace
-
-SolverParameter load_solver_param(const std::string& solver_path) {
-  SolverParameter param = read_solver_param(solver_path);
-  const fs::path solver_dir = fs::path(solver_path).parent_path();
-  const auto resolve = [&](const std::string& path, const char* what) {
-    return resolve_beside(path, solver_dir, what, solver_path);
-  };
-  if (param.has_net()) param.set_net(resolve(param.net(), "net"));
-  if (param.has_train_net()) param.set_train_net(resolve(param.train_net(), "train_net"));
-  for (int i = 0; i < param.test_net_size(); ++i) {
-    param.set_test_net(i, resolve(param.test_net(i), "test_net"));
-  }
-  for (int i = 0; i < param.weights_size(); ++i) {
-    param.set_weights(i, resolve(param.weights(i), "weights"));
-  }
-  if (!param.has_snapshot_prefix()) {
-    // Caffe users expect snapshots beside the solver, named after it.
-    param.set_snapshot_prefix((solver_dir / fs::path(solver_path).stem()).string());
-  } else {
-    const fs::path prefix_dir = fs::path(param.snapshot_prefix()).parent_path();
-    if (!prefix_dir.empty() && prefix_dir.is_relative() && !fs::exists(prefix_dir) &&
-        !solver_dir.empty() && fs::exists(solver_dir / prefix_dir)) {
-      param.set_snapshot_prefix((solver_dir / param.snapshot_prefix()).string());
-    }
-  }
-  return param;
-}
+using solver_text::ends_with;
 
 // ------------------------------------------------------------------------------------------
 // Construction
@@ -402,16 +302,6 @@ void Solver::UpdateSmoothedLoss(float loss) {
   smoothed_loss_ = static_cast<float>(sum / recent_losses_.size());
 }
 
-void Solver::DisplayTrainOutputs() const {
-  LOG(INFO) << "Iteration " << iter_ << ", loss = " << smoothed_loss_;
-  OutputAccumulator current(*net_);
-  current.Add();
-  const std::vector<ReportedOutput> outputs = current.Latest();
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    LOG(INFO) << "    Train net output #" << k << ": " << outputs[k].describe();
-  }
-}
-
 float Solver::ClipScale(float normalization, bool log) {
   const float threshold = param_.clip_gradients();
   if (threshold < 0) return 1.0f;
@@ -444,241 +334,6 @@ void Solver::ApplyUpdate() {
     if (lr_mults[id] == 0.0f) continue;
     const RegularizedGradient gradient{scale, param_.weight_decay() * decay_mults[id], l1};
     UpdateParam(ParamStep{static_cast<int>(id), gradient, rate * lr_mults[id]});
-  }
-}
-
-// ------------------------------------------------------------------------------------------
-// Reported outputs
-
-std::string ReportedOutput::key() const {
-  return element < 0 ? name : name + "[" + std::to_string(element) + "]";
-}
-
-std::string ReportedOutput::describe() const {
-  std::ostringstream line;
-  line << name << " = " << value;
-  if (loss_weight != 0.0f) line << " (* " << loss_weight << " = " << loss_weight * value << " loss)";
-  return line.str();
-}
-
-std::vector<int> perplexity_layers(const Net& net) {
-  std::vector<int> layers;
-  for (size_t l = 0; l < net.layers().size(); ++l) {
-    const LayerParameter& layer = net.layers()[l]->layer_param();
-    if (!layer.loss_param().report_perplexity()) continue;
-    if (std::string(net.layers()[l]->type()) != "SoftmaxWithLoss") {
-      fail("layer '", layer.name(), "' (", net.layers()[l]->type(),
-           "): loss_param.report_perplexity applies to SoftmaxWithLoss layers only");
-    }
-    const LossParameter& loss = layer.loss_param();
-    const bool per_position = loss.has_normalize()
-                                  ? loss.normalize()
-                                  : loss.normalization() == LossParameter::VALID ||
-                                        loss.normalization() == LossParameter::FULL;
-    if (!per_position) {
-      fail("layer '", layer.name(), "' (SoftmaxWithLoss): loss_param.report_perplexity needs a "
-           "loss that is the mean over positions (normalization VALID or FULL), so that its exp "
-           "is a perplexity; remove `normalization`/`normalize` or set normalization: VALID");
-    }
-    layers.push_back(static_cast<int>(l));
-  }
-  return layers;
-}
-
-OutputAccumulator::OutputAccumulator(const Net& net)
-    : net_(net), names_(net.output_blob_names()), loss_weights_(net.output_loss_weights()) {
-  for (const Blob* output : net.output_blobs()) counts_.push_back(output->count());
-  const std::vector<int> layers = perplexity_layers(net);
-  for (int l : layers) {
-    const std::string& top = net.layers()[l]->layer_param().top(0);
-    perplexity_losses_.push_back(net.top_vecs()[l][0]);
-    perplexity_names_.push_back(layers.size() == 1 ? "perplexity" : top + "_perplexity");
-  }
-}
-
-void OutputAccumulator::Add() {
-  latest_.clear();
-  const std::vector<Blob*>& outputs = net_.output_blobs();
-  for (size_t o = 0; o < outputs.size(); ++o) {
-    if (outputs[o]->count() != counts_[o]) {
-      fail("output '", names_[o], "' changed size between passes (", counts_[o], " -> ",
-           outputs[o]->count(), " values); its mean is undefined");
-    }
-    const float* values = outputs[o]->cpu_data();
-    latest_.insert(latest_.end(), values, values + counts_[o]);
-  }
-  for (const Blob* loss : perplexity_losses_) latest_.push_back(loss->cpu_data()[0]);
-  if (sums_.empty()) sums_.assign(latest_.size(), 0.0);
-  for (size_t i = 0; i < latest_.size(); ++i) sums_[i] += latest_[i];
-  ++passes_;
-}
-
-std::vector<ReportedOutput> OutputAccumulator::Latest() const { return Report(latest_, 1); }
-
-std::vector<ReportedOutput> OutputAccumulator::Means() const { return Report(sums_, passes_); }
-
-std::vector<ReportedOutput> OutputAccumulator::Report(const std::vector<double>& totals,
-                                                      int passes) const {
-  std::vector<ReportedOutput> report;
-  if (totals.empty()) return report;  // nothing added yet
-  size_t index = 0;
-  for (size_t o = 0; o < names_.size(); ++o) {
-    for (int j = 0; j < counts_[o]; ++j, ++index) {
-      const float mean = static_cast<float>(totals[index] / passes);
-      report.push_back({names_[o], counts_[o] == 1 ? -1 : j, mean, loss_weights_[o], false});
-    }
-  }
-  for (size_t p = 0; p < perplexity_names_.size(); ++p, ++index) {
-    const float perplexity = static_cast<float>(std::exp(totals[index] / passes));
-    report.push_back({perplexity_names_[p], -1, perplexity, 0.0f, true});
-  }
-  return report;
-}
-
-// ------------------------------------------------------------------------------------------
-// Testing
-
-std::vector<TestResult> Solver::TestAll() {
-  std::vector<TestResult> results;
-  for (size_t id = 0; id < test_nets_.size() && !stop_requested_; ++id) {
-    LOG(INFO) << "Iteration " << iter_ << ", Testing net (#" << id << ")";
-    results.push_back(Test(static_cast<int>(id)));
-  }
-  return results;
-}
-
-TestResult Solver::Test(int test_net_id) {
-  if (test_net_id < 0 || test_net_id >= static_cast<int>(test_nets_.size())) {
-    fail("Test(", test_net_id, "): the solver has ", test_nets_.size(), " test net(s)");
-  }
-  Net& test_net = *test_nets_[test_net_id];
-  test_net.ShareTrainedLayersWith(*net_);
-  const int batches = param_.test_iter(test_net_id);
-  OutputAccumulator accumulator(test_net);
-  double loss_sum = 0;
-  for (int batch = 0; batch < batches; ++batch) {
-    if (stop_requested_) {
-      LOG(INFO) << "Test interrupted.";
-      return {};
-    }
-    // Every test pass reads the same batches, so results do not depend on when tests ran.
-    test_net.set_step(iter_, static_cast<uint64_t>(batch));
-    float loss = 0;
-    test_net.Forward(&loss);
-    loss_sum += loss;
-    accumulator.Add();
-  }
-  if (param_.test_compute_loss()) LOG(INFO) << "Test loss: " << loss_sum / batches;
-
-  TestResult results;
-  const std::vector<ReportedOutput> means = accumulator.Means();
-  for (size_t k = 0; k < means.size(); ++k) {
-    LOG(INFO) << "    Test net output #" << k << ": " << means[k].describe();
-    // A perplexity may overflow where its (finite) loss is merely large: judge the loss.
-    if (!means[k].derived && !std::isfinite(means[k].value)) {
-      fail("test net #", test_net_id, " output '", means[k].key(), "' is ",
-           std::isnan(means[k].value) ? "NaN" : "Inf", " at iteration ", iter_,
-           "; try a lower base_lr or clip_gradients");
-    }
-    results.emplace_back(means[k].key(), means[k].value);
-  }
-  return results;
-}
-
-// ------------------------------------------------------------------------------------------
-// Snapshots
-
-std::string Solver::SnapshotPath(const char* extension) const {
-  return param_.snapshot_prefix() + "_iter_" + std::to_string(iter_) + extension;
-}
-
-SnapshotFiles Solver::Snapshot() {
-  SnapshotFiles files{SnapshotPath(".caffemodel"), SnapshotPath(".solverstate")};
-  // The weights go first, so that a solverstate never refers to a missing model.
-  LOG(INFO) << "Snapshotting to binary proto file " << files.caffemodel;
-  net_->Save(files.caffemodel, param_.snapshot_diff());
-  SolverState state;
-  state.set_iter(iter_);
-  state.set_learned_net(files.caffemodel);
-  state.set_current_step(multistep_index(param_, iter_));
-  state.set_solver_type(type());
-  state.set_random_seed(random_seed());
-  for (const auto& blob : history_) blob->ToProto(state.add_history());
-  LOG(INFO) << "Snapshotting solver state to binary proto file " << files.solverstate;
-  write_proto_to_binary_file(state, files.solverstate);
-  return files;
-}
-
-namespace {
-
-[[noreturn]] void fail_weights_as_state(const std::string& path) {
-  fail("'", path, "' is a .caffemodel (trained weights), not a .solverstate; to start training "
-       "from these weights use --weights ", path, " (pycaffe: solver.net.copy_from)");
-}
-
-// learned_net as written, else relative to the solverstate's folder, else the file of that
-// name beside the solverstate (a snapshot folder that was moved).
-std::string locate_learned_net(const std::string& learned_net, const std::string& state_path) {
-  if (fs::exists(learned_net)) return learned_net;
-  const fs::path state_dir = fs::path(state_path).parent_path();
-  std::vector<std::string> tried = {learned_net};
-  for (const fs::path& candidate : {state_dir / learned_net, state_dir / fs::path(learned_net).filename()}) {
-    if (fs::exists(candidate)) return candidate.string();
-    tried.push_back(candidate.string());
-  }
-  fail("solverstate '", state_path, "' refers to weights '", learned_net,
-       "', which were not found (tried ", join(tried), ")");
-}
-
-}  // namespace
-
-void Solver::Restore(const std::string& solverstate_path) {
-  LOG(INFO) << "Resuming from " << solverstate_path;
-  if (ends_with(solverstate_path, ".caffemodel")) fail_weights_as_state(solverstate_path);
-  if (ends_with(solverstate_path, ".h5")) {
-    fail("'", solverstate_path, "': HDF5 snapshots are not supported; use BINARYPROTO");
-  }
-  SolverState state;
-  read_proto_from_binary_file(solverstate_path, &state);
-  if (!state.has_learned_net() && state.history_size() == 0) {
-    // Protobuf accepts a NetParameter as a (nearly empty) SolverState: look closer.
-    NetParameter weights;
-    if (weights.ParseFromString(read_file(solverstate_path)) && weights.layer_size() > 0) {
-      fail_weights_as_state(solverstate_path);
-    }
-  }
-  if (state.has_solver_type() && lowercase(state.solver_type()) != lowercase(type())) {
-    fail("'", solverstate_path, "' was written by the ", state.solver_type(),
-         " solver, but this solver is ", type(), "; set type: \"", state.solver_type(),
-         "\" in the solver prototxt to resume it");
-  }
-  const size_t params = net_->learnable_params().size();
-  if (static_cast<size_t>(state.history_size()) != history_.size()) {
-    fail("'", solverstate_path, "' holds ", state.history_size(), " history blob(s), but the ",
-         type(), " solver of net '", net_->name(), "' needs ", history_.size(), " (",
-         params ? history_.size() / params : 0, " per learnable parameter, ", params,
-         " parameters); was it written for another net or solver type?");
-  }
-  for (size_t i = 0; i < history_.size(); ++i) {
-    if (!history_[i]->ShapeEquals(state.history(static_cast<int>(i)))) {
-      fail("'", solverstate_path, "': history blob ", i, " has shape ",
-           shape_string(proto_shape(state.history(static_cast<int>(i)))), " but learnable parameter ",
-           i % params, " of net '", net_->name(), "' has shape ", history_[i]->shape_string(),
-           "; was it written for another net?");
-    }
-  }
-  if (state.has_learned_net()) {
-    net_->CopyTrainedLayersFrom(locate_learned_net(state.learned_net(), solverstate_path));
-  }
-  for (size_t i = 0; i < history_.size(); ++i) {
-    history_[i]->FromProto(state.history(static_cast<int>(i)), /*reshape=*/false);
-  }
-  iter_ = state.iter();
-  if (state.has_random_seed() && state.random_seed() != random_seed()) {
-    // Continue the snapshotted run's random streams, not this process's.
-    set_random_seed(state.random_seed());
-    net_->ReseedRandomStreams(state.random_seed());
-    for (const auto& test_net : test_nets_) test_net->ReseedRandomStreams(state.random_seed());
   }
 }
 

@@ -19,6 +19,7 @@
 #include "caffe/core/filler.hpp"
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/core/net.hpp"
+#include "caffe/core/net_rewrite.hpp"
 #include "caffe/util/io.hpp"
 #include "tests/cpp/test_util.hpp"
 

@@ -1,0 +1,113 @@
+// Snapshots: writing the .caffemodel and .solverstate of an iteration, and resuming from a
+// .solverstate (with the checks that name what was passed instead, and where it came from).
+#include "caffe/solvers/solver.hpp"
+
+#include <glog/logging.h>
+
+#include <filesystem>
+
+#include "caffe/solvers/lr_policy.hpp"
+#include "caffe/solvers/solver_text.hpp"
+#include "caffe/util/io.hpp"
+
+namespace caffe {
+namespace fs = std::filesystem;
+using solver_text::ends_with;
+using solver_text::join;
+using solver_text::lowercase;
+
+std::string Solver::SnapshotPath(const char* extension) const {
+  return param_.snapshot_prefix() + "_iter_" + std::to_string(iter_) + extension;
+}
+
+SnapshotFiles Solver::Snapshot() {
+  SnapshotFiles files{SnapshotPath(".caffemodel"), SnapshotPath(".solverstate")};
+  // The weights go first, so that a solverstate never refers to a missing model.
+  LOG(INFO) << "Snapshotting to binary proto file " << files.caffemodel;
+  net_->Save(files.caffemodel, param_.snapshot_diff());
+  SolverState state;
+  state.set_iter(iter_);
+  state.set_learned_net(files.caffemodel);
+  state.set_current_step(multistep_index(param_, iter_));
+  state.set_solver_type(type());
+  state.set_random_seed(random_seed());
+  for (const auto& blob : history_) blob->ToProto(state.add_history());
+  LOG(INFO) << "Snapshotting solver state to binary proto file " << files.solverstate;
+  write_proto_to_binary_file(state, files.solverstate);
+  return files;
+}
+
+namespace {
+
+[[noreturn]] void fail_weights_as_state(const std::string& path) {
+  fail("'", path, "' is a .caffemodel (trained weights), not a .solverstate; to start training "
+       "from these weights use --weights ", path, " (pycaffe: solver.net.copy_from)");
+}
+
+// learned_net as written, else relative to the solverstate's folder, else the file of that
+// name beside the solverstate (a snapshot folder that was moved).
+std::string locate_learned_net(const std::string& learned_net, const std::string& state_path) {
+  if (fs::exists(learned_net)) return learned_net;
+  const fs::path state_dir = fs::path(state_path).parent_path();
+  std::vector<std::string> tried = {learned_net};
+  for (const fs::path& candidate : {state_dir / learned_net, state_dir / fs::path(learned_net).filename()}) {
+    if (fs::exists(candidate)) return candidate.string();
+    tried.push_back(candidate.string());
+  }
+  fail("solverstate '", state_path, "' refers to weights '", learned_net,
+       "', which were not found (tried ", join(tried), ")");
+}
+
+}  // namespace
+
+void Solver::Restore(const std::string& solverstate_path) {
+  LOG(INFO) << "Resuming from " << solverstate_path;
+  if (ends_with(solverstate_path, ".caffemodel")) fail_weights_as_state(solverstate_path);
+  if (ends_with(solverstate_path, ".h5")) {
+    fail("'", solverstate_path, "': HDF5 snapshots are not supported; use BINARYPROTO");
+  }
+  SolverState state;
+  read_proto_from_binary_file(solverstate_path, &state);
+  if (!state.has_learned_net() && state.history_size() == 0) {
+    // Protobuf accepts a NetParameter as a (nearly empty) SolverState: look closer.
+    NetParameter weights;
+    if (weights.ParseFromString(read_file(solverstate_path)) && weights.layer_size() > 0) {
+      fail_weights_as_state(solverstate_path);
+    }
+  }
+  if (state.has_solver_type() && lowercase(state.solver_type()) != lowercase(type())) {
+    fail("'", solverstate_path, "' was written by the ", state.solver_type(),
+         " solver, but this solver is ", type(), "; set type: \"", state.solver_type(),
+         "\" in the solver prototxt to resume it");
+  }
+  const size_t params = net_->learnable_params().size();
+  if (static_cast<size_t>(state.history_size()) != history_.size()) {
+    fail("'", solverstate_path, "' holds ", state.history_size(), " history blob(s), but the ",
+         type(), " solver of net '", net_->name(), "' needs ", history_.size(), " (",
+         params ? history_.size() / params : 0, " per learnable parameter, ", params,
+         " parameters); was it written for another net or solver type?");
+  }
+  for (size_t i = 0; i < history_.size(); ++i) {
+    if (!history_[i]->ShapeEquals(state.history(static_cast<int>(i)))) {
+      fail("'", solverstate_path, "': history blob ", i, " has shape ",
+           shape_string(proto_shape(state.history(static_cast<int>(i)))), " but learnable parameter ",
+           i % params, " of net '", net_->name(), "' has shape ", history_[i]->shape_string(),
+           "; was it written for another net?");
+    }
+  }
+  if (state.has_learned_net()) {
+    net_->CopyTrainedLayersFrom(locate_learned_net(state.learned_net(), solverstate_path));
+  }
+  for (size_t i = 0; i < history_.size(); ++i) {
+    history_[i]->FromProto(state.history(static_cast<int>(i)), /*reshape=*/false);
+  }
+  iter_ = state.iter();
+  if (state.has_random_seed() && state.random_seed() != random_seed()) {
+    // Continue the snapshotted run's random streams, not this process's.
+    set_random_seed(state.random_seed());
+    net_->ReseedRandomStreams(state.random_seed());
+    for (const auto& test_net : test_nets_) test_net->ReseedRandomStreams(state.random_seed());
+  }
+}
+
+}  // namespace caffe
