@@ -127,6 +127,16 @@ TEST(DropoutLayerTest, RatioOutsideZeroOneIsAnError) {
   }
 }
 
+TEST(DropoutLayerTest, BackwardBeforeForwardIsAnError) {
+  DropoutCase drop(0.5f, {4, 5});
+  const std::string message = test::error_of(
+      [&] { drop.layer->Backward(drop.top.ptrs, {true}, drop.bottom.ptrs); });
+  EXPECT_NE(message.find("layer 'drop'"), std::string::npos) << message;
+  EXPECT_NE(message.find("run forward first"), std::string::npos) << message;
+  drop.forward(1);
+  EXPECT_NO_THROW(drop.layer->Backward(drop.top.ptrs, {true}, drop.bottom.ptrs));
+}
+
 TEST(DropoutLayerTest, DeviceHashMatchesHost) {
   SKIP_IF_NO_GPU();
 #ifdef CAFFE_USE_CUDA
