@@ -157,31 +157,25 @@ void Blob::ToProto(BlobProto* proto, bool write_diff) const {
   }
 }
 
+// The reductions and the scaling run where the current mode computes.
 float Blob::asum_data() const {
-  if (count_ == 0) return 0;
-  return mode() == Mode::GPU ? gpu_asum(count_, gpu_data()) : cpu_asum(count_, cpu_data());
+  return count_ == 0 ? 0.0f : blas(mode()).asum(count_, data_on(mode()));
 }
 float Blob::asum_diff() const {
-  if (count_ == 0) return 0;
-  return mode() == Mode::GPU ? gpu_asum(count_, gpu_diff()) : cpu_asum(count_, cpu_diff());
+  return count_ == 0 ? 0.0f : blas(mode()).asum(count_, diff_on(mode()));
 }
 float Blob::sumsq_data() const {
-  if (count_ == 0) return 0;
-  return mode() == Mode::GPU ? gpu_dot(count_, gpu_data(), gpu_data())
-                             : cpu_dot(count_, cpu_data(), cpu_data());
+  if (count_ == 0) return 0.0f;
+  const float* values = data_on(mode());
+  return blas(mode()).dot(count_, values, values);
 }
 float Blob::sumsq_diff() const {
-  if (count_ == 0) return 0;
-  return mode() == Mode::GPU ? gpu_dot(count_, gpu_diff(), gpu_diff())
-                             : cpu_dot(count_, cpu_diff(), cpu_diff());
+  if (count_ == 0) return 0.0f;
+  const float* grads = diff_on(mode());
+  return blas(mode()).dot(count_, grads, grads);
 }
 void Blob::scale_diff(float factor) {
-  if (count_ == 0) return;
-  if (mode() == Mode::GPU) {
-    gpu_scal(count_, factor, mutable_gpu_diff());
-  } else {
-    cpu_scal(count_, factor, mutable_cpu_diff());
-  }
+  if (count_ > 0) blas(mode()).scal(count_, factor, mutable_diff_on(mode()));
 }
 
 }  // namespace caffe

@@ -329,7 +329,7 @@ void Net::Backward() {
 void Net::ClearParamDiffs() {
   for (Blob* param : learnable_params_) {
     if (mode() == Mode::GPU) {
-      gpu_set(param->count(), 0.0f, param->mutable_gpu_diff());
+      blas(Mode::GPU).set(param->count(), 0.0f, param->mutable_gpu_diff());
     } else {
       float* diff = param->mutable_cpu_diff();
       parallel_for(param->count(), 1 << 16, [diff](long long begin, long long end) {

@@ -4,8 +4,8 @@
 
 #include "caffe/core/blob.hpp"
 #include "caffe/core/common.hpp"
-#include "caffe/util/random.hpp"
 #include "caffe/util/io.hpp"
+#include "caffe/util/random.hpp"
 
 namespace caffe {
 namespace {

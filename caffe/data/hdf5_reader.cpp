@@ -143,8 +143,8 @@ class HDF5Reader::File {
                                                 nullptr, 0, H5P_DEFAULT);
       if (length < 0) continue;
       std::string name(static_cast<size_t>(length) + 1, '\0');
-      H5Lget_name_by_idx(file_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(),
-                         name.size(), H5P_DEFAULT);
+      H5Lget_name_by_idx(file_.get(), ".", H5_INDEX_NAME, H5_ITER_INC, i, name.data(), name.size(),
+                         H5P_DEFAULT);
       name.resize(static_cast<size_t>(length));
       if (is_dataset(name)) names += (names.empty() ? "" : ", ") + name;
     }

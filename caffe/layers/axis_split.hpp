@@ -89,12 +89,12 @@ inline int count_valid_labels(const Blob& labels, const AxisSplit& split, Ignore
 inline void copy_piece_out(Mode mode, const AxisSplit& joint, int offset, int length,
                            const float* joint_values, float* piece_values) {
   blas(mode).copy_rows(joint.outer, length * joint.inner, joint_values + offset * joint.inner,
-            joint.axis_dim * joint.inner, piece_values, length * joint.inner);
+                       joint.axis_dim * joint.inner, piece_values, length * joint.inner);
 }
 inline void copy_piece_in(Mode mode, const AxisSplit& joint, int offset, int length,
                           const float* piece_values, float* joint_values) {
   blas(mode).copy_rows(joint.outer, length * joint.inner, piece_values, length * joint.inner,
-            joint_values + offset * joint.inner, joint.axis_dim * joint.inner);
+                       joint_values + offset * joint.inner, joint.axis_dim * joint.inner);
 }
 
 }  // namespace caffe

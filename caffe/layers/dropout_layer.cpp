@@ -53,8 +53,7 @@ void DropoutLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bott
          mask_count_ < 0 ? std::string("none") : std::to_string(mask_count_), ")");
   }
   if (mode == Mode::CPU && kept_.size() == static_cast<size_t>(count)) {
-    for_each(mode, count, DropoutApplyKept{kept_.data(), scale_, top_diff, bottom_diff},
-             kMinChunk);
+    for_each(mode, count, DropoutApplyKept{kept_.data(), scale_, top_diff, bottom_diff}, kMinChunk);
   } else {  // the forward ran on the GPU: draw the same mask again
     for_each(mode, count,
              DropoutDraw{mask_key_, threshold_, scale_, top_diff, bottom_diff, nullptr}, kMinChunk);

@@ -26,8 +26,8 @@ class DropoutLayer : public NeuronLayer {
 
  private:
   float ratio_ = 0.5f;
-  float scale_ = 2.0f;       // 1 / (1 - ratio_)
-  uint32_t threshold_ = 0;   // u_i >= p as an integer compare (uniform_bits_threshold)
+  float scale_ = 2.0f;      // 1 / (1 - ratio_)
+  uint32_t threshold_ = 0;  // u_i >= p as an integer compare (uniform_bits_threshold)
   // Key and size of the mask drawn by the last TRAIN forward pass (-1: none yet); Backward
   // reuses the key (GPU) ...
   uint64_t mask_key_ = 0;

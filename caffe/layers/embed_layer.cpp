@@ -80,10 +80,10 @@ void EmbedLayer::RejectIdGradient(const std::vector<bool>& propagate_down) {
 
 void EmbedLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
   CheckIds(*bottom[0]);
-  for_each(mode, top[0]->count(),
-           EmbedLookup{num_output_, bottom[0]->data_on(mode), blobs_[0]->data_on(mode),
-                       bias_term_ ? blobs_[1]->data_on(mode) : nullptr,
-                       top[0]->mutable_data_on(mode)});
+  for_each(
+      mode, top[0]->count(),
+      EmbedLookup{num_output_, bottom[0]->data_on(mode), blobs_[0]->data_on(mode),
+                  bias_term_ ? blobs_[1]->data_on(mode) : nullptr, top[0]->mutable_data_on(mode)});
 }
 
 void EmbedLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,

@@ -131,15 +131,15 @@ void InnerProductLayer::BackpropInput(Mode mode, const float* dy, const Blob& in
   }
   if (dx) {
     // dX = dY W.
-    math.gemm(Trans::No, transpose_ ? Trans::Yes : Trans::No, rows_, inputs_, num_output_, 1.0f,
-              dy, weight, 0.0f, dx);
+    math.gemm(Trans::No, transpose_ ? Trans::Yes : Trans::No, rows_, inputs_, num_output_, 1.0f, dy,
+              weight, 0.0f, dx);
   }
 }
 
 void InnerProductLayer::AddBias(Mode mode, const float* bias, float* y) {
   // Y += 1 b^T.
-  blas(mode).gemm(Trans::No, Trans::No, rows_, num_output_, 1, 1.0f,
-                  bias_multiplier_.data_on(mode), bias, 1.0f, y);
+  blas(mode).gemm(Trans::No, Trans::No, rows_, num_output_, 1, 1.0f, bias_multiplier_.data_on(mode),
+                  bias, 1.0f, y);
 }
 
 void InnerProductLayer::BackpropBias(Mode mode, const float* dy, float* dbias) {
@@ -155,8 +155,7 @@ void InnerProductLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVe
 }
 
 void InnerProductLayer::BackwardOn(Mode mode, const BlobVec& top,
-                                   const std::vector<bool>& propagate_down,
-                                   const BlobVec& bottom) {
+                                   const std::vector<bool>& propagate_down, const BlobVec& bottom) {
   const float* dy = top[0]->diff_on(mode);
   float* dweight = param_propagate_down(0) ? blobs_[0]->mutable_diff_on(mode) : nullptr;
   float* dx = propagate_down[0] ? bottom[0]->mutable_diff_on(mode) : nullptr;

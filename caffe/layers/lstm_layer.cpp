@@ -151,11 +151,11 @@ void LSTMLayer::ForwardInputTerms(Mode mode, const BlobVec& bottom) {
   ProjectInput(mode, T * N, bottom[0]->data_on(mode), blobs_[0]->data_on(mode), gates);
   // Rank-1 products broadcast b_c to every row and x_static W_xc_staticᵀ to every step.
   blas(mode).gemm(Trans::No, Trans::No, T * N, G, 1, 1.0f, ones, blobs_[1]->data_on(mode), 1.0f,
-           gates);
+                  gates);
   if (static_input_) {
     float* static_product = static_product_.mutable_data_on(mode);
     blas(mode).gemm(Trans::No, Trans::Yes, N, G, static_size_, 1.0f, bottom[2]->data_on(mode),
-             blobs_[2]->data_on(mode), 0.0f, static_product);
+                    blobs_[2]->data_on(mode), 0.0f, static_product);
     blas(mode).gemm(Trans::No, Trans::No, T, N * G, 1, 1.0f, ones, static_product, 1.0f, gates);
   }
 }
@@ -184,7 +184,7 @@ void LSTMLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) 
     const long long state = static_cast<long long>(t) * N * H;
     const long long gate = static_cast<long long>(t) * N * G;
     blas(mode).gemm(Trans::No, Trans::Yes, N, G, H, 1.0f, prev_hidden + state, hidden_weight, 1.0f,
-             gates + gate);
+                    gates + gate);
     const bool last = t + 1 == T;
     const lstm::ForwardStep step{gates + gate,
                                  prev_cell + state,
@@ -205,7 +205,7 @@ void LSTMLayer::BackwardInputTerms(Mode mode, const std::vector<bool>& propagate
   const float* ones = ones_.data_on(mode);
   if (param_propagate_down(1)) {
     blas(mode).gemv(Trans::Yes, T * N, G, 1.0f, gates_diff, ones, 1.0f,
-             blobs_[1]->mutable_diff_on(mode));
+                    blobs_[1]->mutable_diff_on(mode));
   }
   float* x_diff = propagate_down[0] ? bottom[0]->mutable_diff_on(mode) : nullptr;
   float* weight_diff = param_propagate_down(0) ? blobs_[0]->mutable_diff_on(mode) : nullptr;
@@ -218,17 +218,17 @@ void LSTMLayer::BackwardInputTerms(Mode mode, const std::vector<bool>& propagate
   float* step_sum = static_product_.mutable_diff_on(mode);
   blas(mode).gemv(Trans::Yes, T, N * G, 1.0f, gates_diff, ones, 0.0f, step_sum);
   if (param_propagate_down(2)) {
-    blas(mode).gemm(Trans::Yes, Trans::No, G, static_size_, N, 1.0f, step_sum, bottom[2]->data_on(mode),
-             1.0f, blobs_[2]->mutable_diff_on(mode));
+    blas(mode).gemm(Trans::Yes, Trans::No, G, static_size_, N, 1.0f, step_sum,
+                    bottom[2]->data_on(mode), 1.0f, blobs_[2]->mutable_diff_on(mode));
   }
   if (propagate_down[2]) {
     blas(mode).gemm(Trans::No, Trans::No, N, static_size_, G, 1.0f, step_sum,
-             blobs_[2]->data_on(mode), 0.0f, bottom[2]->mutable_diff_on(mode));
+                    blobs_[2]->data_on(mode), 0.0f, bottom[2]->mutable_diff_on(mode));
   }
 }
 
-void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top,
-                           const std::vector<bool>& propagate_down, const BlobVec& bottom) {
+void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
+                           const BlobVec& bottom) {
   if (propagate_down[1]) {
     fail("cannot propagate a gradient to cont (bottom 1, the sequence indicators); set ",
          "propagate_down: false for it");
@@ -273,7 +273,7 @@ void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top,
     if (t == 0 && !initial_state_diff) break;
     // Gradient w.r.t. cont_t · h_{t−1}, the recurrent GEMM's input.
     blas(mode).gemm(Trans::No, Trans::No, N, H, G, 1.0f, gates_diff + gate, hidden_weight, 0.0f,
-             hidden_diff);
+                    hidden_diff);
     incoming_hidden_diff = hidden_diff;
   }
   if (initial_state_diff) {
@@ -287,8 +287,9 @@ void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top,
 
   const int hidden_weight_param = hidden_weight_index();
   if (param_propagate_down(hidden_weight_param)) {
-    blas(mode).gemm(Trans::Yes, Trans::No, G, H, T * N, 1.0f, gates_diff, prev_hidden_.data_on(mode),
-             1.0f, blobs_[hidden_weight_param]->mutable_diff_on(mode));
+    blas(mode).gemm(Trans::Yes, Trans::No, G, H, T * N, 1.0f, gates_diff,
+                    prev_hidden_.data_on(mode), 1.0f,
+                    blobs_[hidden_weight_param]->mutable_diff_on(mode));
   }
   BackwardInputTerms(mode, propagate_down, bottom);
 }

@@ -129,8 +129,7 @@ class LSTMLayer : public Layer {
   // Bias, static input, recurrence and BPTT stay in this class.  BackpropInput always follows the
   // ProjectInput of the same forward pass (same x and W_xc), so an override may reuse what that
   // call prepared; an override can fall back to these dense products.
-  virtual void ProjectInput(Mode mode, int rows, const float* x, const float* weight,
-                            float* gates);
+  virtual void ProjectInput(Mode mode, int rows, const float* x, const float* weight, float* gates);
   virtual void BackpropInput(Mode mode, int rows, const float* gates_diff, const float* x,
                              const float* weight, float* x_diff, float* weight_diff);
 

@@ -43,4 +43,42 @@ class NeuronLayer : public Layer {
 #endif
 };
 
+// An activation y = f(x) whose gradient needs only y (Sigmoid, TanH): `Activation` gives
+// value(x) = f(x) and gradient(dy, y) = dy · f'(x), both CAFFE_HOST_DEVICE.  Such a layer works
+// in place.
+template <typename Activation>
+struct ActivationForward {
+  const float* x;
+  float* y;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { y[i] = Activation::value(x[i]); }
+};
+
+template <typename Activation>
+struct ActivationBackward {
+  const float* y;
+  const float* dy;
+  float* dx;
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    dx[i] = Activation::gradient(dy[i], y[i]);
+  }
+};
+
+template <typename Activation>
+class OutputActivationLayer : public NeuronLayer {
+ public:
+  using NeuronLayer::NeuronLayer;
+
+ protected:
+  void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) override {
+    for_each(
+        mode, bottom[0]->count(),
+        ActivationForward<Activation>{bottom[0]->data_on(mode), top[0]->mutable_data_on(mode)});
+  }
+  void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) override {
+    for_each(mode, top[0]->count(),
+             ActivationBackward<Activation>{top[0]->data_on(mode), top[0]->diff_on(mode),
+                                            bottom[0]->mutable_diff_on(mode)});
+  }
+};
+
 }  // namespace caffe

@@ -43,23 +43,24 @@ void SoftmaxWithLossLayer::Forward_gpu(const BlobVec& bottom, const BlobVec& top
     CUDA_KERNEL_CHECK();
   }
   // Every term is >= 0, so their sum is their absolute sum.
-  const float loss = positions > 0 ? gpu_asum(positions, loss_terms_.gpu_data()) : 0.0f;
+  const float loss = positions > 0 ? blas(Mode::GPU).asum(positions, loss_terms_.gpu_data()) : 0.0f;
   top[0]->mutable_cpu_data()[0] = loss / normalizer();
-  if (top.size() > 1) gpu_copy(prob_.count(), prob_.gpu_data(), top[1]->mutable_gpu_data());
+  if (top.size() > 1)
+    blas(Mode::GPU).copy(prob_.count(), prob_.gpu_data(), top[1]->mutable_gpu_data());
 }
 
 void SoftmaxWithLossLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                         const BlobVec& bottom) {
   if (!wants_score_gradient(propagate_down)) return;
   float* diff = bottom[0]->mutable_gpu_diff();
-  gpu_copy(prob_.count(), prob_.gpu_data(), diff);
+  blas(Mode::GPU).copy(prob_.count(), prob_.gpu_data(), diff);
   const int positions = split_.positions();
   if (positions > 0) {
     subtract_one_hot<<<cuda::blocks_for(positions), cuda::kThreadsPerBlock>>>(
         split_, ignore_, bottom[1]->gpu_data(), diff);
     CUDA_KERNEL_CHECK();
   }
-  gpu_scal(prob_.count(), top[0]->cpu_diff()[0] / normalizer(), diff);
+  blas(Mode::GPU).scal(prob_.count(), top[0]->cpu_diff()[0] / normalizer(), diff);
 }
 
 }  // namespace caffe

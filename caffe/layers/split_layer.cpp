@@ -1,19 +1,17 @@
 #include "caffe/layers/split_layer.hpp"
 
 #include "caffe/core/layer_registry.hpp"
-#include "caffe/util/math_functions.hpp"
+#include "caffe/util/device.hpp"
 
 namespace caffe {
 namespace {
 
-// bottom diff = sum of the tops' diffs, with the copy/axpy of one device and its diff pointers.
-template <typename DiffOf, typename MutableDiffOf>
-void sum_top_diffs(const BlobVec& top, Blob* bottom, decltype(&cpu_copy) copy,
-                   decltype(&cpu_axpy) axpy, DiffOf diff_of, MutableDiffOf mutable_diff_of) {
+// bottom diff = sum of the tops' diffs, on `mode`'s device.
+void sum_top_diffs(Mode mode, const BlobVec& top, Blob* bottom) {
   const int count = bottom->count();
-  float* sum = mutable_diff_of(bottom);
-  copy(count, diff_of(top[0]), sum);
-  for (size_t t = 1; t < top.size(); ++t) axpy(count, 1.0f, diff_of(top[t]), sum);
+  float* sum = bottom->mutable_diff_on(mode);
+  blas(mode).copy(count, top[0]->diff_on(mode), sum);
+  for (size_t t = 1; t < top.size(); ++t) blas(mode).axpy(count, 1.0f, top[t]->diff_on(mode), sum);
 }
 
 }  // namespace
@@ -29,15 +27,13 @@ void SplitLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 void SplitLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                               const BlobVec& bottom) {
   if (!propagate_down[0]) return;
-  sum_top_diffs(top, bottom[0], cpu_copy, cpu_axpy, [](const Blob* b) { return b->cpu_diff(); },
-                [](Blob* b) { return b->mutable_cpu_diff(); });
+  sum_top_diffs(Mode::CPU, top, bottom[0]);
 }
 
 void SplitLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                               const BlobVec& bottom) {
   if (!propagate_down[0]) return;
-  sum_top_diffs(top, bottom[0], gpu_copy, gpu_axpy, [](const Blob* b) { return b->gpu_diff(); },
-                [](Blob* b) { return b->mutable_gpu_diff(); });
+  sum_top_diffs(Mode::GPU, top, bottom[0]);
 }
 
 REGISTER_LAYER("Split", SplitLayer);

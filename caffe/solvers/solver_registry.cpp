@@ -1,10 +1,9 @@
 // Creating solvers: the registry of update rules by type name (REGISTER_SOLVER), and reading a
 // solver prototxt with its paths resolved beside the file (load_solver_param).
-#include "caffe/solvers/solver.hpp"
-
 #include <filesystem>
 #include <map>
 
+#include "caffe/solvers/solver.hpp"
 #include "caffe/solvers/solver_text.hpp"
 #include "caffe/util/io.hpp"
 

@@ -1,11 +1,11 @@
 // What a solver reports: the outputs a net produces (ReportedOutput, OutputAccumulator, the
 // perplexities), the training display, and the test passes (Solver::Test, Solver::TestAll).
-#include "caffe/solvers/solver.hpp"
-
 #include <glog/logging.h>
 
 #include <cmath>
 #include <sstream>
+
+#include "caffe/solvers/solver.hpp"
 
 namespace caffe {
 
@@ -19,7 +19,8 @@ std::string ReportedOutput::key() const {
 std::string ReportedOutput::describe() const {
   std::ostringstream line;
   line << name << " = " << value;
-  if (loss_weight != 0.0f) line << " (* " << loss_weight << " = " << loss_weight * value << " loss)";
+  if (loss_weight != 0.0f)
+    line << " (* " << loss_weight << " = " << loss_weight * value << " loss)";
   return line.str();
 }
 
@@ -38,7 +39,8 @@ std::vector<int> perplexity_layers(const Net& net) {
                                   : loss.normalization() == LossParameter::VALID ||
                                         loss.normalization() == LossParameter::FULL;
     if (!per_position) {
-      fail("layer '", layer.name(), "' (SoftmaxWithLoss): loss_param.report_perplexity needs a "
+      fail("layer '", layer.name(),
+           "' (SoftmaxWithLoss): loss_param.report_perplexity needs a "
            "loss that is the mean over positions (normalization VALID or FULL), so that its exp "
            "is a perplexity; remove `normalization`/`normalize` or set normalization: VALID");
     }

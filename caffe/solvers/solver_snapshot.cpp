@@ -1,12 +1,11 @@
 // Snapshots: writing the .caffemodel and .solverstate of an iteration, and resuming from a
 // .solverstate (with the checks that name what was passed instead, and where it came from).
-#include "caffe/solvers/solver.hpp"
-
 #include <glog/logging.h>
 
 #include <filesystem>
 
 #include "caffe/solvers/lr_policy.hpp"
+#include "caffe/solvers/solver.hpp"
 #include "caffe/solvers/solver_text.hpp"
 #include "caffe/util/io.hpp"
 
@@ -40,8 +39,10 @@ SnapshotFiles Solver::Snapshot() {
 namespace {
 
 [[noreturn]] void fail_weights_as_state(const std::string& path) {
-  fail("'", path, "' is a .caffemodel (trained weights), not a .solverstate; to start training "
-       "from these weights use --weights ", path, " (pycaffe: solver.net.copy_from)");
+  fail("'", path,
+       "' is a .caffemodel (trained weights), not a .solverstate; to start training "
+       "from these weights use --weights ",
+       path, " (pycaffe: solver.net.copy_from)");
 }
 
 // learned_net as written, else relative to the solverstate's folder, else the file of that
@@ -50,7 +51,8 @@ std::string locate_learned_net(const std::string& learned_net, const std::string
   if (fs::exists(learned_net)) return learned_net;
   const fs::path state_dir = fs::path(state_path).parent_path();
   std::vector<std::string> tried = {learned_net};
-  for (const fs::path& candidate : {state_dir / learned_net, state_dir / fs::path(learned_net).filename()}) {
+  for (const fs::path& candidate :
+       {state_dir / learned_net, state_dir / fs::path(learned_net).filename()}) {
     if (fs::exists(candidate)) return candidate.string();
     tried.push_back(candidate.string());
   }
@@ -90,9 +92,9 @@ void Solver::Restore(const std::string& solverstate_path) {
   for (size_t i = 0; i < history_.size(); ++i) {
     if (!history_[i]->ShapeEquals(state.history(static_cast<int>(i)))) {
       fail("'", solverstate_path, "': history blob ", i, " has shape ",
-           shape_string(proto_shape(state.history(static_cast<int>(i)))), " but learnable parameter ",
-           i % params, " of net '", net_->name(), "' has shape ", history_[i]->shape_string(),
-           "; was it written for another net?");
+           shape_string(proto_shape(state.history(static_cast<int>(i)))),
+           " but learnable parameter ", i % params, " of net '", net_->name(), "' has shape ",
+           history_[i]->shape_string(), "; was it written for another net?");
     }
   }
   if (state.has_learned_net()) {

@@ -59,13 +59,11 @@ enum class Trans { No, Yes };
 // gemm_ld takes explicit leading dimensions, so that evenly spaced rows (for example every
 // dp-th row of a weight matrix) or a block of columns are used in place, without a copy.
 struct Blas {
-  void (*gemm)(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
-               const float* B, float beta, float* C);
   void (*gemm_ld)(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
                   int lda, const float* B, int ldb, float beta, float* C, int ldc);
   // y = alpha · op(A) x + beta · y, A is M x N.
-  void (*gemv)(Trans trans_a, int M, int N, float alpha, const float* A, const float* x,
-               float beta, float* y);
+  void (*gemv)(Trans trans_a, int M, int N, float alpha, const float* A, const float* x, float beta,
+               float* y);
   void (*axpy)(int n, float alpha, const float* x, float* y);  // y += alpha · x
   void (*scal)(int n, float alpha, float* x);                  // x *= alpha (0 clears NaN too)
   void (*copy)(int n, const float* x, float* y);
@@ -75,6 +73,13 @@ struct Blas {
   // `rows` rows of `row_length` values from src (rows src_stride apart) to dst (dst_stride apart).
   void (*copy_rows)(int rows, int row_length, const float* src, int src_stride, float* dst,
                     int dst_stride);
+
+  // gemm_ld with packed operands: the leading dimensions follow from the shapes.
+  void gemm(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
+            const float* B, float beta, float* C) const {
+    gemm_ld(trans_a, trans_b, M, N, K, alpha, A, trans_a == Trans::No ? K : M, B,
+            trans_b == Trans::No ? N : K, beta, C, N);
+  }
 };
 
 // The table for a device; errors for Mode::GPU in a CPU-only build.

@@ -123,9 +123,8 @@ void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern,
     Layout layout{};
     layout.x_in_place = block.cols.contiguous();
     // W's kept entries need unit stride along its storage rows and even spacing across them.
-    layout.weight_in_place = shape.transposed
-                                 ? block.rows.contiguous() && block.cols.spacing() > 0
-                                 : block.cols.contiguous() && block.rows.spacing() > 0;
+    layout.weight_in_place = shape.transposed ? block.rows.contiguous() && block.cols.spacing() > 0
+                                              : block.cols.contiguous() && block.rows.spacing() > 0;
     layout.y_in_place = block.rows.contiguous();
     layout.x_offset = x_packed_cols_;
     layout.weight_offset = weight_packed_size_;
@@ -165,8 +164,8 @@ float* buffer(Mode mode, Blob& blob, long long size) {
 }
 }  // namespace
 
-MaskedProduct::Operand MaskedProduct::x_operand(Mode mode, size_t index, int batch,
-                                                const float* x, bool pack) {
+MaskedProduct::Operand MaskedProduct::x_operand(Mode mode, size_t index, int batch, const float* x,
+                                                bool pack) {
   const ProductBlock& block = blocks_[index];
   const Layout& layout = layouts_[index];
   if (layout.x_in_place) return {x + block.cols.start(), shape_.inputs};
@@ -179,8 +178,8 @@ MaskedProduct::Operand MaskedProduct::x_operand(Mode mode, size_t index, int bat
   return {x_packed_.data_on(mode) + offset, block.cols.count()};
 }
 
-MaskedProduct::Operand MaskedProduct::weight_operand(Mode mode, size_t index,
-                                                     const float* weight, bool pack) {
+MaskedProduct::Operand MaskedProduct::weight_operand(Mode mode, size_t index, const float* weight,
+                                                     bool pack) {
   const ProductBlock& block = blocks_[index];
   const Layout& layout = layouts_[index];
   if (layout.weight_in_place) {
@@ -201,13 +200,12 @@ MaskedProduct::Operand MaskedProduct::weight_operand(Mode mode, size_t index,
   return {weight_packed_.data_on(mode) + layout.weight_offset, packed_ld};
 }
 
-void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* weight,
-                            float* y) {
+void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* weight, float* y) {
   if (!planned_) fail("MaskedProduct::forward before configure");
   const int M = shape_.outputs;
   if (batch == 0) return;
   if (kept_outputs_ < M) blas(mode).set(batch * M, 0.0f, y);  // outputs no block writes
-  buffer(mode, x_packed_, x_packed_cols_ * batch);      // filled block by block below
+  buffer(mode, x_packed_, x_packed_cols_ * batch);            // filled block by block below
   buffer(mode, weight_packed_, weight_packed_size_);
   float* rows_scratch =
       buffer(mode, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
@@ -220,11 +218,11 @@ void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* w
     const Operand ws = weight_operand(mode, i, weight, true);
     const int rows = block.rows.count();
     if (layouts_[i].y_in_place) {
-      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
-                  ws.data, ws.ld, 0.0f, y + block.rows.start(), M);
+      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data,
+                         xs.ld, ws.data, ws.ld, 0.0f, y + block.rows.start(), M);
     } else {
-      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data, xs.ld,
-                  ws.data, ws.ld, 0.0f, rows_scratch, rows);
+      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data,
+                         xs.ld, ws.data, ws.ld, 0.0f, rows_scratch, rows);
       scatter(mode, StridedBlocks::all(batch), block.rows, 1.0f, rows_scratch, 0.0f, y, M);
     }
   }
@@ -241,7 +239,8 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
       buffer(mode, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
   float* dx_scratch =
       dx ? buffer(mode, dx_scratch_, static_cast<long long>(dx_scratch_cols_) * batch) : nullptr;
-  float* dweight_scratch = dweight ? buffer(mode, dweight_scratch_, dweight_scratch_size_) : nullptr;
+  float* dweight_scratch =
+      dweight ? buffer(mode, dweight_scratch_, dweight_scratch_size_) : nullptr;
   const float dp = static_cast<float>(pattern_.period);
   const bool transposed = shape_.transposed;
   for (size_t i = 0; i < blocks_.size(); ++i) {
@@ -259,11 +258,11 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
       const Operand ws = weight_operand(mode, i, weight, false);
       const Trans weight_trans = transposed ? Trans::Yes : Trans::No;
       if (layout.x_in_place) {
-        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
-                    0.0f, dx + block.cols.start(), K);
+        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data,
+                           ws.ld, 0.0f, dx + block.cols.start(), K);
       } else {
-        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data, ws.ld,
-                    0.0f, dx_scratch, cols);
+        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data,
+                           ws.ld, 0.0f, dx_scratch, cols);
         scatter(mode, StridedBlocks::all(batch), block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
       }
     }
@@ -274,13 +273,13 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
       const int out_rows = transposed ? cols : rows;
       const int out_cols = transposed ? rows : cols;
       if (layout.weight_in_place) {
-        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
-                    second.data, second.ld, 1.0f,
-                    dweight + weight_index(block.rows.start(), block.cols.start()),
-                    weight_ld_in_place(block));
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data,
+                           first.ld, second.data, second.ld, 1.0f,
+                           dweight + weight_index(block.rows.start(), block.cols.start()),
+                           weight_ld_in_place(block));
       } else {
-        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data, first.ld,
-                    second.data, second.ld, 0.0f, dweight_scratch, out_cols);
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data,
+                           first.ld, second.data, second.ld, 0.0f, dweight_scratch, out_cols);
         if (transposed) {
           scatter(mode, block.cols, block.rows, 1.0f, dweight_scratch, 1.0f, dweight, M);
         } else {

@@ -96,10 +96,10 @@ class MaskedProduct {
   void forward(Mode mode, int batch, const float* x, const float* weight, float* y);
   // dx = dp · dy (W ⊙ Mask) (overwritten; zero in dropped columns and in columns that are not
   // live) and dweight += dp · Mask ⊙ (dyᵀ x) (dropped entries and the columns that are not live
-  // untouched: x is zero there, so their gradient is); either may be null.  Reuses what the forward of the same
-  // x and weight packed, so it must follow that forward.
-  void backward(Mode mode, int batch, const float* dy, const float* x,
-                const float* weight, float* dx, float* dweight);
+  // untouched: x is zero there, so their gradient is); either may be null.  Reuses what the forward
+  // of the same x and weight packed, so it must follow that forward.
+  void backward(Mode mode, int batch, const float* dy, const float* x, const float* weight,
+                float* dx, float* dweight);
 
  private:
   struct Layout {             // how one block's operands are addressed

@@ -15,9 +15,7 @@ CBLAS_TRANSPOSE to_cblas(Trans trans) { return trans == Trans::Yes ? CblasTrans 
 
 void cpu_gemm(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
               const float* B, float beta, float* C) {
-  const int lda = trans_a == Trans::No ? K : M;
-  const int ldb = trans_b == Trans::No ? N : K;
-  cpu_gemm_ld(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
+  blas(Mode::CPU).gemm(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
 }
 
 void cpu_gemm_ld(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
@@ -66,31 +64,15 @@ void cpu_copy_rows(int rows, int row_length, const float* src, int src_stride, f
   }
 }
 
-#ifndef CAFFE_USE_CUDA
-// CPU-only build: the device functions exist so that the GPU table links, and say why they
-// cannot run if they are ever reached.
-namespace {
-[[noreturn]] void no_gpu() { fail("GPU math requested, but this build has no CUDA support"); }
-}  // namespace
-void gpu_gemm(Trans, Trans, int, int, int, float, const float*, const float*, float, float*) { no_gpu(); }
-void gpu_gemm_ld(Trans, Trans, int, int, int, float, const float*, int, const float*, int, float,
-                 float*, int) { no_gpu(); }
-void gpu_gemv(Trans, int, int, float, const float*, const float*, float, float*) { no_gpu(); }
-void gpu_axpy(int, float, const float*, float*) { no_gpu(); }
-void gpu_scal(int, float, float*) { no_gpu(); }
-void gpu_copy(int, const float*, float*) { no_gpu(); }
-void gpu_set(int, float, float*) { no_gpu(); }
-float gpu_dot(int, const float*, const float*) { no_gpu(); }
-float gpu_asum(int, const float*) { no_gpu(); }
-void gpu_copy_rows(int, int, const float*, int, float*, int) { no_gpu(); }
-#endif
-
 const Blas& blas(Mode mode) {
-  static const Blas kCpu{cpu_gemm, cpu_gemm_ld, cpu_gemv, cpu_axpy, cpu_scal, cpu_copy,
-                         cpu_set,  cpu_dot,     cpu_asum, cpu_copy_rows};
-  static const Blas kGpu{gpu_gemm, gpu_gemm_ld, gpu_gemv, gpu_axpy, gpu_scal, gpu_copy,
-                         gpu_set,  gpu_dot,     gpu_asum, gpu_copy_rows};
-  return mode == Mode::GPU ? kGpu : kCpu;
+  static const Blas kCpu{cpu_gemm_ld, cpu_gemv, cpu_axpy, cpu_scal,     cpu_copy,
+                         cpu_set,     cpu_dot,  cpu_asum, cpu_copy_rows};
+  if (mode == Mode::CPU) return kCpu;
+#ifdef CAFFE_USE_CUDA
+  return gpu_blas();
+#else
+  fail("GPU math requested, but this build has no CUDA support");
+#endif
 }
 
 }  // namespace caffe

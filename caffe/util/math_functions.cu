@@ -15,15 +15,6 @@ struct Fill {
 
 cublasOperation_t to_cublas(Trans trans) { return trans == Trans::Yes ? CUBLAS_OP_T : CUBLAS_OP_N; }
 
-}  // namespace
-
-void gpu_gemm(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
-              const float* B, float beta, float* C) {
-  const int lda = trans_a == Trans::No ? K : M;
-  const int ldb = trans_b == Trans::No ? N : K;
-  gpu_gemm_ld(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, N);
-}
-
 void gpu_gemm_ld(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
                  int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   if (M == 0 || N == 0) return;
@@ -43,14 +34,6 @@ void gpu_axpy(int n, float alpha, const float* x, float* y) {
   CUBLAS_CALL(cublasSaxpy(cuda::cublas_handle(), n, &alpha, x, 1, y, 1));
 }
 
-void gpu_scal(int n, float alpha, float* x) {
-  if (alpha == 0.0f) {
-    gpu_set(n, 0.0f, x);
-  } else if (alpha != 1.0f) {
-    CUBLAS_CALL(cublasSscal(cuda::cublas_handle(), n, &alpha, x, 1));
-  }
-}
-
 void gpu_copy(int n, const float* x, float* y) {
   if (x != y && n > 0) CUDA_CALL(cudaMemcpy(y, x, sizeof(float) * n, cudaMemcpyDeviceToDevice));
 }
@@ -61,6 +44,14 @@ void gpu_set(int n, float value, float* x) {
     CUDA_CALL(cudaMemset(x, 0, sizeof(float) * n));
   } else {
     for_each_gpu(n, Fill{value, x});
+  }
+}
+
+void gpu_scal(int n, float alpha, float* x) {
+  if (alpha == 0.0f) {
+    gpu_set(n, 0.0f, x);
+  } else if (alpha != 1.0f) {
+    CUBLAS_CALL(cublasSscal(cuda::cublas_handle(), n, &alpha, x, 1));
   }
 }
 
@@ -81,6 +72,14 @@ void gpu_copy_rows(int rows, int row_length, const float* src, int src_stride, f
   if (rows == 0 || row_length == 0) return;
   CUDA_CALL(cudaMemcpy2D(dst, sizeof(float) * dst_stride, src, sizeof(float) * src_stride,
                          sizeof(float) * row_length, rows, cudaMemcpyDeviceToDevice));
+}
+
+}  // namespace
+
+const Blas& gpu_blas() {
+  static const Blas table{gpu_gemm_ld, gpu_gemv, gpu_axpy, gpu_scal,     gpu_copy,
+                          gpu_set,     gpu_dot,  gpu_asum, gpu_copy_rows};
+  return table;
 }
 
 }  // namespace caffe

@@ -53,14 +53,13 @@ void host_scatter(const StridedBlocks& rows, const StridedBlocks& cols, float al
     if (beta == 0.0f) {
       cols.for_each_index([&](int c, int column) { row[c] = alpha * in[column]; });
     } else {
-      cols.for_each_index(
-          [&](int c, int column) { row[c] = alpha * in[column] + beta * row[c]; });
+      cols.for_each_index([&](int c, int column) { row[c] = alpha * in[column] + beta * row[c]; });
     }
   });
 }
 
-void host_add_to_columns(int rows, const StridedBlocks& cols, float alpha, const float* v,
-                         float* y, int ld) {
+void host_add_to_columns(int rows, const StridedBlocks& cols, float alpha, const float* v, float* y,
+                         int ld) {
   for (int r = 0; r < rows; ++r) {
     float* row = y + static_cast<long long>(r) * ld;
     cols.for_each_index([&](int c, int) { row[c] += alpha * v[c]; });
@@ -68,7 +67,7 @@ void host_add_to_columns(int rows, const StridedBlocks& cols, float alpha, const
 }
 
 void host_accumulate_column_sums(int rows, const StridedBlocks& cols, float alpha, const float* y,
-                                int ld, float* sums) {
+                                 int ld, float* sums) {
   for (int r = 0; r < rows; ++r) {
     const float* row = y + static_cast<long long>(r) * ld;
     cols.for_each_index([&](int c, int) { sums[c] += alpha * row[c]; });

@@ -57,8 +57,7 @@ void InnerProductApproxDropoutLayer::ProjectInput(Mode mode, const Blob& input, 
 void InnerProductApproxDropoutLayer::BackpropInput(Mode mode, const float* dy, const Blob& input,
                                                    float* dx, float* dweight) {
   product().configure(shape_, forward_pattern_, forward_live_inputs_);
-  product().backward(mode, rows(), dy, input.data_on(mode), blobs_[0]->data_on(mode), dx,
-                     dweight);
+  product().backward(mode, rows(), dy, input.data_on(mode), blobs_[0]->data_on(mode), dx, dweight);
 }
 
 void InnerProductApproxDropoutLayer::AddBias(Mode mode, const float* bias, float* y) {

@@ -30,8 +30,8 @@ bool LSTMApproxDropoutLayer::BeginMaskedForward() {
   return true;
 }
 
-void LSTMApproxDropoutLayer::ProjectInput(Mode mode, int rows, const float* x,
-                                          const float* weight, float* gates) {
+void LSTMApproxDropoutLayer::ProjectInput(Mode mode, int rows, const float* x, const float* weight,
+                                          float* gates) {
   if (!BeginMaskedForward()) {
     LSTMLayer::ProjectInput(mode, rows, x, weight, gates);
     return;

@@ -235,9 +235,8 @@ std::string approx_text(const std::string& name, int num_output, const std::stri
          extra_ip + " } approx_dropout_param { " + dropout + " }";
 }
 
-void check_approx(const std::string& dropout, DropPattern own,
-                  const ColumnPattern& input, bool expect_skip, Mode mode = Mode::CPU,
-                  Phase phase = TRAIN, int batch = 40) {
+void check_approx(const std::string& dropout, DropPattern own, const ColumnPattern& input,
+                  bool expect_skip, Mode mode = Mode::CPU, Phase phase = TRAIN, int batch = 40) {
   SCOPED_TRACE("InnerProductApproxDropout {" + dropout + "} own (" + std::to_string(own.period) +
                ", " + std::to_string(own.offset) + ") input (" + std::to_string(input.period) +
                ", " + std::to_string(input.offset) + ")" + (phase == TEST ? " TEST" : ""));
@@ -255,9 +254,7 @@ void check_approx(const std::string& dropout, DropPattern own,
 void check_approx_modes(Mode mode) {
   // ROW OUTPUT: rows every dp2-th, columns every dp1-th.  Below 32 rows per batch the kept rows
   // alone are used (in place), unless dp2 = 1.
-  for (const DropPattern own :
-       {DropPattern{1, 0}, DropPattern{2, 1},
-        DropPattern{7, 3}}) {
+  for (const DropPattern own : {DropPattern{1, 0}, DropPattern{2, 1}, DropPattern{7, 3}}) {
     for (const ColumnPattern& input : {ColumnPattern{2, 0, 37}, ColumnPattern{3, 2, 37}}) {
       check_approx("pattern: ROW", own, input, true, mode);
       check_approx("pattern: ROW", own, input, own.period == 1, mode, TRAIN, 31);
@@ -336,8 +333,7 @@ TEST(ColumnPatternSkipTest, OtherLayersClearThePattern) {
   }
 }
 
-ColumnPattern approx_top_pattern(const std::string& dropout, DropPattern own,
-                                 Phase phase = TRAIN) {
+ColumnPattern approx_top_pattern(const std::string& dropout, DropPattern own, Phase phase = TRAIN) {
   auto layer = test::make_layer(approx_text("ad", 12, dropout), phase);
   if (phase == TRAIN) {
     dynamic_cast<InnerProductApproxDropoutLayer&>(*layer).set_fixed_pattern(own.period, own.offset);

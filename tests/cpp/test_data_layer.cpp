@@ -505,7 +505,8 @@ TEST(DataLayerTest, GpuForwardMatchesCpu) {
   run.layer->Forward({}, run.top.ptrs);
   // Copy on the device so the comparison reads what the next GPU layer would see.
   Blob device_copy(run.top.ptrs[0]->shape());
-  gpu_copy(device_copy.count(), run.top.ptrs[0]->gpu_data(), device_copy.mutable_gpu_data());
+  blas(Mode::GPU).copy(device_copy.count(), run.top.ptrs[0]->gpu_data(),
+                       device_copy.mutable_gpu_data());
   EXPECT_EQ(
       std::vector<float>(device_copy.cpu_data(), device_copy.cpu_data() + device_copy.count()),
       cpu);

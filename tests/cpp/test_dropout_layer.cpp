@@ -129,8 +129,8 @@ TEST(DropoutLayerTest, RatioOutsideZeroOneIsAnError) {
 
 TEST(DropoutLayerTest, BackwardBeforeForwardIsAnError) {
   DropoutCase drop(0.5f, {4, 5});
-  const std::string message = test::error_of(
-      [&] { drop.layer->Backward(drop.top.ptrs, {true}, drop.bottom.ptrs); });
+  const std::string message =
+      test::error_of([&] { drop.layer->Backward(drop.top.ptrs, {true}, drop.bottom.ptrs); });
   EXPECT_NE(message.find("layer 'drop'"), std::string::npos) << message;
   EXPECT_NE(message.find("run forward first"), std::string::npos) << message;
   drop.forward(1);

@@ -275,7 +275,7 @@ TEST(HDF5DataLayerTest, GpuModeReadsTheSameBatches) {
   // Copy on the device, then read back: checks the values the next layer would see there.
   const Blob& top = *f.top.ptrs[0];
   Blob device_copy(top.shape());
-  gpu_copy(top.count(), top.gpu_data(), device_copy.mutable_gpu_data());
+  blas(Mode::GPU).copy(top.count(), top.gpu_data(), device_copy.mutable_gpu_data());
   EXPECT_EQ(std::vector<float>(device_copy.cpu_data(), device_copy.cpu_data() + top.count()),
             files.expected_batch(1, 4));
 }

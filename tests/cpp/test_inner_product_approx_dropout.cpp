@@ -17,7 +17,6 @@
 namespace caffe {
 namespace {
 
-
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kPrefilledParamDiff = 0.25f;  // parameter gradients must accumulate onto it
 

@@ -13,13 +13,12 @@
 #include <vector>
 
 #include "caffe/util/io.hpp"
-#include "layers/approx_dropout/lstm_approx_dropout_layer.hpp"
 #include "caffe/util/math_functions.hpp"
+#include "layers/approx_dropout/lstm_approx_dropout_layer.hpp"
 #include "tests/cpp/test_util.hpp"
 
 namespace caffe {
 namespace {
-
 
 constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
 constexpr float kPrefilledParamDiff = 0.25f;  // parameter gradients must accumulate onto it
