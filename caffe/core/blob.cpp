@@ -157,7 +157,6 @@ void Blob::ToProto(BlobProto* proto, bool write_diff) const {
   }
 }
 
-// The reductions and the scaling run where the current mode computes.
 float Blob::asum_data() const {
   return count_ == 0 ? 0.0f : blas(mode()).asum(count_, data_on(mode()));
 }
@@ -173,9 +172,6 @@ float Blob::sumsq_diff() const {
   if (count_ == 0) return 0.0f;
   const float* grads = diff_on(mode());
   return blas(mode()).dot(count_, grads, grads);
-}
-void Blob::scale_diff(float factor) {
-  if (count_ > 0) blas(mode()).scal(count_, factor, mutable_diff_on(mode()));
 }
 
 }  // namespace caffe

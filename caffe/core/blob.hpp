@@ -81,11 +81,11 @@ class Blob {
   const ColumnPattern& column_pattern() const { return column_pattern_; }
   void set_column_pattern(const ColumnPattern& pattern) { column_pattern_ = pattern; }
 
+  // Σ|x| and Σx² of the data or the diff, computed where the current mode computes.
   float asum_data() const;
   float asum_diff() const;
   float sumsq_data() const;
   float sumsq_diff() const;
-  void scale_diff(float factor);
 
  private:
   int legacy_dim(int index) const;

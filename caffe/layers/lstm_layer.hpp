@@ -133,9 +133,6 @@ class LSTMLayer : public Layer {
   virtual void BackpropInput(Mode mode, int rows, const float* gates_diff, const float* x,
                              const float* weight, float* x_diff, float* weight_diff);
 
-  int steps() const { return steps_; }            // T
-  int streams() const { return streams_; }        // N
-  int hidden_size() const { return hidden_; }     // H
   int input_size() const { return input_size_; }  // D
   int gate_width() const { return 4 * hidden_; }  // 4H
 

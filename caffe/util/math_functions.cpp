@@ -13,11 +13,6 @@ namespace {
 CBLAS_TRANSPOSE to_cblas(Trans trans) { return trans == Trans::Yes ? CblasTrans : CblasNoTrans; }
 }  // namespace
 
-void cpu_gemm(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
-              const float* B, float beta, float* C) {
-  blas(Mode::CPU).gemm(trans_a, trans_b, M, N, K, alpha, A, B, beta, C);
-}
-
 void cpu_gemm_ld(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
                  int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   if (M == 0 || N == 0) return;

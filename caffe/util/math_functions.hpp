@@ -7,8 +7,6 @@
 
 namespace caffe {
 
-void cpu_gemm(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
-              const float* B, float beta, float* C);
 void cpu_gemm_ld(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
                  int lda, const float* B, int ldb, float beta, float* C, int ldc);
 void cpu_gemv(Trans trans_a, int M, int N, float alpha, const float* A, const float* x, float beta,

@@ -22,7 +22,6 @@ class StridedBlocks {
 
   int total() const { return total_; }
   CAFFE_HOST_DEVICE int count() const { return count_; }
-  bool covers_all() const { return count_ == total_; }
   int start() const { return first_ * block_; }  // first selected index (when count() > 0)
   // One run [start(), start() + count()) of consecutive indices (adjacent blocks included).
   bool contiguous() const { return blocks_ <= 1 || stride_ == 1; }
