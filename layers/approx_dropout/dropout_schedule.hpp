@@ -53,6 +53,20 @@ class PatternSource {
   long long width_ = 0;
 };
 
+// While one is alive, PatternSource::Load on this thread reads no schedule file and behaves as if
+// the fixed pattern (1, 0) were set: a net built only to read its layers' mask shapes (the schedule
+// planner, layer_plan.hpp) needs no schedules yet.  Scopes nest.
+class PlanningScope {
+ public:
+  PlanningScope();
+  ~PlanningScope();
+  PlanningScope(const PlanningScope&) = delete;
+  PlanningScope& operator=(const PlanningScope&) = delete;
+
+ private:
+  bool outer_;  // whether an enclosing scope was active
+};
+
 // approx_dropout_param.tile_size as an int, or an error.
 int checked_tile_size(const ApproxDropoutParameter& param);
 
