@@ -27,9 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_common  # noqa: E402
-import mlp_nets  # noqa: E402
+from lib import bench_common, mlp_nets
 
 BATCH = 128
 
@@ -110,8 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     build = Path(args.build_dir) if Path(args.build_dir).is_absolute() else bench_common.REPO / args.build_dir
-    bench_common.add_pycaffe_to_path(str(build))
-    import caffe
+    caffe = bench_common.import_caffe()
     caffe.set_mode_cpu()
     caffe.set_blas_threads(args.threads)
     print(bench_common.machine_summary(args.threads, caffe.blas_info()))

@@ -69,8 +69,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_common  # noqa: E402
+from lib import bench_common
 
 VOCAB, STEPS, STREAMS = 10000, 35, 20
 LR, CLIP = 1.0, 5.0
@@ -365,22 +364,18 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="OMP_WAIT_POLICY for PyTorch's OpenMP threads (default: the "
                              "environment's, else PASSIVE; see the module docstring)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    parser.add_argument("--build-dir", default=os.environ.get("CAFFE_BUILD_DIR", "build"),
-                        help="ApproxCaffe build folder (default: $CAFFE_BUILD_DIR or build)")
     args = parser.parse_args(argv)
     if args.warmup < 0:
         parser.error("--warmup must be >= 0")
     return args
 
 
-def setup_frameworks(build_dir: str, threads: int, omp_wait_policy: str) -> tuple[Any, Any]:
+def setup_frameworks(threads: int, omp_wait_policy: str) -> tuple[Any, Any]:
     """Import and configure pycaffe and PyTorch (CPU, `threads` threads); print what they use."""
-    # Both are read when the libraries load: glog INFO lines (a solver's whole parameter set)
-    # are hidden unless asked for; libgomp's wait policy must be set before torch loads it.
-    os.environ.setdefault("GLOG_minloglevel", "1")
+    # libgomp's wait policy is read when torch loads it (import_caffe hides glog's INFO lines,
+    # a solver's whole parameter set, unless GLOG_minloglevel asks for them).
     os.environ["OMP_WAIT_POLICY"] = omp_wait_policy
-    bench_common.add_pycaffe_to_path(build_dir)
-    import caffe
+    caffe = bench_common.import_caffe()
     import torch
     caffe.set_mode_cpu()
     caffe.set_blas_threads(threads)
@@ -396,10 +391,10 @@ def setup_frameworks(build_dir: str, threads: int, omp_wait_policy: str) -> tupl
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
     try:
-        caffe, torch = setup_frameworks(args.build_dir, args.threads, args.omp_wait_policy)
+        caffe, torch = setup_frameworks(args.threads, args.omp_wait_policy)
     except ImportError as error:
         print(f"bench_lstm: {error}; PyTorch is a benchmark-only dependency (`pip install "
-              "torch`) and pycaffe must be built (--build-dir)", file=sys.stderr)
+              "torch`)", file=sys.stderr)
         return 1
     print(f"V {VOCAB}, T {STEPS}, N {STREAMS}; SGD lr {LR}, clip {CLIP}; mean (and median) over "
           f"the timed iterations after {args.warmup} warm-up rounds, interleaved\n")

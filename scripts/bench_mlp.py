@@ -17,9 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_common  # noqa: E402
-import mlp_nets  # noqa: E402
+from lib import bench_common, mlp_nets
 
 BATCH = 128
 LR, MOMENTUM, DECAY = 0.01, 0.9, 5e-4
@@ -69,13 +67,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--block", type=int, default=6,
                         help="calls per contender per round; the first of each is untimed")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
-    parser.add_argument("--build-dir", help="ApproxCaffe build folder (default: build)")
     args = parser.parse_args(argv)
 
-    bench_common.add_pycaffe_to_path(args.build_dir)
     # libgomp's default spin-waiting threads would steal both cores from our BLAS between calls.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    import caffe
+    caffe = bench_common.import_caffe()
     try:
         import torch
     except ImportError:

@@ -4,6 +4,7 @@
 #   CAFFE_BUILD_DIR   build folder (default: build)
 #   CAFFE_CUDA_ARCH   CUDA architecture when nvcc is present (default: 90)
 #   CAFFE_SKIP_APT=1  skip apt-get (packages already installed)
+# Python packages go into .venv, whose approxcaffe.pth puts the build's python folder on its path.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${CAFFE_BUILD_DIR:-build}
@@ -43,4 +44,13 @@ cmake -S . -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release \
   || { cat "$BUILD_DIR.configure.log"; exit 1; }
 grep "ApproxCaffe:" "$BUILD_DIR.configure.log" || true
 cmake --build "$BUILD_DIR" -j"$(nproc)"
-echo "== build done: $BUILD_DIR/tools/caffe, PYTHONPATH=$BUILD_DIR/python"
+
+# .venv's Python finds pycaffe in this build without PYTHONPATH (scripts/*.py just import caffe).
+case "$BUILD_DIR" in
+  /*) PYCAFFE_DIR="$BUILD_DIR/python" ;;
+  *) PYCAFFE_DIR="$PWD/$BUILD_DIR/python" ;;
+esac
+SITE_PACKAGES=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
+echo "$PYCAFFE_DIR" >"$SITE_PACKAGES/approxcaffe.pth"
+echo "== build done: $BUILD_DIR/tools/caffe; .venv/bin/python imports caffe from $PYCAFFE_DIR"
+echo "   (other interpreters: PYTHONPATH=$PYCAFFE_DIR)"

@@ -22,10 +22,7 @@ import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_common  # noqa: E402
-import mlp_nets  # noqa: E402
-import plot_log  # noqa: E402
+from lib import bench_common, mlp_nets, plot_log
 
 REPO = bench_common.REPO
 PAPER_NOTE = ("Paper (Table 1 of arXiv 1805.08939v1, GPU): accuracy 97.5-98.1% with approximate "
@@ -233,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
 
     build = Path(args.build_dir) if Path(args.build_dir).is_absolute() else REPO / args.build_dir
     args.caffe_bin = build / "tools"
-    bench_common.add_pycaffe_to_path(str(build))
+    bench_common.import_caffe()
     from tqdm import tqdm
 
     lmdb_dir = find_lmdbs(args)

@@ -37,10 +37,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_common  # noqa: E402
-import make_ptb_models  # noqa: E402
-import plot_log  # noqa: E402
+from lib import bench_common, make_ptb_models, plot_log
 
 REPO = bench_common.REPO
 MODELS = REPO / "models" / "ptb_lstm"
@@ -502,8 +499,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--prepared-dir", type=Path, default=REPO / "data" / "ptb",
                         help="prepare_ptb.py output, reused when complete (default %(default)s)")
     parser.add_argument("--build-dir", default=os.environ.get("CAFFE_BUILD_DIR", "build"),
-                        help="build folder with tools/caffe and python/ (default "
-                             "$CAFFE_BUILD_DIR, else build)")
+                        help="build folder with tools/caffe (default $CAFFE_BUILD_DIR, else "
+                             "build; pycaffe comes from PYTHONPATH)")
     parser.add_argument("--threads", type=int, default=1,
                         help="BLAS threads of each caffe run (caffe --threads; default 1)")
     parser.add_argument("--out-dir", type=Path, default=REPO / "examples_out" / "reproduce_ptb",
@@ -545,7 +542,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def run_all(args: argparse.Namespace) -> int:
     if not args.caffe.is_file():
         raise RuntimeError(f"{args.caffe} not found: build the project or give --build-dir")
-    bench_common.add_pycaffe_to_path(str(args.build))
+    bench_common.import_caffe()
     data = prepare_data(args.data_dir, args.prepared_dir)
     print(f"data {data.folder}: vocabulary {data.vocabulary}, {data.streams} streams, rows "
           + ", ".join(f"{split} {data.rows[split]}" for split in SPLITS))

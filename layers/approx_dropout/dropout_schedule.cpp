@@ -16,6 +16,8 @@ namespace caffe {
 namespace approx_dropout {
 namespace {
 
+thread_local bool planning = false;  // a PlanningScope is alive on this thread
+
 const char* pattern_name(ApproxDropoutParameter::Pattern pattern) {
   return pattern == ApproxDropoutParameter::TILE ? "TILE" : "ROW";
 }
@@ -105,8 +107,13 @@ void PatternSource::set_fixed(int period, int offset) {
   fixed_ = DropPattern{period, offset};
 }
 
+PlanningScope::PlanningScope() : outer_(planning) { planning = true; }
+
+PlanningScope::~PlanningScope() { planning = outer_; }
+
 void PatternSource::Load(const ApproxDropoutParameter& param, Phase phase, long long width) {
   width_ = width;
+  if (phase == TRAIN && !fixed_ && planning) fixed_ = DropPattern{1, 0};
   if (phase == TRAIN && !fixed_) schedule_.emplace(param, width);
 }
 

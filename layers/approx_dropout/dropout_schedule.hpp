@@ -53,6 +53,20 @@ class PatternSource {
   long long width_ = 0;
 };
 
+// While one is alive, PatternSource::Load on this thread reads no schedule file and behaves as if
+// the fixed pattern (1, 0) were set: a net built only to read its layers' mask shapes (the schedule
+// planner, layer_plan.hpp) needs no schedules yet.  Scopes nest.
+class PlanningScope {
+ public:
+  PlanningScope();
+  ~PlanningScope();
+  PlanningScope(const PlanningScope&) = delete;
+  PlanningScope& operator=(const PlanningScope&) = delete;
+
+ private:
+  bool outer_;  // whether an enclosing scope was active
+};
+
 // What a layer's pattern ranges over: ROW with drop_side OUTPUT drops output units (rows of W),
 // ROW with INPUT input units (columns of W), TILE tiles of W.
 MaskKind mask_kind(const ApproxDropoutParameter& param);

@@ -32,6 +32,7 @@ enum BindingOrder : int {
   kBindBlob = 10,    // Blob and its numpy views
   kBindNet = 20,     // Net and Layer
   kBindSolver = 30,  // solvers (they hand out Nets)
+  kBindApprox = 40,  // approximate-dropout schedule planning
 };
 
 using BindFunction = void (*)(py::module_&);

@@ -1,24 +1,33 @@
-"""pytest setup: import `caffe` from the build directory and skip GPU tests without a GPU.
+"""pytest setup: the build directory, where `caffe` comes from, and GPU tests without a GPU.
 
-The package lives in $CAFFE_BUILD_DIR/python (default <repo>/build/python; a relative
-CAFFE_BUILD_DIR is taken from the repository root).  Tests marked ``@pytest.mark.gpu`` are
-skipped, with the reason, when caffe.gpu_count() == 0.
+The build is $CAFFE_BUILD_DIR (default <repo>/build; a relative CAFFE_BUILD_DIR is taken from
+the repository root).  `caffe` is imported from PYTHONPATH, which must hold
+$CAFFE_BUILD_DIR/python (scripts/run_tests.sh sets it); the report header says where it was
+found, or how to fix it.  Tests marked ``@pytest.mark.gpu`` are skipped, with the reason, when
+caffe.gpu_count() == 0.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
-import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO / os.environ.get("CAFFE_BUILD_DIR", "build")  # an absolute value replaces REPO
-sys.path.insert(0, str(BUILD_DIR / "python"))
 
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped when there is none)")
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    spec = importlib.util.find_spec("caffe")
+    if spec is None or spec.origin is None:
+        return (f"caffe: not importable; put the build's python folder on PYTHONPATH "
+                f"(PYTHONPATH={BUILD_DIR / 'python'}), as scripts/run_tests.sh does")
+    return f"caffe: {Path(spec.origin).parent}"
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

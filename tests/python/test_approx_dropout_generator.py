@@ -228,6 +228,59 @@ layer { name: "fc" type: "InnerProductApproxDropout" bottom: "x" top: "fc"
     assert schedule.max_period == 8 and not schedule.HasField("width")
 
 
+def test_core_plan_reads_widths_and_tile_grids_from_the_built_net(tmp_path: pathlib.Path) -> None:
+    from caffe._caffe import plan_approx_layers
+    layers = plan_approx_layers(str(_write_net(tmp_path, NET)))
+    assert [(layer["name"], layer["width"], layer["tile_rows"], layer["tile_cols"])
+            for layer in layers] == [("fc1", 12, None, None), ("fc2", 12, None, None),
+                                     ("fc3", 15, 3, 5)]
+    assert all(layer["unknown_width_reason"] is None for layer in layers)
+
+
+def test_net_mode_uses_the_level_and_stages_of_the_net_state(tmp_path: pathlib.Path) -> None:
+    net = _write_net(tmp_path, NET.replace('name: "generator_test"',
+                                           'name: "staged" state { stage: "extra" }')
+                     .replace("include { phase: TEST }", 'include { stage: "extra" }'))
+    plans = approx_dropout.plan_net(str(net))
+    assert [(plan.layer_name, plan.width) for plan in plans] == [
+        ("fc1", 12), ("fc2", 12), ("fc3", 15), ("fc_test", 5)]
+
+
+def test_net_that_cannot_be_built_warns_with_the_reason(tmp_path: pathlib.Path) -> None:
+    net = _write_net(tmp_path, """
+layer { name: "data" type: "Data" top: "x" data_param { source: "db" batch_size: 2 } }
+layer { name: "fc" type: "InnerProductApproxDropout" bottom: "x" top: "fc"
+  inner_product_param { num_output: 6 } approx_dropout_param { schedule_file: "fc.schedule" } }
+layer { name: "fc_in" type: "InnerProductApproxDropout" bottom: "fc" top: "fc_in"
+  inner_product_param { num_output: 6 }
+  approx_dropout_param { drop_side: INPUT schedule_file: "fc_in.schedule" } }
+""")
+    with pytest.warns(RuntimeWarning, match=r"layer 'data' \(Data\).*unknown widths \('fc_in'\)"):
+        plans = approx_dropout.plan_net(str(net))
+    assert [plan.width for plan in plans] == [6, None]  # ROW OUTPUT needs no input shape
+
+
+@pytest.mark.parametrize("layer, message", [
+    ('type: "LSTMApproxDropout" recurrent_param { num_output: 4 } '
+     'approx_dropout_param { drop_side: OUTPUT schedule_file: "s" }',
+     "drops only its input connections"),
+    ('type: "InnerProductApproxDropout" inner_product_param { num_output: 4 } '
+     'approx_dropout_param { pattern: TILE tile_size: 0 schedule_file: "s" }', "has tile_size 0"),
+    ('type: "InnerProductApproxDropout" approx_dropout_param { schedule_file: "s" }',
+     r"has no inner_product_param\.num_output"),
+])
+def test_unusable_layer_is_an_error_naming_it(tmp_path: pathlib.Path, layer: str,
+                                              message: str) -> None:
+    net = _write_net(tmp_path, f'layer {{ name: "bad" bottom: "x" top: "y" {layer} }}')
+    with pytest.raises(ScheduleError, match=rf"layer 'bad' \(\w+\) {message}"):
+        approx_dropout.plan_net(str(net))
+
+
+def test_unreadable_net_is_an_error(tmp_path: pathlib.Path) -> None:
+    with pytest.raises(ScheduleError, match="missing.prototxt"):
+        approx_dropout.plan_net(str(tmp_path / "missing.prototxt"))
+
+
 def test_net_without_approx_layers_is_an_error(tmp_path: pathlib.Path) -> None:
     net = _write_net(tmp_path, 'layer { name: "d" type: "Input" top: "x" '
                                'input_param { shape { dim: 1 } } }')
@@ -318,7 +371,7 @@ def test_command_line_prints_statistics(tmp_path: pathlib.Path,
 
 def test_generate_patterns_script_wraps_the_same_cli(tmp_path: pathlib.Path) -> None:
     repo = pathlib.Path(__file__).resolve().parents[2]
-    package_root = pathlib.Path(approx_dropout.__file__).parent.parent
+    package_root = pathlib.Path(approx_dropout.__file__).parents[2]
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root)] + sys.path))
     out = tmp_path / "s.schedule"
     result = subprocess.run(

@@ -3,16 +3,13 @@ on a tiny language model (V 50, H 8, T 3, N 2); PyTorch's step only where torch 
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
-import bench_common  # noqa: E402
-import bench_lstm  # noqa: E402
+import bench_lstm
+from lib import bench_common
 
 caffe = pytest.importorskip("caffe")
 

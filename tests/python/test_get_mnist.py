@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+import get_mnist
 
-import get_mnist  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
 ROWS, COLS = 3, 4

@@ -5,10 +5,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "scripts"))
+from lib import plot_log
 
-import plot_log  # noqa: E402
+REPO = Path(__file__).resolve().parents[2]
 
 BVLC_STYLE_LOG = """\
 I1125 15:00:00.000 123 solver.cpp:218] Iteration 0, loss = 2.3

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import reproduce_ptb
+
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO / os.environ.get("CAFFE_BUILD_DIR", "build")  # an absolute value replaces REPO
 SCRIPT = REPO / "scripts" / "reproduce_ptb.py"
-sys.path.insert(0, str(REPO / "scripts"))
-import reproduce_ptb  # noqa: E402
 
 # A `caffe train` log: validation at iterations 4 and 8, the final snapshot just before the
 # last validation, and a parameter dump whose continuation lines carry no timestamp.

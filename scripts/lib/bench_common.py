@@ -9,9 +9,13 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import ModuleType
 from typing import Callable, Sequence
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
+# How to make `import caffe` work (the scripts never edit sys.path).
+PYCAFFE_HINT = ("put the build's python folder on PYTHONPATH (PYTHONPATH=build/python), or run "
+                "scripts/install.sh, which registers its build in .venv")
 
 
 def caffe_tool_env() -> dict[str, str]:
@@ -19,14 +23,16 @@ def caffe_tool_env() -> dict[str, str]:
     return {**os.environ, "GLOG_minloglevel": "0"}
 
 
-def add_pycaffe_to_path(build_dir: str | None = None) -> None:
-    """Makes `import caffe` find the build's package (CAFFE_BUILD_DIR, default build/), with
-    glog's INFO lines (each solver's parameter dump) off unless GLOG_minloglevel says so."""
+def import_caffe() -> ModuleType:
+    """Imports pycaffe with glog's INFO lines (each solver's parameter dump) off unless
+    GLOG_minloglevel says so; exits with PYCAFFE_HINT when it is not importable."""
     os.environ.setdefault("GLOG_minloglevel", "1")
-    build = Path(build_dir or os.environ.get("CAFFE_BUILD_DIR", REPO / "build"))
-    if not build.is_absolute():
-        build = REPO / build
-    sys.path.insert(0, str(build / "python"))
+    try:
+        import caffe
+    except ImportError as error:
+        raise SystemExit(f"{Path(sys.argv[0]).name}: cannot import caffe ({error}); "
+                         f"{PYCAFFE_HINT}") from error
+    return caffe
 
 
 def cpu_model() -> str:
