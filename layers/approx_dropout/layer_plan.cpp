@@ -3,6 +3,7 @@
 
 #include "caffe/core/common.hpp"
 #include "caffe/core/net.hpp"
+#include "caffe/core/net_rewrite.hpp"
 #include "layers/approx_dropout/dropout_schedule.hpp"
 #include "layers/approx_dropout/inner_product_approx_dropout_layer.hpp"
 #include "layers/approx_dropout/lstm_approx_dropout_layer.hpp"
