@@ -219,11 +219,13 @@ layer { name: "fc" type: "InnerProductApproxDropout" bottom: "x" top: "fc"
   inner_product_param { num_output: 50 }
   approx_dropout_param { drop_side: INPUT schedule_file: "fc.schedule" } }
 """)
-    approx_dropout.schedules_for_net(str(net), 100, echo=None)
+    with pytest.warns(RuntimeWarning, match="unknown widths \\('fc'\\)"):
+        approx_dropout.schedules_for_net(str(net), 100, echo=None)
     schedule = approx_dropout.read_schedule(tmp_path / "fc.schedule")
     assert schedule.max_period == approx_dropout.default_max_period(0.5) == 4
     assert not schedule.HasField("width")
-    approx_dropout.schedules_for_net(str(net), 100, max_period=8, echo=None)
+    with pytest.warns(RuntimeWarning, match="unknown widths"):
+        approx_dropout.schedules_for_net(str(net), 100, max_period=8, echo=None)
     schedule = approx_dropout.read_schedule(tmp_path / "fc.schedule")
     assert schedule.max_period == 8 and not schedule.HasField("width")
 
