@@ -5,11 +5,6 @@
 #include "caffe/core/layer_registry.hpp"
 
 namespace caffe {
-namespace {
-// Loops shorter than twice this run on one thread (hashing makes an element dearer than a copy).
-constexpr long long kMinChunk = 1 << 14;
-}  // namespace
-
 void DropoutLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*/) {
   ratio_ = layer_param_.dropout_param().dropout_ratio();
   if (!(ratio_ >= 0.0f && ratio_ < 1.0f)) {
@@ -29,14 +24,14 @@ void DropoutLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& to
   }
   mask_key_ = step_key();
   mask_count_ = count;
-  uint8_t* kept = nullptr;
   if (mode == Mode::CPU) {
     kept_.resize(count);
-    kept = kept_.data();
+    for_each(mode, count, DropoutMask{mask_key_, threshold_, kept_.data()}, kComputeMinChunk);
+    for_each(mode, count, DropoutApplyKept{kept_.data(), scale_, in, out}, kComputeMinChunk);
   } else {
     kept_.clear();  // a host Backward after this forward draws the mask again
+    for_each(mode, count, DropoutDraw{mask_key_, threshold_, scale_, in, out}, kComputeMinChunk);
   }
-  for_each(mode, count, DropoutDraw{mask_key_, threshold_, scale_, in, out, kept}, kMinChunk);
 }
 
 void DropoutLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) {
@@ -53,10 +48,11 @@ void DropoutLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bott
          mask_count_ < 0 ? std::string("none") : std::to_string(mask_count_), ")");
   }
   if (mode == Mode::CPU && kept_.size() == static_cast<size_t>(count)) {
-    for_each(mode, count, DropoutApplyKept{kept_.data(), scale_, top_diff, bottom_diff}, kMinChunk);
+    for_each(mode, count, DropoutApplyKept{kept_.data(), scale_, top_diff, bottom_diff},
+             kComputeMinChunk);
   } else {  // the forward ran on the GPU: draw the same mask again
-    for_each(mode, count,
-             DropoutDraw{mask_key_, threshold_, scale_, top_diff, bottom_diff, nullptr}, kMinChunk);
+    for_each(mode, count, DropoutDraw{mask_key_, threshold_, scale_, top_diff, bottom_diff},
+             kComputeMinChunk);
   }
 }
 

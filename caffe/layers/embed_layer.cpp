@@ -81,7 +81,7 @@ void EmbedLayer::RejectIdGradient(const std::vector<bool>& propagate_down) {
 void EmbedLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
   CheckIds(*bottom[0]);
   for_each(
-      mode, top[0]->count(),
+      mode, bottom[0]->count(), num_output_,
       EmbedLookup{num_output_, bottom[0]->data_on(mode), blobs_[0]->data_on(mode),
                   bias_term_ ? blobs_[1]->data_on(mode) : nullptr, top[0]->mutable_data_on(mode)});
 }
@@ -93,7 +93,7 @@ void EmbedLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<boo
   const float* top_diff = top[0]->diff_on(mode);
   if (param_propagate_down(0)) {
     constexpr long long kOneThread = LLONG_MAX;  // repeated ids: host threads would race
-    for_each(mode, top[0]->count(),
+    for_each(mode, positions, num_output_,
              EmbedScatterAdd{num_output_, bottom[0]->data_on(mode), top_diff,
                              blobs_[0]->mutable_diff_on(mode)},
              kOneThread);

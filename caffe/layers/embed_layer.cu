@@ -14,5 +14,5 @@ void EmbedLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propa
 
 }  // namespace caffe
 
-CAFFE_FOR_EACH_GPU(caffe::EmbedLookup);
-CAFFE_FOR_EACH_GPU(caffe::EmbedScatterAdd);
+CAFFE_FOR_EACH_GRID_GPU(caffe::EmbedLookup);
+CAFFE_FOR_EACH_GRID_GPU(caffe::EmbedScatterAdd);

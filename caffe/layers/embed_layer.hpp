@@ -46,18 +46,16 @@ class EmbedLayer : public Layer {
   Blob ones_;  // one per position: the bias gradient is a GEMV of the top gradient with it
 };
 
-// out[p, :] = weight[id_p, :] (+ bias), one call per output value.
+// out[p, j] = weight[id_p, j] (+ bias[j]), over the positions × width grid.
 struct EmbedLookup {
   int width;
   const float* ids;
   const float* weight;
   const float* bias;  // null without bias_term
   float* out;
-  CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const long long position = i / width;
-    const int j = static_cast<int>(i % width);
+  CAFFE_HOST_DEVICE void operator()(int position, int j) const {
     const float value = weight[static_cast<long long>(ids[position]) * width + j];
-    out[i] = bias ? value + bias[j] : value;
+    out[static_cast<long long>(position) * width + j] = bias ? value + bias[j] : value;
   }
 };
 
@@ -68,13 +66,13 @@ struct EmbedScatterAdd {
   const float* ids;
   const float* top_diff;
   float* weight_diff;
-  CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const long long position = i / width;
-    float* to = weight_diff + static_cast<long long>(ids[position]) * width + i % width;
+  CAFFE_HOST_DEVICE void operator()(int position, int j) const {
+    float* to = weight_diff + static_cast<long long>(ids[position]) * width + j;
+    const float gradient = top_diff[static_cast<long long>(position) * width + j];
 #ifdef __CUDA_ARCH__
-    atomicAdd(to, top_diff[i]);
+    atomicAdd(to, gradient);
 #else
-    *to += top_diff[i];
+    *to += gradient;
 #endif
   }
 };

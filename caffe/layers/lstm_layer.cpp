@@ -12,7 +12,7 @@ namespace {
 
 // dst[n, :] = scale[n] · src[n, :] for an [N, width] matrix (dst may be src).
 void scale_rows(Mode mode, int N, int width, const float* scale, const float* src, float* dst) {
-  for_each(mode, static_cast<long long>(N) * width, lstm::ScaleRows{width, scale, src, dst});
+  for_each(mode, N, width, lstm::ScaleRows{width, scale, src, dst});
 }
 
 }  // namespace
@@ -194,7 +194,7 @@ void LSTMLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) 
                                  last ? final_hidden : prev_hidden + state + N * H,
                                  last ? final_cell : prev_cell + state + N * H,
                                  H};
-    for_each(mode, static_cast<long long>(N) * H, step);
+    for_each(mode, N, H, step);
   }
 }
 
@@ -269,7 +269,7 @@ void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool
                                   last ? nullptr : cont + static_cast<long long>(t + 1) * N,
                                   gates_diff + gate,
                                   H};
-    for_each(mode, static_cast<long long>(N) * H, step);
+    for_each(mode, N, H, step);
     if (t == 0 && !initial_state_diff) break;
     // Gradient w.r.t. cont_t · h_{t−1}, the recurrent GEMM's input.
     blas(mode).gemm(Trans::No, Trans::No, N, H, G, 1.0f, gates_diff + gate, hidden_weight, 0.0f,

@@ -14,6 +14,6 @@ void LSTMLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propag
 
 }  // namespace caffe
 
-CAFFE_FOR_EACH_GPU(caffe::lstm::ForwardStep);
-CAFFE_FOR_EACH_GPU(caffe::lstm::BackwardStep);
-CAFFE_FOR_EACH_GPU(caffe::lstm::ScaleRows);
+CAFFE_FOR_EACH_GRID_GPU(caffe::lstm::ForwardStep);
+CAFFE_FOR_EACH_GRID_GPU(caffe::lstm::BackwardStep);
+CAFFE_FOR_EACH_GRID_GPU(caffe::lstm::ScaleRows);

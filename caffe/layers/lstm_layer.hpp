@@ -8,8 +8,8 @@
 
 namespace caffe {
 
-// The fused per-unit LSTM math, one functor per step for for_each on either device.  A "unit" is
-// one (stream n, hidden k) pair, index n·H + k; gate rows hold [i f o g] blocks of H values each.
+// The fused per-unit LSTM math, one functor per step for the grid form of for_each on either
+// device: a "unit" is one (stream n, hidden k) pair; gate rows hold [i f o g] blocks of H values.
 namespace lstm {
 
 CAFFE_HOST_DEVICE inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
@@ -25,8 +25,7 @@ struct ForwardStep {
   float* next_prev_cell;    // [N, H] receives next_cont · c_t
   int H;
 
-  CAFFE_HOST_DEVICE void operator()(long long unit) const {
-    const int n = static_cast<int>(unit / H), k = static_cast<int>(unit % H);
+  CAFFE_HOST_DEVICE void operator()(int n, int k) const {
     float* gate = gates + 4LL * H * n;
     const int at = n * H + k;
     const float i = sigmoid(gate[k]);
@@ -60,8 +59,7 @@ struct BackwardStep {
   float* gates_diff;           // [N, 4H] out: gradient of the pre-activations
   int H;
 
-  CAFFE_HOST_DEVICE void operator()(long long unit) const {
-    const int n = static_cast<int>(unit / H), k = static_cast<int>(unit % H);
+  CAFFE_HOST_DEVICE void operator()(int n, int k) const {
     const float* gate = gates + 4LL * H * n;
     float* gate_diff = gates_diff + 4LL * H * n;
     const int at = n * H + k;
@@ -87,7 +85,10 @@ struct ScaleRows {
   const float* scale;
   const float* src;
   float* dst;
-  CAFFE_HOST_DEVICE void operator()(long long i) const { dst[i] = scale[i / width] * src[i]; }
+  CAFFE_HOST_DEVICE void operator()(int n, int j) const {
+    const long long at = static_cast<long long>(n) * width + j;
+    dst[at] = scale[n] * src[at];
+  }
 };
 
 }  // namespace lstm

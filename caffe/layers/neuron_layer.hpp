@@ -70,14 +70,15 @@ class OutputActivationLayer : public NeuronLayer {
 
  protected:
   void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) override {
-    for_each(
-        mode, bottom[0]->count(),
-        ActivationForward<Activation>{bottom[0]->data_on(mode), top[0]->mutable_data_on(mode)});
+    for_each(mode, bottom[0]->count(),
+             ActivationForward<Activation>{bottom[0]->data_on(mode), top[0]->mutable_data_on(mode)},
+             kComputeMinChunk);
   }
   void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) override {
     for_each(mode, top[0]->count(),
              ActivationBackward<Activation>{top[0]->data_on(mode), top[0]->diff_on(mode),
-                                            bottom[0]->mutable_diff_on(mode)});
+                                            bottom[0]->mutable_diff_on(mode)},
+             kComputeMinChunk);
   }
 };
 

@@ -22,11 +22,16 @@ class ReLULayer : public NeuronLayer {
   float negative_slope_ = 0;
 };
 
+// Both operands are read before the choice, so the compiler selects without a branch (inputs
+// after Dropout are zero or not at random, which a branch would mispredict).
 struct ReLUForward {
   const float* x;
   float* y;
   float slope;
-  CAFFE_HOST_DEVICE void operator()(long long i) const { y[i] = x[i] > 0 ? x[i] : slope * x[i]; }
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    const float value = x[i], scaled = slope * value;
+    y[i] = value > 0 ? value : scaled;
+  }
 };
 
 // x may be the top itself when in place (same sign, see the class comment).
@@ -35,7 +40,10 @@ struct ReLUBackward {
   const float* dy;
   float* dx;
   float slope;
-  CAFFE_HOST_DEVICE void operator()(long long i) const { dx[i] = x[i] > 0 ? dy[i] : slope * dy[i]; }
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    const float gradient = dy[i], scaled = slope * gradient;
+    dx[i] = x[i] > 0 ? gradient : scaled;
+  }
 };
 
 }  // namespace caffe

@@ -18,7 +18,8 @@ void AdamSolver::UpdateParam(const ParamStep& step) {
   for_each(mode(), learnable_param(step.param_id).count(),
            AdamUpdate{buffers(step.param_id, /*second_moment=*/true), step.gradient,
                       static_cast<float>(step.rate * correction), param_.delta(),
-                      static_cast<float>(beta1), static_cast<float>(beta2)});
+                      static_cast<float>(beta1), static_cast<float>(beta2)},
+           kUpdateMinChunk);
 }
 
 REGISTER_SOLVER("Adam", AdamSolver);

@@ -6,7 +6,8 @@ NesterovSolver::NesterovSolver(const SolverParameter& param) : Solver(param) { A
 
 void NesterovSolver::UpdateParam(const ParamStep& step) {
   for_each(mode(), learnable_param(step.param_id).count(),
-           NesterovUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
+           NesterovUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()},
+           kUpdateMinChunk);
 }
 
 REGISTER_SOLVER("Nesterov", NesterovSolver);

@@ -14,6 +14,10 @@
 
 namespace caffe {
 
+// An update splits over the CPU threads from 2^16 elements on: it streams three or four arrays
+// per element, so it pays from smaller blobs than a single-array pass (kElementwiseMinChunk).
+constexpr long long kUpdateMinChunk = 1 << 15;
+
 // Turns the raw gradient, accumulated over iter_size passes, into the regularized gradient:
 //   g = scale · raw + decay · (L2: w, L1: sign(w)),  scale = clip factor / iter_size.
 struct RegularizedGradient {

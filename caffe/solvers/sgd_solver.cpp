@@ -6,7 +6,8 @@ SGDSolver::SGDSolver(const SolverParameter& param) : Solver(param) { AllocateHis
 
 void SGDSolver::UpdateParam(const ParamStep& step) {
   for_each(mode(), learnable_param(step.param_id).count(),
-           SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
+           SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()},
+           kUpdateMinChunk);
 }
 
 REGISTER_SOLVER("SGD", SGDSolver);

@@ -24,3 +24,4 @@ void for_each_gpu(long long count, const Fn& fn) {
 
 #define CAFFE_FOR_EACH_GPU(Functor) \
   template void caffe::for_each_gpu<Functor>(long long, const Functor&)
+#define CAFFE_FOR_EACH_GRID_GPU(Functor) CAFFE_FOR_EACH_GPU(caffe::GridCell<Functor>)

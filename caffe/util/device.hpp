@@ -2,14 +2,18 @@
 //  - CAFFE_HOST_DEVICE marks a function (typically a functor's operator()) that compiles for both
 //    the host and, in .cu files, the device.  A formula lives in one such functor.
 //  - for_each(mode, count, fn) calls fn(i) for every i in [0, count): a host loop split over the
-//    parallel_for threads, or one CUDA kernel.  A functor used on the GPU is instantiated by one
-//    CAFFE_FOR_EACH_GPU(Functor) line in a .cu file (caffe/util/device.cuh), so the caller itself
-//    can live in a .cpp file.
+//    parallel_for threads, or one CUDA kernel.  for_each(mode, rows, cols, fn) calls fn(r, c)
+//    over a grid (the host loops over whole rows, with no index division per element).  A functor
+//    used on the GPU is instantiated by one CAFFE_FOR_EACH_GPU(Functor) (or
+//    CAFFE_FOR_EACH_GRID_GPU(Functor)) line in a .cu file (caffe/util/device.cuh), so the caller
+//    itself can live in a .cpp file.
 //  - blas(mode) is the table of dense operations (OpenBLAS on the host, cuBLAS on the device).
 //  - Blob::data_on(mode) and friends give a blob's memory on that device.
 // A layer written this way has one ForwardOn(Mode, ...) / BackwardOn(Mode, ...) that its
 // Forward_cpu / Forward_gpu (and Backward_*) call with Mode::CPU / Mode::GPU.
 #pragma once
+
+#include <algorithm>
 
 #include "caffe/core/common.hpp"
 #include "caffe/util/parallel.hpp"
@@ -24,9 +28,13 @@ namespace caffe {
 
 // ----- element-wise launcher -----
 
-// Host loops shorter than twice this run on the calling thread alone: below it, handing chunks
-// to the helper threads costs more than the memory-bound loop itself.
-constexpr long long kElementwiseMinChunk = 1 << 15;
+// Host loops shorter than twice the minimum chunk run on the calling thread alone: waking the
+// sleeping helper threads costs tens of microseconds, more than it saves on a short loop.
+// Memory-bound loops (a load, an operation, a store: ReLU, copies) split from 2^19 elements on;
+// loops that hash or call a transcendental function per element (Dropout, Sigmoid, TanH: several
+// ns each) pay from far fewer.
+constexpr long long kElementwiseMinChunk = 1 << 18;
+constexpr long long kComputeMinChunk = 1 << 14;
 
 #ifdef CAFFE_USE_CUDA
 // One grid-stride kernel calling fn(i); defined in caffe/util/device.cuh.
@@ -46,8 +54,35 @@ void for_each(Mode mode, long long count, const Fn& fn,
     fail("GPU mode is not available in a CPU-only build");
 #endif
   }
-  parallel_for(count, min_chunk, [&](long long begin, long long end) {
+  parallel_for(count, min_chunk, [&fn](long long begin, long long end) {
     for (long long i = begin; i < end; ++i) fn(i);
+  });
+}
+
+// A grid functor fn(r, c) seen as an element-wise one over the cells, row-major (what the device
+// runs for the grid form of for_each).
+template <typename Fn>
+struct GridCell {
+  Fn fn;
+  int cols;
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    fn(static_cast<int>(i / cols), static_cast<int>(i % cols));
+  }
+};
+
+template <typename Fn>
+void for_each(Mode mode, int rows, int cols, const Fn& fn,
+              long long min_chunk = kElementwiseMinChunk) {
+  if (rows <= 0 || cols <= 0) return;
+  if (mode == Mode::GPU) {
+    for_each(mode, static_cast<long long>(rows) * cols, GridCell<Fn>{fn, cols});
+    return;
+  }
+  const long long min_rows = std::max(1LL, min_chunk / cols);
+  parallel_for(rows, min_rows, [&fn, cols](long long begin, long long end) {
+    for (long long r = begin; r < end; ++r) {
+      for (int c = 0; c < cols; ++c) fn(static_cast<int>(r), c);
+    }
   });
 }
 
