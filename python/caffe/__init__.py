@@ -7,7 +7,9 @@
 
 Blob ``.data`` / ``.diff`` are float32 numpy views of the blob memory (writes go to the net).
 ``caffe.NetSpec`` with ``caffe.layers`` / ``caffe.params`` writes prototxt from Python;
-``caffe.io`` converts between numpy arrays and the protobuf messages of ``caffe.proto.caffe_pb2``.
+``caffe.io`` converts between numpy arrays and the protobuf messages of ``caffe.proto.caffe_pb2``;
+``caffe.compression`` encodes weights with the quantization + Huffman codec (encode / decode /
+inspect).
 ``caffe.get_solver(file)`` / ``caffe.SGDSolver(file)`` / ``caffe.Solver.from_param(param)`` train
 nets (``step``, ``solve``, ``snapshot``, ``restore``, callbacks); ``caffe.Layer`` is the base class
 of Python layers (layer type "Python").
@@ -49,7 +51,7 @@ from ._caffe import (  # noqa: E402
     set_mode_gpu,
     set_random_seed,
 )
-from . import io  # noqa: E402
+from . import compression, io  # noqa: E402
 from .layer import Layer  # noqa: E402
 from .net_spec import NetSpec, layers, params, to_proto  # noqa: E402
 
@@ -58,8 +60,8 @@ __version__ = "1.0.0"
 __all__ = [
     "TEST", "TRAIN", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError", "Layer",
     "NesterovSolver", "Net", "NetSpec", "Phase", "RMSPropSolver", "SGDSolver", "Solver",
-    "blas_info", "blas_threads", "column_skip_enabled", "cuda_compiled", "get_mode", "get_solver",
-    "gpu_count", "io", "layer_type_list", "layers", "params", "proto", "set_blas_threads",
+    "blas_info", "blas_threads", "column_skip_enabled", "compression", "cuda_compiled", "get_mode",
+    "get_solver", "gpu_count", "io", "layer_type_list", "layers", "params", "proto", "set_blas_threads",
     "set_column_skip", "set_device", "set_mode_cpu", "set_mode_gpu", "set_random_seed", "to_proto",
     "__version__",
 ]

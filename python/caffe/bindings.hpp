@@ -33,6 +33,7 @@ enum BindingOrder : int {
   kBindNet = 20,     // Net and Layer
   kBindSolver = 30,  // solvers (they hand out Nets)
   kBindApprox = 40,  // approximate-dropout schedule planning
+  kBindCodec = 50,   // the weight codec behind caffe.compression
 };
 
 using BindFunction = void (*)(py::module_&);
