@@ -147,6 +147,23 @@ def approximate(variant: Variant) -> bool:
     return variant.kind in ("row", "tile")
 
 
+def dropped_layer_start(variant: Variant, index: int, bottom: str, name: str, kind: str) -> str:
+    """A standard Dropout "drop<index>" on `bottom` (standard variants), then the opening lines of
+    layer `name`: `kind`, or its approximate-dropout form, on the (dropped) bottom."""
+    text = ""
+    if variant.kind == "standard":
+        text = dropout_layer(f"drop{index}", bottom, variant.ratio)
+        bottom = f"drop{index}"
+    if approximate(variant):
+        kind += "ApproxDropout"
+    return text + f'layer {{\n  name: "{name}"\n  type: "{kind}"\n  bottom: "{bottom}"\n'
+
+
+def dropped_layer_end(config: Config, variant: Variant, name: str) -> str:
+    """The approx_dropout_param of an approximate variant's layer `name`, and the closing brace."""
+    return (approx_param(config, variant, name) if approximate(variant) else "") + "}\n"
+
+
 def train_val(config: Config, variant: Variant) -> str:
     """The net prototxt of one variant."""
     init = uniform(config.init_scale)
@@ -163,28 +180,16 @@ def train_val(config: Config, variant: Variant) -> str:
     bottom = "embed"
     for index in range(1, config.layers + 1):
         name = f"lstm{index}"
-        if variant.kind == "standard":
-            text += dropout_layer(f"drop{index}", bottom, variant.ratio)
-            bottom = f"drop{index}"
-        kind = "LSTMApproxDropout" if approximate(variant) else "LSTM"
-        text += (f'layer {{\n  name: "{name}"\n  type: "{kind}"\n  bottom: "{bottom}"\n'
-                 f'  bottom: "cont"\n  top: "{name}"\n'
+        text += dropped_layer_start(variant, index, bottom, name, "LSTM")
+        text += (f'  bottom: "cont"\n  top: "{name}"\n'
                  f'  recurrent_param {{ num_output: {config.hidden} weight_filler {init} '
                  f'bias_filler {{ type: "constant" value: 0 }} }}\n')
-        if approximate(variant):
-            text += approx_param(config, variant, name)
-        text += "}\n"
+        text += dropped_layer_end(config, variant, name)
         bottom = name
-    if variant.kind == "standard":
-        text += dropout_layer(f"drop{config.layers + 1}", bottom, variant.ratio)
-        bottom = f"drop{config.layers + 1}"
-    kind = "InnerProductApproxDropout" if approximate(variant) else "InnerProduct"
-    text += (f'layer {{\n  name: "decoder"\n  type: "{kind}"\n  bottom: "{bottom}"\n'
-             f'  top: "decoder"\n  inner_product_param {{ num_output: {VOCABULARY} axis: 2 '
+    text += dropped_layer_start(variant, config.layers + 1, bottom, "decoder", "InnerProduct")
+    text += (f'  top: "decoder"\n  inner_product_param {{ num_output: {VOCABULARY} axis: 2 '
              f'weight_filler {init} bias_filler {{ type: "constant" value: 0 }} }}\n')
-    if approximate(variant):
-        text += approx_param(config, variant, "decoder")
-    text += "}\n"
+    text += dropped_layer_end(config, variant, "decoder")
     text += ('layer {\n  name: "loss"\n  type: "SoftmaxWithLoss"\n  bottom: "decoder"\n'
              '  bottom: "target"\n  top: "loss"\n  softmax_param { axis: 2 }\n'
              '  loss_param { report_perplexity: true }\n}\n'
