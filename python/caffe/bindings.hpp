@@ -55,6 +55,34 @@ void run_registered_bindings(py::module_& module);
 // the module is initialised.
 py::handle caffe_error_type();
 
+// pybind11 lets Python hold an instance whose __init__ never ran (T.__new__(T), or a subclass
+// that keeps `self` before its base __init__ raises); a C++ method called on it would run on
+// uninitialised memory and crash the interpreter.  Every bound class passes this to
+// py::custom_type_setup: reading any attribute but __init__ / __class__ of such an instance then
+// raises TypeError.  Slot methods (__repr__, __len__, ...) bypass attribute lookup, so they take
+// `py::handle self` and get the object through initialised<T>(self).
+void refuse_uninitialised_access(PyHeapTypeObject* heap_type);
+
+// The message of the TypeError for using `what` of an uninitialised instance.
+std::string uninitialised_message(py::handle self, const std::string& what);
+
+// Whether `self` (an instance of a bound class) points to a C++ object.  Not the holder: an
+// instance that refers to an object owned elsewhere (a Python layer's bottom and top blobs) has
+// none.
+inline bool points_to_object(py::handle self) {
+  return reinterpret_cast<py::detail::instance*>(self.ptr())->get_value_and_holder().value_ptr() !=
+         nullptr;
+}
+
+// The C++ object behind `self`; TypeError when its __init__ never ran.
+template <class T>
+T& initialised(py::handle self, const char* what) {
+  if (!points_to_object(self)) {
+    throw py::type_error(uninitialised_message(self, what));
+  }
+  return self.cast<T&>();
+}
+
 // Converts a Python int (caffe.TRAIN / caffe.TEST or 0 / 1) to a Phase; ValueError otherwise.
 Phase phase_from_int(int phase);
 

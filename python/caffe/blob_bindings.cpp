@@ -37,11 +37,12 @@ py::tuple shape_tuple(const Blob& blob) { return py::tuple(py::cast(blob.shape()
 
 void bind_blob(py::module_& m) {
   // Opaque owner of a blob's memory; it is only ever seen as a numpy array's .base.
-  py::class_<SyncedMemory, std::shared_ptr<SyncedMemory>>(m, "_BlobMemory");
+  py::class_<SyncedMemory, std::shared_ptr<SyncedMemory>>(
+      m, "_BlobMemory", py::custom_type_setup(&refuse_uninitialised_access));
 
-  py::class_<Blob, std::shared_ptr<Blob>>(m, "Blob",
-                                           "An N-d float32 tensor with values (data) and gradients "
-                                           "(diff).")
+  py::class_<Blob, std::shared_ptr<Blob>>(
+      m, "Blob", py::custom_type_setup(&refuse_uninitialised_access),
+      "An N-d float32 tensor with values (data) and gradients (diff).")
       .def(py::init([](const py::args& args) {
              return std::make_shared<Blob>(dims_from_args(args));
            }),
@@ -66,7 +67,8 @@ void bind_blob(py::module_& m) {
           "reshape",
           [](Blob& blob, const py::args& args) { blob.Reshape(dims_from_args(args)); },
           "reshape(*dims): new shape; existing views keep the old shape (take .data again).")
-      .def("__repr__", [](const Blob& blob) {
+      .def("__repr__", [](py::handle self) {
+        const Blob& blob = initialised<Blob>(self, "__repr__");
         return "<caffe.Blob shape=" + py::repr(shape_tuple(blob)).cast<std::string>() + ">";
       });
 }

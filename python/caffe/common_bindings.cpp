@@ -1,7 +1,9 @@
-// Process-wide settings (mode, device, seed, BLAS threads, column skipping), the Phase enum and
-// the layer registry.
+// Process-wide settings (mode, device, seed, BLAS threads, column skipping), the Phase enum, the
+// layer registry, and the guard that keeps Python from using a bound object before its __init__.
 #include <pybind11/native_enum.h>
 #include <pybind11/stl.h>
+
+#include <cstring>
 
 #include "bindings.hpp"
 #include "caffe/core/common.hpp"
@@ -16,6 +18,35 @@ Phase phase_from_int(int phase) {
                           std::to_string(phase));
   }
   return static_cast<Phase>(phase);
+}
+
+namespace {
+
+// Python's attribute lookup for the bound classes: refused on an instance whose C++ object was
+// never constructed (see bindings.hpp), except what it takes to construct it or name its type.
+// A C slot: it reports errors the C API way, never by throwing.
+PyObject* getattr_if_initialised(PyObject* self, PyObject* name) {
+  if (!points_to_object(self)) {
+    const char* attribute = PyUnicode_AsUTF8(name);
+    if (attribute == nullptr) return nullptr;
+    if (std::strcmp(attribute, "__init__") != 0 && std::strcmp(attribute, "__class__") != 0) {
+      PyErr_SetString(PyExc_TypeError, uninitialised_message(self, attribute).c_str());
+      return nullptr;
+    }
+  }
+  return PyObject_GenericGetAttr(self, name);
+}
+
+}  // namespace
+
+std::string uninitialised_message(py::handle self, const std::string& what) {
+  return std::string("the ") + _PyType_Name(Py_TYPE(self.ptr())) +
+         " object was not initialised (its __init__ did not run or failed), so '" + what +
+         "' cannot be used";
+}
+
+void refuse_uninitialised_access(PyHeapTypeObject* heap_type) {
+  heap_type->ht_type.tp_getattro = getattr_if_initialised;
 }
 
 namespace {

@@ -215,18 +215,22 @@ py::object layer_blob_names(const Net& net, const std::vector<BlobVec>& per_laye
 }
 
 void bind_net(py::module_& m) {
-  py::class_<LayerRef>(m, "Layer", "A layer of a Net.")
+  py::class_<LayerRef>(m, "Layer", py::custom_type_setup(&refuse_uninitialised_access),
+                      "A layer of a Net.")
       .def_property_readonly("type",
                              [](const LayerRef& ref) { return std::string(ref.layer().type()); })
       .def_property_readonly("name", [](const LayerRef& ref) { return ref.layer().name(); })
       .def_property_readonly("blobs", [](const LayerRef& ref) { return layer_blobs(ref.layer()); },
                              "The learnable parameter blobs (weights, bias, ...).")
       .def_property_readonly("phase", [](const LayerRef& ref) { return ref.layer().phase(); })
-      .def("__repr__", [](const LayerRef& ref) {
+      .def("__repr__", [](py::handle self) {
+        const LayerRef& ref = initialised<LayerRef>(self, "__repr__");
         return "<caffe.Layer '" + ref.layer().name() + "' (" + ref.layer().type() + ")>";
       });
 
-  py::class_<Net, std::shared_ptr<Net>>(m, "Net", "A network built from a prototxt for one phase.")
+  py::class_<Net, std::shared_ptr<Net>>(m, "Net",
+                                        py::custom_type_setup(&refuse_uninitialised_access),
+                                        "A network built from a prototxt for one phase.")
       .def(py::init(&load_net), py::arg("network_file"), py::arg("phase"), py::arg("level") = 0,
            py::arg("stages") = py::none(), py::arg("weights") = py::none(),
            "Net(network_file, phase, level=0, stages=None, weights=None)")
@@ -280,7 +284,8 @@ void bind_net(py::module_& m) {
           py::arg("filename"), py::arg("write_diff") = false, "Write the weights as a .caffemodel.")
       .def("share_with", &Net::ShareTrainedLayersWith, py::arg("other"),
            "Use the other net's weights (shared memory) for the layers with the same names.")
-      .def("__repr__", [](const Net& net) {
+      .def("__repr__", [](py::handle self) {
+        const Net& net = initialised<Net>(self, "__repr__");
         return "<caffe.Net '" + net.name() + "' (" + Phase_Name(net.phase()) + "), " +
                std::to_string(net.layers().size()) + " layers>";
       });

@@ -160,16 +160,24 @@ std::shared_ptr<Blob> blob_at(const LayerBlobs& self, py::ssize_t index) {
 
 void bind_python_layer(py::module_& m) {
   py::class_<LayerBlobs, std::shared_ptr<LayerBlobs>>(
-      m, "_LayerBlobs", "The learnable blobs of a Python layer (its `self.blobs`).")
+      m, "_LayerBlobs", py::custom_type_setup(&refuse_uninitialised_access),
+      "The learnable blobs of a Python layer (its `self.blobs`).")
       .def("add_blob", &add_blob,
            "add_blob(*shape) -> Blob: a new zero-filled learnable blob (in setup() only).")
-      .def("__len__", [](const LayerBlobs& self) { return self.blobs().size(); })
-      .def("__getitem__", &blob_at)
+      .def("__len__",
+           [](py::handle self) { return initialised<LayerBlobs>(self, "__len__").blobs().size(); })
+      .def("__getitem__",
+           [](py::handle self, py::ssize_t index) {
+             return blob_at(initialised<LayerBlobs>(self, "__getitem__"), index);
+           })
       .def("__iter__",
-           [](const LayerBlobs& self) { return py::iter(py::cast(self.blobs())); })
-      .def("__repr__", [](const LayerBlobs& self) {
-        return "<caffe Python layer blobs: " + py::repr(py::cast(self.blobs())).cast<std::string>() +
-               ">";
+           [](py::handle self) {
+             return py::iter(py::cast(initialised<LayerBlobs>(self, "__iter__").blobs()));
+           })
+      .def("__repr__", [](py::handle self) {
+        const LayerBlobs& blobs = initialised<LayerBlobs>(self, "__repr__");
+        return "<caffe Python layer blobs: " +
+               py::repr(py::cast(blobs.blobs())).cast<std::string>() + ">";
       });
 }
 

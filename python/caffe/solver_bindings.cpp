@@ -210,7 +210,9 @@ std::shared_ptr<Net> owned_by(const std::shared_ptr<PySolver>& owner, Net& net) 
   return std::shared_ptr<Net>(owner, &net);
 }
 
-void keep_callbacks_visible_to_gc(PyHeapTypeObject* heap_type) {
+// The type setup of every solver class: garbage-collector support and no use before __init__.
+void setup_solver_type(PyHeapTypeObject* heap_type) {
+  refuse_uninitialised_access(heap_type);
   PyTypeObject* type = &heap_type->ht_type;
   type->tp_flags |= Py_TPFLAGS_HAVE_GC;
   type->tp_traverse = [](PyObject* self, visitproc visit, void* arg) {
@@ -244,7 +246,7 @@ void bind_rule(py::module_& m) {
   const std::string doc = std::string("The ") + kRules[R].type +
                           " solver (it replaces any other `type` the parameters name).";
   py::class_<Class, PySolver, std::shared_ptr<Class>>(
-      m, kRules[R].python_class, py::custom_type_setup(&keep_callbacks_visible_to_gc),
+      m, kRules[R].python_class, py::custom_type_setup(&setup_solver_type),
       doc.c_str())
       .def(py::init([](const Path& solver_file) {
              return create_as_rule<R>(load_file(solver_file),
@@ -322,7 +324,7 @@ std::vector<std::shared_ptr<Net>> test_nets(const std::shared_ptr<PySolver>& sel
 
 void bind_solver(py::module_& m) {
   py::class_<PySolver, std::shared_ptr<PySolver>>(
-      m, "Solver", py::custom_type_setup(&keep_callbacks_visible_to_gc),
+      m, "Solver", py::custom_type_setup(&setup_solver_type),
       "Trains a Net from a SolverParameter.  Create one with caffe.get_solver(file), "
       "Solver.from_param(param) or a rule's class (caffe.SGDSolver(file), ...).")
       .def_static(
@@ -369,10 +371,10 @@ void bind_solver(py::module_& m) {
            "raised by one stops step() before that iteration's update and propagates.")
       .def("request_stop", [](PySolver& self) { self.solver().request_stop(); },
            "Stop the running step()/solve() at the end of the current iteration.")
-      .def("__repr__", [](PySolver& self) {
-        return std::string("<caffe.") + self.solver().type() + "Solver net '" +
-               self.solver().net().name() + "', iter " + std::to_string(self.solver().iter()) +
-               ">";
+      .def("__repr__", [](py::handle self) {
+        Solver& solver = initialised<PySolver>(self, "__repr__").solver();
+        return std::string("<caffe.") + solver.type() + "Solver net '" + solver.net().name() +
+               "', iter " + std::to_string(solver.iter()) + ">";
       });
 
   bind_rules(m, std::make_index_sequence<std::size(kRules)>());
