@@ -15,11 +15,6 @@ namespace {
 constexpr const char* kInnerProductType = "InnerProductApproxDropout";
 constexpr const char* kLstmType = "LSTMApproxDropout";
 
-NetParameter in_train_phase(NetParameter net) {
-  net.mutable_state()->set_phase(TRAIN);
-  return net;
-}
-
 // The layer's settings, checked the way the schedule generator always has, in its words.
 LayerPlan settings_of(const LayerParameter& layer) {
   LayerPlan plan{layer.name(), layer.type(), layer.approx_dropout_param(), std::nullopt, {}};
@@ -72,7 +67,8 @@ void set_measured(const MaskShape& mask, LayerPlan* plan) {
 }  // namespace
 
 NetPlan plan_layers(const NetParameter& net) {
-  const NetParameter train_net = in_train_phase(net);
+  // The TRAIN phase at the net's own level and stages.
+  const NetParameter train_net = with_state(net, TRAIN, net.state().level(), {});
   const NetParameter active = filter_net(train_net);
   NetPlan plan;
   for (const LayerParameter& layer : active.layer()) {
