@@ -42,8 +42,23 @@ std::string SolverRegistry::CanonicalType(const std::string& type) {
   fail("unknown solver type '", type, "'. Known types: ", join(Types()));
 }
 
+std::string rule_type(const SolverParameter& param) {
+  if (param.has_type() || !param.has_solver_type()) return param.type();
+  switch (param.solver_type()) {
+    case SolverParameter::SGD: return "SGD";
+    case SolverParameter::NESTEROV: return "Nesterov";
+    case SolverParameter::ADAGRAD: return "AdaGrad";
+    case SolverParameter::RMSPROP: return "RMSProp";
+    case SolverParameter::ADADELTA: return "AdaDelta";
+    case SolverParameter::ADAM: return "Adam";
+  }
+  fail("unknown solver_type ", static_cast<int>(param.solver_type()));
+}
+
 std::unique_ptr<Solver> SolverRegistry::Create(const SolverParameter& param) {
-  return solver_factories().at(CanonicalType(param.type()))(param);
+  SolverParameter resolved = param;
+  resolved.set_type(CanonicalType(rule_type(param)));
+  return solver_factories().at(resolved.type())(resolved);
 }
 
 std::unique_ptr<Solver> Solver::Create(const SolverParameter& param) {
