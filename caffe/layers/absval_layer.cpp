@@ -6,8 +6,9 @@ namespace caffe {
 
 void AbsValLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   if (top[0] == bottom[0]) {
-    fail("cannot run in place: the gradient needs the sign of the input, which |x| loses; give "
-         "the top its own name");
+    fail(
+        "cannot run in place: the gradient needs the sign of the input, which |x| loses; give "
+        "the top its own name");
   }
 }
 

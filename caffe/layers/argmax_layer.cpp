@@ -82,8 +82,9 @@ void ArgMaxLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
 void ArgMaxLayer::Backward_cpu(const BlobVec& /*top*/, const std::vector<bool>& propagate_down,
                                const BlobVec& /*bottom*/) {
   if (propagate_down[0]) {
-    fail("has no gradient (its output is piecewise constant in the input); no loss may depend "
-         "on it through backpropagation");
+    fail(
+        "has no gradient (its output is piecewise constant in the input); no loss may depend "
+        "on it through backpropagation");
   }
 }
 

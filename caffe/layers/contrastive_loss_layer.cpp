@@ -43,8 +43,9 @@ void ContrastiveLossLayer::BackwardOn(Mode mode, const BlobVec& top,
                                       const std::vector<bool>& propagate_down,
                                       const BlobVec& bottom) {
   if (propagate_down[2]) {
-    fail("cannot backpropagate to the similarity labels (bottom 2); set propagate_down: false "
-         "for them");
+    fail(
+        "cannot backpropagate to the similarity labels (bottom 2); set propagate_down: false "
+        "for them");
   }
   const int pairs = bottom[0]->shape(0);
   const int dim = bottom[0]->count(1);

@@ -26,10 +26,18 @@ inline float loss_normalizer(LossParameter::NormalizationMode mode, int batch, i
                              int valid) {
   int z = 1;
   switch (mode) {
-    case LossParameter::FULL: z = positions; break;
-    case LossParameter::VALID: z = valid; break;
-    case LossParameter::BATCH_SIZE: z = batch; break;
-    case LossParameter::NONE: z = 1; break;
+    case LossParameter::FULL:
+      z = positions;
+      break;
+    case LossParameter::VALID:
+      z = valid;
+      break;
+    case LossParameter::BATCH_SIZE:
+      z = batch;
+      break;
+    case LossParameter::NONE:
+      z = 1;
+      break;
   }
   return static_cast<float>(std::max(z, 1));
 }

@@ -32,8 +32,9 @@ struct PowerFunction {
   bool constant_derivative() const { return scale == 0.0f || power == 0.0f || power == 1.0f; }
 };
 
-// Power: y = (shift + scale · x)^power;   dL/dx = dL/dy · power · scale · (shift + scale · x)^(power − 1).
-// Runs in place only when that derivative does not depend on x (power 0 or 1, or scale 0).
+// Power: y = (shift + scale · x)^power;   dL/dx = dL/dy · power · scale · (shift + scale ·
+// x)^(power − 1). Runs in place only when that derivative does not depend on x (power 0 or 1, or
+// scale 0).
 class PowerLayer : public NeuronLayer {
  public:
   using NeuronLayer::NeuronLayer;

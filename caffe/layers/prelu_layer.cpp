@@ -27,7 +27,8 @@ void PReLULayer::LayerSetUp(const BlobVec& bottom, const BlobVec& /*top*/) {
   channel_shared_ = param.channel_shared();
   slope_count_ = channel_shared_ ? 1 : channels;
   if (blobs_.empty()) {
-    const std::vector<int> shape = channel_shared_ ? std::vector<int>{} : std::vector<int>{channels};
+    const std::vector<int> shape =
+        channel_shared_ ? std::vector<int>{} : std::vector<int>{channels};
     blobs_.push_back(std::make_shared<Blob>(shape));
     FillerParameter filler = param.filler();
     if (!param.has_filler()) {

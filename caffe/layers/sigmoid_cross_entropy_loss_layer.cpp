@@ -36,8 +36,7 @@ void SigmoidCrossEntropyLossLayer::ForwardOn(Mode mode, const BlobVec& bottom, c
   const float valid_count = count > 0 ? blas(mode).asum(count, valid) : 0.0f;
   const float sum = count > 0 ? blas(mode).dot(count, terms, valid) : 0.0f;
   const int batch = scores.num_axes() > 0 ? scores.shape(0) : 1;
-  normalizer_ =
-      loss_normalizer(normalization_, batch, count, static_cast<int>(valid_count + 0.5f));
+  normalizer_ = loss_normalizer(normalization_, batch, count, static_cast<int>(valid_count + 0.5f));
   top[0]->mutable_cpu_data()[0] = sum / normalizer_;
 }
 

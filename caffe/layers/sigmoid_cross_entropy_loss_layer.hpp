@@ -44,8 +44,8 @@ class SigmoidCrossEntropyLossLayer : public Layer {
 
   IgnoreLabel ignore_;
   LossParameter::NormalizationMode normalization_ = LossParameter::BATCH_SIZE;
-  Blob terms_;   // per value: its cross-entropy, 0 where ignored
-  Blob valid_;   // per value: 1, or 0 where ignored
+  Blob terms_;            // per value: its cross-entropy, 0 where ignored
+  Blob valid_;            // per value: 1, or 0 where ignored
   float normalizer_ = 1;  // Z of the last forward pass
 };
 

@@ -45,12 +45,18 @@ std::string SolverRegistry::CanonicalType(const std::string& type) {
 std::string rule_type(const SolverParameter& param) {
   if (param.has_type() || !param.has_solver_type()) return param.type();
   switch (param.solver_type()) {
-    case SolverParameter::SGD: return "SGD";
-    case SolverParameter::NESTEROV: return "Nesterov";
-    case SolverParameter::ADAGRAD: return "AdaGrad";
-    case SolverParameter::RMSPROP: return "RMSProp";
-    case SolverParameter::ADADELTA: return "AdaDelta";
-    case SolverParameter::ADAM: return "Adam";
+    case SolverParameter::SGD:
+      return "SGD";
+    case SolverParameter::NESTEROV:
+      return "Nesterov";
+    case SolverParameter::ADAGRAD:
+      return "AdaGrad";
+    case SolverParameter::RMSPROP:
+      return "RMSProp";
+    case SolverParameter::ADADELTA:
+      return "AdaDelta";
+    case SolverParameter::ADAM:
+      return "Adam";
   }
   fail("unknown solver_type ", static_cast<int>(param.solver_type()));
 }

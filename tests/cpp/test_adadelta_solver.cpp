@@ -141,8 +141,10 @@ TEST_F(AdaDeltaSolverTest, FirstStepIsSqrtDeltaSized) {
 
 TEST_F(AdaDeltaSolverTest, SnapshotRestoreRoundTrip) {
   TempDir dir;
-  const std::string settings = "type: 'AdaDelta' base_lr: 1 momentum: 0.9 delta: 1e-3 "
-                               "weight_decay: 0.01 snapshot_prefix: '" + (dir / "ada") + "'";
+  const std::string settings =
+      "type: 'AdaDelta' base_lr: 1 momentum: 0.9 delta: 1e-3 "
+      "weight_decay: 0.01 snapshot_prefix: '" +
+      (dir / "ada") + "'";
   auto straight = make_solver(settings);
   straight->Step(4);
 
@@ -185,13 +187,13 @@ TEST_F(AdaDeltaSolverTest, LegacyEnumSolverTypeSelectsTheRule) {
     const char* rule;
     const char* momentum;  // what the rule accepts
   };
-  const std::vector<Case> cases = {
-      {"SGD", "SGD", "0.5"},         {"NESTEROV", "Nesterov", "0.5"}, {"ADAGRAD", "AdaGrad", "0"},
-      {"RMSPROP", "RMSProp", "0"},   {"ADADELTA", "AdaDelta", "0.5"}, {"ADAM", "Adam", "0.5"}};
+  const std::vector<Case> cases = {{"SGD", "SGD", "0.5"},           {"NESTEROV", "Nesterov", "0.5"},
+                                   {"ADAGRAD", "AdaGrad", "0"},     {"RMSPROP", "RMSProp", "0"},
+                                   {"ADADELTA", "AdaDelta", "0.5"}, {"ADAM", "Adam", "0.5"}};
   for (const Case& c : cases) {
     SCOPED_TRACE(c.solver_type);
-    auto solver = make_solver(std::string("solver_type: ") + c.solver_type +
-                              " momentum: " + c.momentum);
+    auto solver =
+        make_solver(std::string("solver_type: ") + c.solver_type + " momentum: " + c.momentum);
     EXPECT_STREQ(solver->type(), c.rule);
     EXPECT_EQ(solver->param().type(), c.rule);
   }
@@ -203,8 +205,9 @@ TEST_F(AdaDeltaSolverTest, LegacyEnumSolverTypeSelectsTheRule) {
 
 TEST_F(AdaDeltaSolverTest, GpuMatchesCpu) {
   SKIP_IF_NO_GPU();
-  const std::string settings = "type: 'AdaDelta' base_lr: 1 momentum: 0.9 delta: 1e-4 "
-                               "weight_decay: 0.01 regularization_type: 'L1'";
+  const std::string settings =
+      "type: 'AdaDelta' base_lr: 1 momentum: 0.9 delta: 1e-4 "
+      "weight_decay: 0.01 regularization_type: 'L1'";
   auto cpu = make_solver(settings);
   cpu->Step(3);
   std::vector<float> gpu_state;

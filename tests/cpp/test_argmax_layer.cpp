@@ -81,8 +81,10 @@ TEST(ArgMaxLayerTest, MatchesASortedReference) {
   for (int row = 0; row < 12; ++row) {
     std::vector<int> order(7);
     std::iota(order.begin(), order.end(), 0);
-    std::sort(order.begin(), order.end(), [&](int a, int b) { return x[row * 7 + a] > x[row * 7 + b]; });
-    for (int j = 0; j < 3; ++j) EXPECT_EQ(f.top_data()[row * 3 + j], static_cast<float>(order[j])) << row << " " << j;
+    std::sort(order.begin(), order.end(),
+              [&](int a, int b) { return x[row * 7 + a] > x[row * 7 + b]; });
+    for (int j = 0; j < 3; ++j)
+      EXPECT_EQ(f.top_data()[row * 3 + j], static_cast<float>(order[j])) << row << " " << j;
   }
 }
 

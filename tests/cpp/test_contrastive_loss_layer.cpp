@@ -31,7 +31,8 @@ void expect_near(const std::vector<float>& actual, const std::vector<float>& exp
 }
 
 TEST(ContrastiveLossLayerTest, HandComputedLossAndGradients) {
-  LayerFixture f("name: 'c' type: 'ContrastiveLoss'", {{3, 2, 1, 1}, {3, 2, 1, 1}, {3, 1, 1, 1}}, 1);
+  LayerFixture f("name: 'c' type: 'ContrastiveLoss'", {{3, 2, 1, 1}, {3, 2, 1, 1}, {3, 1, 1, 1}},
+                 1);
   set_three_pairs(f);
   f.setup();
   const float loss = f.forward();
@@ -79,9 +80,9 @@ TEST(ContrastiveLossLayerTest, MarginAndSimilarityRule) {
 }
 
 TEST(ContrastiveLossLayerTest, Gradients) {
-  for (const char* prototxt :
-       {"type: 'ContrastiveLoss' contrastive_loss_param { margin: 3 }",
-        "type: 'ContrastiveLoss' loss_weight: 0.5 contrastive_loss_param { margin: 6 legacy_version: true }"}) {
+  for (const char* prototxt : {"type: 'ContrastiveLoss' contrastive_loss_param { margin: 3 }",
+                               "type: 'ContrastiveLoss' loss_weight: 0.5 contrastive_loss_param { "
+                               "margin: 6 legacy_version: true }"}) {
     SCOPED_TRACE(prototxt);
     LayerFixture f(prototxt, {{6, 3, 1, 1}, {6, 3, 1, 1}, {6, 1, 1, 1}}, 1);
     test::fill_gaussian(f.bottom.ptrs[0], 71);
@@ -119,7 +120,8 @@ TEST(ContrastiveLossLayerTest, GpuMatchesCpu) {
        {"type: 'ContrastiveLoss' contrastive_loss_param { margin: 4 }",
         "type: 'ContrastiveLoss' contrastive_loss_param { margin: 10 legacy_version: true }"}) {
     SCOPED_TRACE(prototxt);
-    test::check_gpu_matches_cpu(prototxt, {{64, 8, 1, 1}, {64, 8, 1, 1}, {64, 1, 1, 1}}, fill, 1e-5f);
+    test::check_gpu_matches_cpu(prototxt, {{64, 8, 1, 1}, {64, 8, 1, 1}, {64, 1, 1, 1}}, fill,
+                                1e-5f);
   }
 }
 

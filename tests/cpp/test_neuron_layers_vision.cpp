@@ -292,8 +292,9 @@ TEST(PReLULayerTest, Gradients) {
 
 TEST(PReLULayerTest, InPlaceMatchesOutOfPlace) {
   // A negative slope makes y's sign differ from x's, so only a copy of x gives these gradients.
-  const std::string negative = "name: 'prelu' type: 'PReLU' prelu_param { filler { type: "
-                               "'constant' value: -0.7 } }";
+  const std::string negative =
+      "name: 'prelu' type: 'PReLU' prelu_param { filler { type: "
+      "'constant' value: -0.7 } }";
   for (const std::string& prototxt : {std::string(kPReLU), std::string(kPReLUShared), negative}) {
     expect_in_place_matches(prototxt, {2, 3, 4});
   }
@@ -301,7 +302,8 @@ TEST(PReLULayerTest, InPlaceMatchesOutOfPlace) {
 
 TEST(PReLULayerTest, SetupErrors) {
   LayerFixture one_axis(kPReLU, {{5}}, 1);
-  test::expect_error([&] { one_axis.setup(); }, {"layer 'prelu' (PReLU)", "at least 2 axes", "5 (5)"});
+  test::expect_error([&] { one_axis.setup(); },
+                     {"layer 'prelu' (PReLU)", "at least 2 axes", "5 (5)"});
 
   // Slopes from a model that do not fit the input's channels.
   LayerFixture model(

@@ -67,8 +67,7 @@ class SigmoidCrossEntropyNormalization : public ::testing::TestWithParam<Normali
 // Scores 2 x 3 with target -1 (ignored) at two positions: 6 values, 4 valid, batch 2.
 TEST_P(SigmoidCrossEntropyNormalization, DividesByTheRightCount) {
   LayerFixture f(std::string("type: 'SigmoidCrossEntropyLoss' loss_weight: 2 ") +
-                     "loss_param { ignore_label: -1 " +
-                     GetParam().loss_param + " }",
+                     "loss_param { ignore_label: -1 " + GetParam().loss_param + " }",
                  {{2, 3}, {2, 3}}, 1);
   std::vector<float> targets = kTargets;
   targets[1] = -1;
@@ -92,13 +91,13 @@ TEST_P(SigmoidCrossEntropyNormalization, DividesByTheRightCount) {
 
 INSTANTIATE_TEST_SUITE_P(
     Modes, SigmoidCrossEntropyNormalization,
-    ::testing::Values(NormalizationCase{"", 2},                            // BATCH_SIZE default
+    ::testing::Values(NormalizationCase{"", 2},  // BATCH_SIZE default
                       NormalizationCase{"normalization: VALID", 4},
                       NormalizationCase{"normalization: FULL", 6},
                       NormalizationCase{"normalization: BATCH_SIZE", 2},
                       NormalizationCase{"normalization: NONE", 1},
-                      NormalizationCase{"normalize: true", 4},             // legacy -> VALID
-                      NormalizationCase{"normalize: false", 2},            // legacy -> BATCH_SIZE
+                      NormalizationCase{"normalize: true", 4},   // legacy -> VALID
+                      NormalizationCase{"normalize: false", 2},  // legacy -> BATCH_SIZE
                       NormalizationCase{"normalize: true normalization: FULL", 6}));  // new wins
 
 TEST(SigmoidCrossEntropyLossLayerTest, AllIgnoredIsZero) {
