@@ -26,6 +26,7 @@ from . import proto  # noqa: E402
 from ._caffe import (  # noqa: E402
     TEST,
     TRAIN,
+    AdaDeltaSolver,
     AdaGradSolver,
     AdamSolver,
     Blob,
@@ -58,7 +59,7 @@ from .net_spec import NetSpec, layers, params, to_proto  # noqa: E402
 __version__ = "1.0.0"
 
 __all__ = [
-    "TEST", "TRAIN", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError", "Layer",
+    "TEST", "TRAIN", "AdaDeltaSolver", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError", "Layer",
     "NesterovSolver", "Net", "NetSpec", "Phase", "RMSPropSolver", "SGDSolver", "Solver",
     "blas_info", "blas_threads", "column_skip_enabled", "compression", "cuda_compiled", "get_mode",
     "get_solver", "gpu_count", "io", "layer_type_list", "layers", "params", "proto", "set_blas_threads",

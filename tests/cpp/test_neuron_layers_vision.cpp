@@ -255,6 +255,10 @@ TEST(PReLULayerTest, HandComputedGradients) {
   // dL/da_0 = 1·(-1) + 5·(-2) + 6·(-3) = -29;  dL/da_1 = 4·(-4) + 8·(-1) = -24.
   const float* da = f.layer->blobs()[0]->cpu_diff();
   expect_near({da, da + 2}, {-29, -24});
+  // Parameter gradients accumulate over backward passes (iter_size, shared slopes).
+  f.backward({false});
+  da = f.layer->blobs()[0]->cpu_diff();
+  expect_near({da, da + 2}, {-58, -48});
 }
 
 TEST(PReLULayerTest, ChannelSharedIsOneScalarSlope) {
