@@ -68,22 +68,27 @@ Datum read_listed_image(const ImageListEntry& entry, const std::string& root_fol
   }
 }
 
-ImageListBatchReader::ImageListBatchReader(std::vector<ImageListEntry> entries, Options options)
-    : entries_(std::move(entries)), options_(std::move(options)) {
-  if (entries_.empty()) fail("image list '", options_.list_file, "' has no entries");
-  if (options_.batch_size == 0) fail("batch_size must be positive");
-  if (options_.datum_shape.size() != 3) fail("the datum shape must be channels, height, width");
+ImageListOrder::ImageListOrder(uint64_t count, bool shuffle, uint64_t key)
+    : count_(count), shuffle_(shuffle), key_(key) {
+  if (count_ == 0) fail("an image list needs at least one entry");
 }
 
-const ImageListEntry& ImageListBatchReader::EntryAt(uint64_t position) {
-  const uint64_t count = entries_.size();
-  if (!options_.shuffle) return entries_[position % count];
-  const uint64_t epoch = position / count;
-  if (order_.empty() || order_epoch_ != epoch) {
-    order_ = random_permutation(count, hash_combine(options_.shuffle_key, epoch));
-    order_epoch_ = epoch;
+uint64_t ImageListOrder::EntryAt(uint64_t position) {
+  if (!shuffle_) return position % count_;
+  const uint64_t epoch = position / count_;
+  if (order_.empty() || epoch_ != epoch) {
+    order_ = random_permutation(count_, hash_combine(key_, epoch));
+    epoch_ = epoch;
   }
-  return entries_[order_[position % count]];
+  return order_[position % count_];
+}
+
+ImageListBatchReader::ImageListBatchReader(std::vector<ImageListEntry> entries, Options options)
+    : entries_(std::move(entries)),
+      options_(std::move(options)),
+      order_(entries_.size(), options_.shuffle, options_.shuffle_key) {
+  if (options_.batch_size == 0) fail("batch_size must be positive");
+  if (options_.datum_shape.size() != 3) fail("the datum shape must be channels, height, width");
 }
 
 void ImageListBatchReader::Read(uint64_t index, DatumBatch* batch) {
@@ -91,7 +96,7 @@ void ImageListBatchReader::Read(uint64_t index, DatumBatch* batch) {
   batch->datums.resize(options_.batch_size);
   const uint64_t first = options_.skip + index * options_.batch_size;
   for (size_t k = 0; k < options_.batch_size; ++k) {
-    const ImageListEntry& entry = EntryAt(first + k);
+    const ImageListEntry& entry = entries_[order_.EntryAt(first + k)];
     Datum& datum = batch->datums[k];
     datum = read_listed_image(entry, options_.root_folder, options_.shaping, options_.list_file);
     if (datum.channels() != shape[0] || datum.height() != shape[1] || datum.width() != shape[2]) {

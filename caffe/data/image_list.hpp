@@ -30,10 +30,25 @@ std::string image_path(const std::string& root_folder, const ImageListEntry& ent
 Datum read_listed_image(const ImageListEntry& entry, const std::string& root_folder,
                         const ImageShaping& shaping, const std::string& list_file);
 
-// Batches from an image list, read as an endless stream of epochs:
-//   position p = skip + b * batch_size + k (k < batch_size) of batch b is entry
-//   order_e[p mod n] of epoch e = p div n,
-// where order_e is the list order, or with `shuffle` a permutation drawn from (shuffle_key, e).
+// The order an image list is read in: an endless stream of epochs, where stream position p is
+// entry order_e[p mod n] of epoch e = p div n, and order_e is the list order or, with
+// `shuffle`, a permutation drawn from (key, e).
+class ImageListOrder {
+ public:
+  ImageListOrder(uint64_t count, bool shuffle, uint64_t key);
+  // The entry index at stream position `position`.
+  uint64_t EntryAt(uint64_t position);
+
+ private:
+  uint64_t count_;
+  bool shuffle_;
+  uint64_t key_;
+  uint64_t epoch_ = 0;           // the epoch whose order is cached
+  std::vector<uint64_t> order_;  // (empty until a shuffled list needs one)
+};
+
+// Batches from an image list: batch b holds stream positions skip + b * batch_size + k,
+// k < batch_size, of the ImageListOrder.
 class ImageListBatchReader : public DatumBatchReader {
  public:
   struct Options {
@@ -50,14 +65,11 @@ class ImageListBatchReader : public DatumBatchReader {
   ImageListBatchReader(std::vector<ImageListEntry> entries, Options options);
 
   void Read(uint64_t index, DatumBatch* batch) override;
-  // The entry at stream position `position` (see above).
-  const ImageListEntry& EntryAt(uint64_t position);
 
  private:
   const std::vector<ImageListEntry> entries_;
   const Options options_;
-  uint64_t order_epoch_ = 0;     // the epoch whose order is cached
-  std::vector<uint64_t> order_;  // (empty until a shuffled list needs one)
+  ImageListOrder order_;
 };
 
 }  // namespace caffe

@@ -33,7 +33,13 @@ void DataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*/) {
   check_backend(param);
   const TransformationParameter transform =
       with_legacy_transform_fields(layer_param_.transform_param(), param, "data_param");
-  const ImageChannels channels = decoded_channels(transform);
+  ImageChannels channels = decoded_channels(transform);
+  if (param.force_encoded_color()) {
+    if (channels == ImageChannels::GRAY) {
+      fail("data_param.force_encoded_color contradicts transform_param.force_gray");
+    }
+    channels = ImageChannels::COLOR;
+  }
 
   std::shared_ptr<const db::LmdbEnvironment> environment;
   try {

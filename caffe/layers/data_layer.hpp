@@ -10,7 +10,8 @@ namespace caffe {
 // key order, so a run resumed at any iteration reads exactly the batches it would have.
 // Unlike BVLC Caffe, rand_skip is a fixed offset (not a random one) for that reason.
 // Encoded records (convert_imageset --encoded) are decoded on the prefetch thread, to
-// transform_param's force_color / force_gray or else the image's own channels.
+// transform_param's force_color / force_gray (data_param.force_encoded_color means force_color)
+// or else the image's own channels.
 class DataLayer : public DatumBatchLayer {
  public:
   using DatumBatchLayer::DatumBatchLayer;

@@ -603,6 +603,9 @@ TEST(DataLayerTest, EncodedRecordsMustDecodeToOneShape) {
   decode_datum(&gray, ImageChannels::NATIVE, "gray");
   for (int c = 0; c < 3; ++c) EXPECT_EQ(values[c * 20 + 7], pixel(gray, 0, 1, 2));
   for (int i = 0; i < 60; ++i) EXPECT_EQ(values[60 + i], pixel(raw[3], i / 20, (i / 5) % 4, i % 5));
+  // data_param.force_encoded_color means the same.
+  DataLayerRun legacy(dir / "db", "", TEST, 2, 2, "force_encoded_color: true");
+  EXPECT_EQ(legacy.forward(1), values);
 }
 
 TEST(DataLayerTest, CorruptEncodedRecordNamesItsKey) {
