@@ -118,8 +118,8 @@ ImagesetConversion convert_imageset(const std::string& list_file, const std::str
       try {
         converted = converter.Convert(path, entry.label);
       } catch (const Error& error) {
-        warnings << "warning: skipping '" << path << "' ('" << list_file << "' line "
-                 << entry.line << "): " << error.what() << "\n";
+        warnings << "warning: skipping '" << path << "' ('" << list_file << "' line " << entry.line
+                 << "): " << error.what() << "\n";
         ++done.skipped;
         continue;
       }

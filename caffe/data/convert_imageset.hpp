@@ -13,7 +13,7 @@ struct ImagesetOptions {
   bool gray = false;        // decode to 1 channel; otherwise to 3 (BGR)
   bool shuffle = false;     // write the list in a random order drawn from shuffle_seed
   uint64_t shuffle_seed = 0;
-  int resize_height = 0;    // both > 0: resize (bilinear) every image to this size
+  int resize_height = 0;  // both > 0: resize (bilinear) every image to this size
   int resize_width = 0;
   bool check_size = false;  // every image must have the first one's C x H x W
   bool encoded = false;     // store JPEG / PNG bytes instead of pixels

@@ -74,7 +74,8 @@ Image decode_image(std::string_view bytes, ImageChannels channels, const std::st
     fail(origin, " is not a JPEG or PNG image (", bytes.size(), " bytes",
          bytes.empty() ? "" : " with an unknown signature", ")");
   }
-  Image image = *format == ImageFormat::JPEG ? decode_jpeg(bytes, origin) : decode_png(bytes, origin);
+  Image image =
+      *format == ImageFormat::JPEG ? decode_jpeg(bytes, origin) : decode_png(bytes, origin);
   return convert_channels(std::move(image), channels);
 }
 
@@ -88,7 +89,8 @@ std::string encode_image(const Image& image, ImageFormat format, int jpeg_qualit
   }
   check_image_dimensions(image.width, image.height, "the image to encode");
   if (format == ImageFormat::PNG) return encode_png(image);
-  if (jpeg_quality < 1 || jpeg_quality > 100) fail("JPEG quality ", jpeg_quality, " is not in 1..100");
+  if (jpeg_quality < 1 || jpeg_quality > 100)
+    fail("JPEG quality ", jpeg_quality, " is not in 1..100");
   return encode_jpeg(image, jpeg_quality);
 }
 

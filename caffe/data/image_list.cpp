@@ -23,7 +23,8 @@ bool parse_entry(std::string_view line, ImageListEntry* entry) {
   size_t path_end = split;
   while (path_end > 0 && is_blank(line[path_end - 1])) --path_end;
   if (path_end == 0) return false;
-  const auto [end, error] = std::from_chars(label.data(), label.data() + label.size(), entry->label);
+  const auto [end, error] =
+      std::from_chars(label.data(), label.data() + label.size(), entry->label);
   if (error != std::errc() || end != label.data() + label.size()) return false;
   entry->path = std::string(line.substr(0, path_end));
   return true;
@@ -44,8 +45,8 @@ std::vector<ImageListEntry> read_image_list(const std::string& list_file) {
     ImageListEntry entry;
     entry.line = line_number;
     if (!parse_entry(line, &entry)) {
-      fail("'", list_file, "' line ", line_number, ": expected 'path label' with an integer label, ",
-           "got '", line, "'");
+      fail("'", list_file, "' line ", line_number,
+           ": expected 'path label' with an integer label, ", "got '", line, "'");
     }
     entries.push_back(std::move(entry));
   }
@@ -101,9 +102,9 @@ void ImageListBatchReader::Read(uint64_t index, DatumBatch* batch) {
     datum = read_listed_image(entry, options_.root_folder, options_.shaping, options_.list_file);
     if (datum.channels() != shape[0] || datum.height() != shape[1] || datum.width() != shape[2]) {
       fail("'", options_.list_file, "' line ", entry.line, ": image '",
-           image_path(options_.root_folder, entry), "' is ", datum.channels(), "x",
-           datum.height(), "x", datum.width(), " (channels x height x width) but the first image is ",
-           shape[0], "x", shape[1], "x", shape[2],
+           image_path(options_.root_folder, entry), "' is ", datum.channels(), "x", datum.height(),
+           "x", datum.width(), " (channels x height x width) but the first image is ", shape[0],
+           "x", shape[1], "x", shape[2],
            "; set new_height and new_width to resize every image to one size");
     }
   }

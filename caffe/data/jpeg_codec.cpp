@@ -3,12 +3,13 @@
 // Those functions hold no object with a destructor (state lives in the caller's RAII struct),
 // so the jump skips only libjpeg's own C frames.
 #include <csetjmp>
-#include <cstdio>  // before the libjpeg headers, which use FILE and size_t
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 
-#include <jpeglib.h>
+// The libjpeg headers need <cstdio> (FILE, size_t) before them: a block of their own.
 #include <jerror.h>
+#include <jpeglib.h>
 
 #include "caffe/core/common.hpp"
 #include "caffe/data/image_formats.hpp"

@@ -25,8 +25,8 @@ class LmdbBatchReader : public DatumBatchReader {
  public:
   struct Options {
     size_t batch_size = 1;
-    uint64_t skip = 0;             // records skipped before batch 0
-    std::vector<int> datum_shape;  // C, H, W every (decoded) record must have
+    uint64_t skip = 0;                               // records skipped before batch 0
+    std::vector<int> datum_shape;                    // C, H, W every (decoded) record must have
     ImageChannels channels = ImageChannels::NATIVE;  // what encoded records decode to
   };
 

@@ -98,8 +98,8 @@ void request_gray_or_bgr(png_structp png, png_infop info) {
 
 bool run_decoder(PngDecoding* state, const std::string& origin) {
   if (setjmp(state->errors.jump)) return false;
-  state->png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &state->errors, on_png_error,
-                                      on_png_warning);
+  state->png =
+      png_create_read_struct(PNG_LIBPNG_VER_STRING, &state->errors, on_png_error, on_png_warning);
   if (state->png) state->info = png_create_info_struct(state->png);
   if (!state->info) return out_of_memory(&state->errors);
   png_set_read_fn(state->png, &state->source, read_from_memory);
@@ -112,7 +112,8 @@ bool run_decoder(PngDecoding* state, const std::string& origin) {
   image.height = static_cast<int>(png_get_image_height(state->png, state->info));
   image.channels = png_get_channels(state->png, state->info);
   if ((image.channels != 1 && image.channels != 3) ||
-      png_get_rowbytes(state->png, state->info) != static_cast<size_t>(image.width) * image.channels) {
+      png_get_rowbytes(state->png, state->info) !=
+          static_cast<size_t>(image.width) * image.channels) {
     png_error(state->png, "unexpected sample layout after conversion to 8-bit gray or BGR");
   }
   image.pixels.resize(static_cast<size_t>(image.height) * image.width * image.channels);
@@ -135,8 +136,8 @@ struct PngEncoding {
 
 bool run_encoder(PngEncoding* state, const Image& image) {
   if (setjmp(state->errors.jump)) return false;
-  state->png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &state->errors, on_png_error,
-                                       on_png_warning);
+  state->png =
+      png_create_write_struct(PNG_LIBPNG_VER_STRING, &state->errors, on_png_error, on_png_warning);
   if (state->png) state->info = png_create_info_struct(state->png);
   if (!state->info) return out_of_memory(&state->errors);
   png_set_write_fn(state->png, &state->bytes, append_to_string, flush_nothing);

@@ -119,7 +119,8 @@ const HDF5DataLayer::EpochLayout& HDF5DataLayer::LayoutFor(uint64_t epoch) {
   const uint64_t key = shuffle_ ? shuffle_key(epoch) : 0;
   if (!layout_.file_order.empty() && layout_.key == key) return layout_;
   layout_.key = key;
-  layout_.file_order = shuffle_ ? random_permutation(files_.size(), key) : identity_order(files_.size());
+  layout_.file_order =
+      shuffle_ ? random_permutation(files_.size(), key) : identity_order(files_.size());
   layout_.first_rows.clear();
   uint64_t first_row = 0;
   for (uint64_t file : layout_.file_order) {

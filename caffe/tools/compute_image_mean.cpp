@@ -9,11 +9,11 @@
 #include "caffe/data/image_mean.hpp"
 #include "caffe/util/io.hpp"
 
-DEFINE_string(backend, "lmdb", "The backend {lmdb} for reading the input");
+DEFINE_string(backend, "lmdb", "Database backend; only lmdb is supported");
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
-      "Compute the mean_image of a set of images given by a lmdb\n"
+      "averages the Datums of an LMDB into a mean image (a BlobProto for mean_file)\n"
       "Usage:\n"
       "    compute_image_mean [FLAGS] INPUT_DB [OUTPUT_FILE]\n");
   gflags::ParseCommandLineFlags(&argc, &argv, true);

@@ -1,28 +1,32 @@
 // convert_imageset [FLAGS] ROOTFOLDER/ LISTFILE DB_NAME: writes the images a list file names
 // (`path label` per line, paths relative to ROOTFOLDER/) into an LMDB of Datum records under
-// keys "%08d_<path>".  Unreadable images are skipped with a warning; see caffe/data/convert_imageset.
+// keys "%08d_<path>".  Unreadable images are skipped with a warning; see
+// caffe/data/convert_imageset.
+#include "caffe/data/convert_imageset.hpp"
+
 #include <gflags/gflags.h>
 
 #include <iostream>
 
 #include "caffe/core/common.hpp"
-#include "caffe/data/convert_imageset.hpp"
 
-DEFINE_bool(gray, false, "When this option is on, treat images as grayscale ones");
-DEFINE_bool(shuffle, false, "Randomly shuffle the order of images and their labels");
-DEFINE_uint64(shuffle_seed, 0, "Seed of the --shuffle order (the same seed, the same order)");
-DEFINE_string(backend, "lmdb", "The backend {lmdb} for storing the result");
-DEFINE_int32(resize_width, 0, "Width images are resized to (with --resize_height)");
-DEFINE_int32(resize_height, 0, "Height images are resized to (with --resize_width)");
-DEFINE_bool(check_size, false, "When this option is on, check that all the datum have the same size");
-DEFINE_bool(encoded, false, "When this option is on, the encoded image will be save in datum");
-DEFINE_string(encode_type, "", "Optional: What type should we encode the image as ('png','jpg',...).");
+DEFINE_bool(gray, false, "Decode every image to one gray channel (default: 3 channels, BGR)");
+DEFINE_bool(shuffle, false, "Write the listed images in a random order (see --shuffle_seed)");
+DEFINE_uint64(shuffle_seed, 0, "Seed of the --shuffle order; one seed always gives one order");
+DEFINE_string(backend, "lmdb", "Database backend; only lmdb is supported");
+DEFINE_int32(resize_width, 0, "Resize every image to this width (needs --resize_height too)");
+DEFINE_int32(resize_height, 0, "Resize every image to this height (needs --resize_width too)");
+DEFINE_bool(check_size, false, "Fail unless every image has the first image's size");
+DEFINE_bool(encoded, false, "Store each image's JPEG / PNG bytes rather than its pixels");
+DEFINE_string(encode_type, "",
+              "Format of stored encoded images: jpg or png (implies --encoded; default: each "
+              "file's own format)");
 DEFINE_bool(overwrite, false, "Replace DB_NAME when it already holds an LMDB");
 
 int main(int argc, char** argv) {
   gflags::SetUsageMessage(
-      "Convert a set of images to the lmdb\n"
-      "format used as input for Caffe.\n"
+      "writes the images of a list file ('path label' lines, paths relative to ROOTFOLDER/)\n"
+      "into an LMDB of Datum records\n"
       "Usage:\n"
       "    convert_imageset [FLAGS] ROOTFOLDER/ LISTFILE DB_NAME\n");
   gflags::ParseCommandLineFlags(&argc, &argv, true);

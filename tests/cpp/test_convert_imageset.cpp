@@ -123,8 +123,7 @@ TEST(ImageListTest, BadLinesNameFileAndLine) {
 
 TEST(ConvertImagesetTest, WritesRawDatumsAndSkipsUnreadableImages) {
   ImageSet set;
-  const std::string list =
-      set.list("a.png 0\nmissing.png 1\nb c.png 2\njunk.png 3\nd.jpg 4\n");
+  const std::string list = set.list("a.png 0\nmissing.png 1\nb c.png 2\njunk.png 3\nd.jpg 4\n");
   std::ostringstream warnings;
   const ImagesetConversion done = convert_imageset(list, set.dir / "db", set.options(), warnings);
   EXPECT_EQ(done.written, 3u);
@@ -164,7 +163,11 @@ TEST(ConvertImagesetTest, GrayResizeAndShuffle) {
   ASSERT_EQ(records.size(), 4u);
   const ImageShaping shaping{ImageChannels::GRAY, 3, 4};
   for (int r = 0; r < 4; ++r) {
-    const Image expected = shape_image(set.images[r == 3 ? 1 : r == 2 ? 4 : r == 1 ? 2 : 0], shaping);
+    const Image expected = shape_image(set.images[r == 3   ? 1
+                                                  : r == 2 ? 4
+                                                  : r == 1 ? 2
+                                                           : 0],
+                                       shaping);
     EXPECT_EQ(records[r].datum.data(), image_to_datum(expected, r).data()) << r;
     EXPECT_EQ(records[r].datum.channels(), 1);
   }
@@ -221,8 +224,9 @@ TEST(ConvertImagesetTest, EncodedKeepsFileBytesUnlessChanged) {
   }
   EXPECT_EQ(records[1].datum.data(), read_file(set.root() + "d.jpg"));
   options.encode_type = "gif";
-  EXPECT_NE(test::error_of([&] { convert_imageset(list, set.dir / "gif", options, warnings); })
-                .find("unknown image encoding 'gif'"),
+  EXPECT_NE(test::error_of([&] {
+              convert_imageset(list, set.dir / "gif", options, warnings);
+            }).find("unknown image encoding 'gif'"),
             std::string::npos);
   EXPECT_FALSE(fs::exists(set.dir / "gif"));
 }
@@ -243,8 +247,9 @@ TEST(ConvertImagesetTest, ErrorsLeaveNoDatabaseBehind) {
   options.check_size = false;
   EXPECT_EQ(convert_imageset(list, set.dir / "db", options, warnings).written, 3u);
   // An existing database is kept unless overwrite.
-  EXPECT_NE(test::error_of([&] { convert_imageset(list, set.dir / "db", options, warnings); })
-                .find("already exists; pass --overwrite"),
+  EXPECT_NE(test::error_of([&] {
+              convert_imageset(list, set.dir / "db", options, warnings);
+            }).find("already exists; pass --overwrite"),
             std::string::npos);
   options.overwrite = true;
   EXPECT_EQ(convert_imageset(set.list("a.png 5\n"), set.dir / "db", options, warnings).written, 1u);
@@ -260,8 +265,9 @@ TEST(ConvertImagesetTest, ErrorsLeaveNoDatabaseBehind) {
             std::string::npos);
   EXPECT_FALSE(fs::exists(set.dir / "bad"));
   options.resize_height = 4;
-  EXPECT_NE(test::error_of([&] { convert_imageset(list, set.dir / "r", options, warnings); })
-                .find("give both resize_height and resize_width"),
+  EXPECT_NE(test::error_of([&] {
+              convert_imageset(list, set.dir / "r", options, warnings);
+            }).find("give both resize_height and resize_width"),
             std::string::npos);
 }
 

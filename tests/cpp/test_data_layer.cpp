@@ -686,7 +686,8 @@ TEST(DataTransformerTest, CropMirrorMeanFileAndScaleAreExact) {
   by_value.Transform(datum, 0, full.data());
   for (int i = 0; i < channels * height * width; ++i) {
     const int c = i / (height * width);
-    EXPECT_EQ(full[i], (pixel(datum, c, (i / width) % height, i % width) - (c ? -3.0f : 10.0f)) * 2.0f);
+    EXPECT_EQ(full[i],
+              (pixel(datum, c, (i / width) % height, i % width) - (c ? -3.0f : 10.0f)) * 2.0f);
   }
 }
 

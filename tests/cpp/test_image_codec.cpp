@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+// The libjpeg headers need <cstdio> (FILE, size_t) before them: a block of their own.
 #include <jpeglib.h>
 
 #include "caffe/data/image_codec.hpp"
@@ -59,8 +60,8 @@ std::string png_chunk(const std::string& type, const std::string& data) {
   put32(static_cast<uint32_t>(data.size()));
   const std::string body = type + data;
   chunk += body;
-  put32(static_cast<uint32_t>(crc32(0, reinterpret_cast<const Bytef*>(body.data()),
-                                    static_cast<uInt>(body.size()))));
+  put32(static_cast<uint32_t>(
+      crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()))));
   return chunk;
 }
 
@@ -70,7 +71,8 @@ std::string png_chunk(const std::string& type, const std::string& data) {
 std::string handmade_png(int width, int colour_type, const std::string& samples, int height = 1) {
   std::string header;
   for (uint32_t value : {static_cast<uint32_t>(width), static_cast<uint32_t>(height)}) {
-    for (int shift = 24; shift >= 0; shift -= 8) header.push_back(static_cast<char>(value >> shift));
+    for (int shift = 24; shift >= 0; shift -= 8)
+      header.push_back(static_cast<char>(value >> shift));
   }
   header += std::string{8, static_cast<char>(colour_type), 0, 0, 0};
   const std::string raw = std::string(1, '\0') + samples;  // filter type 0 for the one row
@@ -116,8 +118,8 @@ TEST(ImageCodecTest, DecodesToBgrOrder) {
   expect_same_shape(image, 1, 3, 3);
   EXPECT_EQ(image.pixels, (std::vector<uint8_t>{0, 0, 255, 0, 255, 0, 255, 0, 0}));
   // The JPEG path agrees (colours survive compression approximately).
-  const Image via_jpeg =
-      decode_image(encode_image(resize_image(image, 8, 24), ImageFormat::JPEG), ImageChannels::NATIVE, "jpeg");
+  const Image via_jpeg = decode_image(encode_image(resize_image(image, 8, 24), ImageFormat::JPEG),
+                                      ImageChannels::NATIVE, "jpeg");
   EXPECT_GT(via_jpeg.pixels[(4 * 24 + 1) * 3 + 2], 200);  // red stays in channel 2 on the left
   EXPECT_LT(via_jpeg.pixels[(4 * 24 + 1) * 3 + 0], 60);
   EXPECT_GT(via_jpeg.pixels[(4 * 24 + 22) * 3 + 0], 200);  // blue in channel 0 on the right
@@ -206,7 +208,8 @@ TEST(ImageCodecTest, DamagedBytesAreErrorsNamingTheOrigin) {
 TEST(ImageCodecTest, ForgedHugeHeaderIsRefusedBeforeAllocating) {
   // A valid header claiming 16000 x 16000 pixels over a few bytes of data.
   const std::string png = handmade_png(16000, 0, std::string(16000, '\x7F'), 16000);
-  const std::string bad = test::error_of([&] { decode_image(png, ImageChannels::NATIVE, "forged"); });
+  const std::string bad =
+      test::error_of([&] { decode_image(png, ImageChannels::NATIVE, "forged"); });
   EXPECT_NE(bad.find("forged is 16000x16000 pixels, more than the 134217728"), std::string::npos)
       << bad;
 }
@@ -240,8 +243,9 @@ TEST(ImageCodecTest, FormatNames) {
   EXPECT_EQ(image_format_from_name("jpg"), ImageFormat::JPEG);
   EXPECT_EQ(image_format_from_name(".JPEG"), ImageFormat::JPEG);
   EXPECT_EQ(image_format_from_name("Png"), ImageFormat::PNG);
-  EXPECT_NE(test::error_of([] { image_format_from_name("bmp"); }).find("unknown image encoding 'bmp'"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([] { image_format_from_name("bmp"); }).find("unknown image encoding 'bmp'"),
+      std::string::npos);
   const Image image = pattern_image(2, 2, 3);
   EXPECT_NE(test::error_of([&] { encode_image(image, ImageFormat::JPEG, 0); }).find("quality 0"),
             std::string::npos);
@@ -267,9 +271,9 @@ TEST(ImageResizeTest, HalvingAveragesTwoByTwoBlocks) {
     for (int x = 0; x < 4; ++x) {
       for (int c = 0; c < 3; ++c) {
         const auto at = [&](int yy, int xx) { return image.pixels[(yy * 8 + xx) * 3 + c]; };
-        const double mean =
-            (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) + at(2 * y + 1, 2 * x + 1)) /
-            4.0;
+        const double mean = (at(2 * y, 2 * x) + at(2 * y, 2 * x + 1) + at(2 * y + 1, 2 * x) +
+                             at(2 * y + 1, 2 * x + 1)) /
+                            4.0;
         EXPECT_EQ(half.pixels[(y * 4 + x) * 3 + c], static_cast<int>(mean + 0.5))
             << y << "," << x << "," << c;
       }
@@ -317,8 +321,9 @@ TEST(ImageDatumTest, ImageToDatumIsPlanarAndDecodeDatumInverts) {
   param.set_force_gray(true);
   EXPECT_EQ(decoded_channels(param), ImageChannels::GRAY);
   param.set_force_color(true);
-  EXPECT_NE(test::error_of([&] { decoded_channels(param); }).find("both force_color and force_gray"),
-            std::string::npos);
+  EXPECT_NE(
+      test::error_of([&] { decoded_channels(param); }).find("both force_color and force_gray"),
+      std::string::npos);
 }
 
 }  // namespace

@@ -58,8 +58,8 @@ struct ImageDataRun {
   ImageDataRun(const ImageFolder& folder, const std::string& fields, Phase phase = TEST,
                const std::string& list = "list.txt") {
     layer = test::make_layer("name: 'images' type: 'ImageData' image_data_param { source: '" +
-                                 (folder.dir / list) + "' root_folder: '" + folder.root() +
-                                 "' " + fields + " }",
+                                 (folder.dir / list) + "' root_folder: '" + folder.root() + "' " +
+                                 fields + " }",
                              phase);
     top.add({});
     top.add({});
@@ -185,8 +185,7 @@ TEST(ImageDataLayerTest, AppliesTransformParamAndLegacyFields) {
   const std::string conflict = test::error_of([&] {
     ImageDataRun both(folder, "batch_size: 1 mirror: true } transform_param { mirror: true");
   });
-  EXPECT_NE(conflict.find("mirror in both image_data_param and transform_param"),
-            std::string::npos)
+  EXPECT_NE(conflict.find("mirror in both image_data_param and transform_param"), std::string::npos)
       << conflict;
 }
 
