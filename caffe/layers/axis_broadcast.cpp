@@ -60,6 +60,20 @@ void AxisReduction::Sum(Mode mode, const AxisSplit& split, const float* values, 
   math.gemv(Trans::Yes, split.outer, dim, alpha, over_inner, Ones(mode, split.outer), beta, sums);
 }
 
+bool operand_is_bottom(const BlobVec& bottom, const BlobVec& top, const char* operand_name) {
+  if (bottom.size() < 2) return false;
+  if (top[0] == bottom[1]) {
+    fail("cannot write its top over bottom 1 (the ", operand_name,
+         "); give the top its own name");
+  }
+  return true;
+}
+
+OperandGradient operand_gradient(Mode mode, bool is_bottom, bool wanted, Blob* operand) {
+  if (!wanted) return {};
+  return {operand->mutable_diff_on(mode), is_bottom ? 0.0f : 1.0f};
+}
+
 FillerParameter filler_or_constant(bool has_given, const FillerParameter& given, float value) {
   if (has_given) return given;
   FillerParameter constant;

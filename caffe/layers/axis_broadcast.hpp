@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "caffe/core/blob.hpp"
+#include "caffe/core/layer.hpp"
 #include "caffe/layers/axis_split.hpp"
 #include "caffe/util/device.hpp"
 #include "proto/caffe.pb.h"
@@ -67,6 +68,18 @@ class AxisReduction {
   Blob ones_;
   Blob partial_;  // [outer, dim]: the sums over inner
 };
+
+// Scale and Bias take their operand from bottom 1 when they have two bottoms (and refuse a top
+// written over it), else learn it; returns whether it is bottom 1.
+bool operand_is_bottom(const BlobVec& bottom, const BlobVec& top, const char* operand_name);
+
+// Where an operand's gradient goes in backward and whether it adds to what is there: a bottom's
+// diff is written afresh (beta 0), a learned blob's diff accumulates (beta 1).  Null: not wanted.
+struct OperandGradient {
+  float* diff = nullptr;
+  float beta = 0.0f;
+};
+OperandGradient operand_gradient(Mode mode, bool is_bottom, bool wanted, Blob* operand);
 
 // A parameter blob a broadcasting layer learns: its shape, its filler and the name errors use.
 struct OperandSpec {

@@ -6,10 +6,7 @@ namespace caffe {
 
 void ScaleLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const ScaleParameter& param = layer_param_.scale_param();
-  scale_is_bottom_ = bottom.size() > 1;
-  if (scale_is_bottom_ && top[0] == bottom[1]) {
-    fail("cannot write its top over bottom 1 (the scale); give the top its own name");
-  }
+  scale_is_bottom_ = operand_is_bottom(bottom, top, "scale");
   const std::vector<int> scale_shape =
       scale_is_bottom_ ? bottom[1]->shape()
                        : learned_operand_shape(*bottom[0], param.axis(), param.num_axes());
@@ -53,26 +50,21 @@ void ScaleLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top)
                            top[0]->mutable_data_on(mode)});
 }
 
-float* ScaleLayer::ScaleGradient(Mode mode, const std::vector<bool>& propagate_down,
-                                 const BlobVec& bottom, bool* accumulate) {
-  // A bottom's gradient is written afresh; a parameter's adds to its diff.
-  *accumulate = !scale_is_bottom_;
-  if (scale_is_bottom_) return propagate_down[1] ? bottom[1]->mutable_diff_on(mode) : nullptr;
-  return param_propagate_down(0) ? blobs_[0]->mutable_diff_on(mode) : nullptr;
-}
-
 void ScaleLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
                             const BlobVec& bottom) {
   const int count = top[0]->count();
   const float* dy = top[0]->diff_on(mode);
   // ds and db first: in place, dx overwrites dy.
-  bool accumulate = false;
-  if (float* scale_diff = ScaleGradient(mode, propagate_down, bottom, &accumulate)) {
+  const OperandGradient scale_gradient =
+      operand_gradient(mode, scale_is_bottom_,
+                       scale_is_bottom_ ? propagate_down[1] : param_propagate_down(0),
+                       &ScaleOperand(bottom));
+  if (scale_gradient.diff) {
     const float* x = top[0] == bottom[0] ? saved_input_.data_on(mode) : bottom[0]->data_on(mode);
     products_.ReshapeLike(*top[0]);
     float* products = products_.mutable_data_on(mode);
     for_each(mode, count, ElementProduct{dy, x, products});
-    reduction_.Sum(mode, split_, products, 1.0f, accumulate ? 1.0f : 0.0f, scale_diff);
+    reduction_.Sum(mode, split_, products, 1.0f, scale_gradient.beta, scale_gradient.diff);
   }
   if (bias_index_ >= 0 && param_propagate_down(bias_index_)) {
     reduction_.Sum(mode, split_, dy, 1.0f, 1.0f, blobs_[bias_index_]->mutable_diff_on(mode));

@@ -40,9 +40,6 @@ class ScaleLayer : public Layer {
   Blob& ScaleOperand(const BlobVec& bottom) const {
     return scale_is_bottom_ ? *bottom[1] : *blobs_[0];
   }
-  // Where ds goes this backward pass (null: nowhere) and whether it adds to what is there.
-  float* ScaleGradient(Mode mode, const std::vector<bool>& propagate_down, const BlobVec& bottom,
-                       bool* accumulate);
 
   bool scale_is_bottom_ = false;
   int bias_index_ = -1;  // index of b in blobs_, -1 without bias_term

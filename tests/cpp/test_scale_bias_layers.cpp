@@ -246,5 +246,110 @@ TEST(ScaleLayerTest, GpuMatchesCpu) {
                               fill_inputs);
 }
 
+// ----- Bias -----
+
+TEST(BiasLayerTest, LearnedBiasHandComputed) {
+  LayerFixture fixture(R"(name: "b" type: "Bias")", {{2, 3, 2}}, 1);
+  set_values(fixture.bottom.ptrs[0], iota(12));
+  fixture.setup();
+  ASSERT_EQ(fixture.layer->blobs().size(), 1u);
+  EXPECT_EQ(fixture.layer->blobs()[0]->shape(), (std::vector<int>{3}));
+  expect_near_all(values_of(*fixture.layer->blobs()[0]), {0, 0, 0});  // default filler: 0
+  set_values(fixture.layer->blobs()[0].get(), {1, -1, 10});
+  fixture.forward();
+  expect_near_all(values_of(*fixture.top.ptrs[0]), {1, 2, 1, 2, 14, 15, 7, 8, 7, 8, 20, 21});
+}
+
+TEST(BiasLayerTest, AxisNumAxesAndFiller) {
+  LayerFixture fixture(R"(name: "b" type: "Bias" bias_param { axis: -2 num_axes: 2
+                            filler { type: "constant" value: 0.5 } })",
+                       {{2, 3, 2}}, 1);
+  set_values(fixture.bottom.ptrs[0], iota(12));
+  fixture.setup();
+  EXPECT_EQ(fixture.layer->blobs()[0]->shape(), (std::vector<int>{3, 2}));
+  expect_near_all(values_of(*fixture.layer->blobs()[0]), std::vector<float>(6, 0.5f));
+  set_values(fixture.layer->blobs()[0].get(), {0, 10, 20, 30, 40, 50});
+  fixture.forward();
+  expect_near_all(values_of(*fixture.top.ptrs[0]), {0, 11, 22, 33, 44, 55, 6, 17, 28, 39, 50, 61});
+
+  LayerFixture scalar(R"(name: "b" type: "Bias" bias_param { num_axes: 0 })", {{2, 2}}, 1);
+  scalar.setup();
+  EXPECT_EQ(scalar.layer->blobs()[0]->shape(), (std::vector<int>{}));
+}
+
+TEST(BiasLayerTest, SecondBottomIsTheBias) {
+  LayerFixture fixture(R"(name: "b" type: "Bias" bias_param { axis: 0 })", {{2, 3}, {2}}, 1);
+  set_values(fixture.bottom.ptrs[0], iota(6));
+  set_values(fixture.bottom.ptrs[1], {100, -100});
+  fixture.setup();
+  EXPECT_TRUE(fixture.layer->blobs().empty());
+  fixture.forward();
+  expect_near_all(values_of(*fixture.top.ptrs[0]), {100, 101, 102, -97, -96, -95});
+  std::fill(fixture.top.ptrs[0]->mutable_cpu_diff(), fixture.top.ptrs[0]->mutable_cpu_diff() + 6,
+            1.0f);
+  fixture.backward({true, true});
+  fixture.backward({true, true});
+  expect_near_all(diffs_of(*fixture.bottom.ptrs[1]), {3, 3});  // written afresh, not summed
+  expect_near_all(diffs_of(*fixture.bottom.ptrs[0]), std::vector<float>(6, 1.0f));
+}
+
+TEST(BiasLayerTest, Gradients) {
+  LayerFixture learned(R"(name: "b" type: "Bias")", {{2, 3, 2, 2}}, 1);
+  check_all_gradients(learned);
+  LayerFixture spanning(R"(name: "b" type: "Bias" bias_param { axis: 1 num_axes: -1 })",
+                        {{2, 3, 2}}, 1);
+  check_all_gradients(spanning);
+  LayerFixture two_bottoms(R"(name: "b" type: "Bias" bias_param { axis: -1 })", {{2, 3, 4}, {4}},
+                           1);
+  check_all_gradients(two_bottoms);
+}
+
+TEST(BiasLayerTest, InPlaceAndAccumulatingParamGradient) {
+  test::BlobSet blob;
+  Blob* x = blob.add({2, 3});
+  set_values(x, iota(6));
+  auto layer = test::make_layer(R"(name: "b" type: "Bias")");
+  layer->SetUp(blob.ptrs, blob.ptrs);
+  set_values(layer->blobs()[0].get(), {1, 2, 3});
+  layer->Forward(blob.ptrs, blob.ptrs);
+  expect_near_all(values_of(*x), {1, 3, 5, 4, 6, 8});
+  set_values(x, iota(6));
+  const std::vector<float> dy = iota(6);
+  std::copy(dy.begin(), dy.end(), x->mutable_cpu_diff());
+  layer->Backward(blob.ptrs, {true}, blob.ptrs);
+  layer->Backward(blob.ptrs, {true}, blob.ptrs);
+  expect_near_all(diffs_of(*x), iota(6));                            // dx = dy
+  expect_near_all(diffs_of(*layer->blobs()[0]), {2 * 3, 2 * 5, 2 * 7});  // accumulated Σ_n dy
+}
+
+TEST(BiasLayerTest, Errors) {
+  LayerFixture mismatch(R"(name: "b" type: "Bias")", {{2, 3, 4}, {3, 5}}, 1);
+  expect_error([&] { mismatch.setup(); },
+               {"layer 'b' (Bias)", "bias (bottom 1) of shape 3 5 (15)", "2 3 4 (24)"});
+  LayerFixture reshaped(R"(name: "b" type: "Bias")", {{2, 3}}, 1);
+  reshaped.setup();
+  reshaped.bottom.ptrs[0]->Reshape({2, 4});
+  expect_error([&] { reshaped.forward(); }, {"bias blob of shape 3 (3)", "2 4 (8)"});
+  LayerFixture num_axes(R"(name: "b" type: "Bias" bias_param { num_axes: 2 })", {{2, 3}}, 1);
+  expect_error([&] { num_axes.setup(); }, {"num_axes 2", "2 3 (6)"});
+  LayerFixture loaded(R"(name: "b" type: "Bias" blobs { shape { dim: 2 } data: 1 data: 2 })",
+                      {{2, 3}}, 1);
+  expect_error([&] { loaded.setup(); }, {"bias blob from the model has shape 2 (2)", "3 (3)"});
+  LayerFixture loaded_two(R"(name: "b" type: "Bias" blobs { shape { dim: 3 } data: 1 data: 2 data: 3 })",
+                          {{2, 3}, {3}}, 1);
+  expect_error([&] { loaded_two.setup(); }, {"gives 1 parameter blob(s)", "has 0"});
+  LayerFixture over_bias(R"(name: "b" type: "Bias")", {{2, 3}, {3}}, 0);
+  over_bias.top.ptrs.push_back(over_bias.bottom.ptrs[1]);
+  expect_error([&] { over_bias.setup(); }, {"over bottom 1 (the bias)"});
+}
+
+TEST(BiasLayerTest, GpuMatchesCpu) {
+  SKIP_IF_NO_GPU();
+  test::check_gpu_matches_cpu(R"(type: "Bias" bias_param { filler { type: "gaussian" } })",
+                              {{4, 3, 5, 6}}, fill_inputs);
+  test::check_gpu_matches_cpu(R"(type: "Bias" bias_param { axis: 0 })", {{4, 3, 5, 6}, {4, 3}},
+                              fill_inputs);
+}
+
 }  // namespace
 }  // namespace caffe
