@@ -22,8 +22,8 @@ AxisSplit broadcast_split(const Blob& x, int axis, const std::vector<int>& opera
   if (operand.empty()) return AxisSplit{1, 1, x.count()};
   const int first = x.CanonicalAxisIndex(axis);
   const int end = first + static_cast<int>(operand.size());
-  const bool fits = end <= x.num_axes() &&
-                    std::equal(operand.begin(), operand.end(), x.shape().begin() + first);
+  const bool fits =
+      end <= x.num_axes() && std::equal(operand.begin(), operand.end(), x.shape().begin() + first);
   if (!fits) {
     fail(operand_name, " of shape ", shape_string(operand), " does not match bottom 0 of shape ",
          x.shape_string(), " from axis ", first, " on");
@@ -63,8 +63,7 @@ void AxisReduction::Sum(Mode mode, const AxisSplit& split, const float* values, 
 bool operand_is_bottom(const BlobVec& bottom, const BlobVec& top, const char* operand_name) {
   if (bottom.size() < 2) return false;
   if (top[0] == bottom[1]) {
-    fail("cannot write its top over bottom 1 (the ", operand_name,
-         "); give the top its own name");
+    fail("cannot write its top over bottom 1 (the ", operand_name, "); give the top its own name");
   }
   return true;
 }
@@ -94,7 +93,9 @@ void init_operand_blobs(const std::string& layer_name, const std::vector<Operand
   }
   if (blobs->size() != specs.size()) {
     std::string names;
-    for (const OperandSpec& spec : specs) names += std::string(names.empty() ? "" : ", ") + spec.name;
+    for (const OperandSpec& spec : specs) {
+      names += std::string(names.empty() ? "" : ", ") + spec.name;
+    }
     fail("the model gives ", blobs->size(), " parameter blob(s), but the layer has ", specs.size(),
          names.empty() ? "" : " (" + names + ")");
   }

@@ -47,8 +47,8 @@ void BatchNormLayer::FreezeStatistics() {
   // The statistics are running sums, not parameters: like BVLC Caffe, never let a solver update
   // them, whatever lr_mult the prototxt gives (the Net reads the specs after SetUp).
   for (int j = 0; j < kStatisticBlobs; ++j) {
-    ParamSpec* spec = j < layer_param_.param_size() ? layer_param_.mutable_param(j)
-                                                    : layer_param_.add_param();
+    ParamSpec* spec =
+        j < layer_param_.param_size() ? layer_param_.mutable_param(j) : layer_param_.add_param();
     if (spec->lr_mult() != 0.0f) {
       LOG(WARNING) << context() << "the " << kStatisticNames[j] << " statistics are not learned; "
                    << "ignoring lr_mult " << spec->lr_mult();
@@ -93,10 +93,10 @@ void BatchNormLayer::ComputeBatchStatistics(Mode mode, const float* x) {
 void BatchNormLayer::UpdateStoredStatistics(Mode mode) {
   const int m = values_per_channel();
   const float correction = m > 1 ? static_cast<float>(m) / static_cast<float>(m - 1) : 1.0f;
-  for_each(mode, channels(),
-           MovingSums{moving_average_fraction_, correction, mean_.data_on(mode),
-                      variance_.data_on(mode), blobs_[0]->mutable_data_on(mode),
-                      blobs_[1]->mutable_data_on(mode)});
+  for_each(
+      mode, channels(),
+      MovingSums{moving_average_fraction_, correction, mean_.data_on(mode), variance_.data_on(mode),
+                 blobs_[0]->mutable_data_on(mode), blobs_[1]->mutable_data_on(mode)});
   for_each(mode, 1, MovingScaleFactor{moving_average_fraction_, blobs_[2]->mutable_data_on(mode)});
 }
 

@@ -16,8 +16,9 @@ void BiasLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
 }
 
 void BiasLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
-  split_ = broadcast_split(*bottom[0], layer_param_.bias_param().axis(), BiasOperand(bottom).shape(),
-                           bias_is_bottom_ ? "the bias (bottom 1)" : "the bias blob");
+  split_ =
+      broadcast_split(*bottom[0], layer_param_.bias_param().axis(), BiasOperand(bottom).shape(),
+                      bias_is_bottom_ ? "the bias (bottom 1)" : "the bias blob");
   if (top[0] != bottom[0]) top[0]->ReshapeLike(*bottom[0]);
 }
 

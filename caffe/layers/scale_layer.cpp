@@ -12,14 +12,14 @@ void ScaleLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
                        : learned_operand_shape(*bottom[0], param.axis(), param.num_axes());
   std::vector<OperandSpec> specs;
   if (!scale_is_bottom_) {
-    specs.push_back({scale_shape, filler_or_constant(param.has_filler(), param.filler(), 1.0f),
-                     "scale"});
+    specs.push_back(
+        {scale_shape, filler_or_constant(param.has_filler(), param.filler(), 1.0f), "scale"});
   }
   if (param.bias_term()) {
     bias_index_ = static_cast<int>(specs.size());
-    specs.push_back(
-        {scale_shape, filler_or_constant(param.has_bias_filler(), param.bias_filler(), 0.0f),
-         "bias"});
+    specs.push_back({scale_shape,
+                     filler_or_constant(param.has_bias_filler(), param.bias_filler(), 0.0f),
+                     "bias"});
   }
   init_operand_blobs(name(), specs, &blobs_);
 }
@@ -55,10 +55,9 @@ void ScaleLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<boo
   const int count = top[0]->count();
   const float* dy = top[0]->diff_on(mode);
   // ds and db first: in place, dx overwrites dy.
-  const OperandGradient scale_gradient =
-      operand_gradient(mode, scale_is_bottom_,
-                       scale_is_bottom_ ? propagate_down[1] : param_propagate_down(0),
-                       &ScaleOperand(bottom));
+  const OperandGradient scale_gradient = operand_gradient(
+      mode, scale_is_bottom_, scale_is_bottom_ ? propagate_down[1] : param_propagate_down(0),
+      &ScaleOperand(bottom));
   if (scale_gradient.diff) {
     const float* x = top[0] == bottom[0] ? saved_input_.data_on(mode) : bottom[0]->data_on(mode);
     products_.ReshapeLike(*top[0]);

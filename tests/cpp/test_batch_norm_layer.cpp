@@ -150,8 +150,8 @@ TEST(BatchNormLayerTest, UseGlobalStatsOverridesThePhase) {
   global_in_train->Forward(bottom.ptrs, top.ptrs);
   expect_near_all(values_of(*top.ptrs[0]), global_normalization(kX, 2));
 
-  auto batch_in_test =
-      test::make_layer(stored_statistics_layer("batch_norm_param { use_global_stats: false }"), TEST);
+  auto batch_in_test = test::make_layer(
+      stored_statistics_layer("batch_norm_param { use_global_stats: false }"), TEST);
   batch_in_test->SetUp(bottom.ptrs, top.ptrs);
   batch_in_test->Forward(bottom.ptrs, top.ptrs);
   EXPECT_NEAR(top.ptrs[0]->cpu_data()[0], -3 / std::sqrt(5.0f + kEps), 1e-5f);
@@ -269,8 +269,8 @@ TEST(BatchNormLayerTest, Errors) {
                                          blob_text({1, 2}) + blob_text({1}));
   expect_error([&] { wrong_channels->SetUp(bottom.ptrs, top.ptrs); },
                {"layer 'bn' (BatchNorm)", "mean blob", "shape 2 (2)", "2 3 4 (24)", "needs 3"});
-  auto two_blobs =
-      test::make_layer(R"(name: "bn" type: "BatchNorm")" + blob_text({1, 2, 3}) + blob_text({1, 2, 3}));
+  auto two_blobs = test::make_layer(R"(name: "bn" type: "BatchNorm")" + blob_text({1, 2, 3}) +
+                                    blob_text({1, 2, 3}));
   expect_error([&] { two_blobs->SetUp(bottom.ptrs, top.ptrs); }, {"gives 2 blob(s)", "has 3"});
   auto negative_eps =
       test::make_layer(R"(name: "bn" type: "BatchNorm" batch_norm_param { eps: -1 })");

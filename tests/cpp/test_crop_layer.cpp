@@ -82,8 +82,9 @@ TEST(CropLayerTest, BackwardScattersIntoZeros) {
 }
 
 TEST(CropLayerTest, Gradients) {
-  LayerFixture fixture("name: 'crop' type: 'Crop' crop_param { axis: 1 offset: 1 offset: 0 offset: 2 }",
-                       {{2, 3, 4, 5}, {2, 2, 3, 2}}, 1);
+  LayerFixture fixture(
+      "name: 'crop' type: 'Crop' crop_param { axis: 1 offset: 1 offset: 0 offset: 2 }",
+      {{2, 3, 4, 5}, {2, 2, 3, 2}}, 1);
   test::fill_gaussian(fixture.bottom.ptrs[0], 3);
   fixture.setup();
   test::GradientCheckOptions options;
@@ -99,8 +100,8 @@ TEST(CropLayerTest, FollowsNewShapes) {
 }
 
 TEST(CropLayerTest, Errors) {
-  LayerFixture past("name: 'crop' type: 'Crop' crop_param { offset: 2 }", {{1, 2, 3, 4}, {1, 1, 2, 2}},
-                    1);
+  LayerFixture past("name: 'crop' type: 'Crop' crop_param { offset: 2 }",
+                    {{1, 2, 3, 4}, {1, 1, 2, 2}}, 1);
   expect_error([&] { past.setup(); },
                {"layer 'crop' (Crop)", "cropping 2 values from offset 2 on axis 2",
                 "bottom 0's size 3", "1 2 3 4 (24)", "1 1 2 2 (4)"});
@@ -111,8 +112,8 @@ TEST(CropLayerTest, Errors) {
   expect_error([&] { counts.setup(); }, {"3 offsets", "axes 2 to 3 (2 axes)"});
   LayerFixture axes("name: 'crop' type: 'Crop'", {{1, 2, 3, 4}, {2, 2}}, 1);
   expect_error([&] { axes.setup(); }, {"1 2 3 4 (24)", "2 2 (4)", "same number of axes"});
-  LayerFixture axis("name: 'crop' type: 'Crop' crop_param { axis: 4 }", {{1, 2, 3, 4}, {1, 2, 3, 4}},
-                    1);
+  LayerFixture axis("name: 'crop' type: 'Crop' crop_param { axis: 4 }",
+                    {{1, 2, 3, 4}, {1, 2, 3, 4}}, 1);
   expect_error([&] { axis.setup(); }, {"axis 4 is out of range"});
   LayerFixture in_place("name: 'crop' type: 'Crop'", {{1, 2, 3, 4}, {1, 2, 2, 2}}, 0);
   in_place.top.ptrs.push_back(in_place.bottom.ptrs[0]);

@@ -114,8 +114,8 @@ TEST(EltwiseLayerTest, MaxHandComputedWithTiesGoingToTheFirstBottom) {
   set_values(all_equal.bottom.ptrs[1], {7, 7, 7});
   all_equal.setup();
   all_equal.forward();
-  std::fill(all_equal.top.ptrs[0]->mutable_cpu_diff(), all_equal.top.ptrs[0]->mutable_cpu_diff() + 3,
-            1.0f);
+  std::fill(all_equal.top.ptrs[0]->mutable_cpu_diff(),
+            all_equal.top.ptrs[0]->mutable_cpu_diff() + 3, 1.0f);
   all_equal.backward({true, true});
   expect_near_all(diffs_of(*all_equal.bottom.ptrs[0]), {1, 1, 1});
   expect_near_all(diffs_of(*all_equal.bottom.ptrs[1]), {0, 0, 0});
@@ -154,8 +154,8 @@ TEST(EltwiseLayerTest, Gradients) {
 TEST(EltwiseLayerTest, PropagateDownSkipsBottoms) {
   LayerFixture fixture = three_bottoms("operation: MAX");
   fixture.forward();
-  std::fill(fixture.bottom.ptrs[1]->mutable_cpu_diff(), fixture.bottom.ptrs[1]->mutable_cpu_diff() + 4,
-            42.0f);
+  std::fill(fixture.bottom.ptrs[1]->mutable_cpu_diff(),
+            fixture.bottom.ptrs[1]->mutable_cpu_diff() + 4, 42.0f);
   std::fill(fixture.top.ptrs[0]->mutable_cpu_diff(), fixture.top.ptrs[0]->mutable_cpu_diff() + 4,
             1.0f);
   fixture.backward({true, false, true});
@@ -165,8 +165,8 @@ TEST(EltwiseLayerTest, PropagateDownSkipsBottoms) {
 
 TEST(EltwiseLayerTest, Errors) {
   LayerFixture shapes(R"(name: "elt" type: "Eltwise")", {{2, 3}, {3, 2}}, 1);
-  expect_error([&] { shapes.setup(); },
-               {"layer 'elt' (Eltwise)", "bottom 1 has shape 3 2 (6)", "bottom 0 has shape 2 3 (6)"});
+  expect_error([&] { shapes.setup(); }, {"layer 'elt' (Eltwise)", "bottom 1 has shape 3 2 (6)",
+                                         "bottom 0 has shape 2 3 (6)"});
   LayerFixture reshaped(R"(name: "elt" type: "Eltwise")", {{2, 3}, {2, 3}}, 1);
   reshaped.setup();
   reshaped.bottom.ptrs[0]->Reshape({2, 4});
@@ -191,9 +191,8 @@ TEST(EltwiseLayerTest, GpuMatchesCpu) {
   SKIP_IF_NO_GPU();
   const auto fill = [](BlobVec& bottom) { fill_separated(bottom, 17); };
   const std::vector<std::vector<int>> shapes = {{4, 3, 5, 6}, {4, 3, 5, 6}, {4, 3, 5, 6}};
-  for (const std::string param :
-       {"operation: SUM coeff: 0.5 coeff: -3 coeff: 2", "operation: PROD",
-        "operation: PROD stable_prod_grad: false", "operation: MAX"}) {
+  for (const std::string param : {"operation: SUM coeff: 0.5 coeff: -3 coeff: 2", "operation: PROD",
+                                  "operation: PROD stable_prod_grad: false", "operation: MAX"}) {
     SCOPED_TRACE(param);
     test::check_gpu_matches_cpu("type: 'Eltwise' eltwise_param { " + param + " }", shapes, fill);
   }

@@ -49,8 +49,8 @@ void check_all_gradients(LayerFixture& fixture) {
 // ----- Scale -----
 
 TEST(ScaleLayerTest, LearnedScaleAndBiasHandComputed) {
-  LayerFixture fixture(R"(name: "sc" type: "Scale" scale_param { bias_term: true })",
-                       {{2, 3, 2}}, 1);
+  LayerFixture fixture(R"(name: "sc" type: "Scale" scale_param { bias_term: true })", {{2, 3, 2}},
+                       1);
   set_values(fixture.bottom.ptrs[0], iota(12));
   fixture.setup();
   auto& blobs = fixture.layer->blobs();
@@ -112,7 +112,8 @@ TEST(ScaleLayerTest, SecondBottomIsTheScale) {
   fixture.setup();
   EXPECT_TRUE(fixture.layer->blobs().empty());
   fixture.forward();
-  expect_near_all(values_of(*fixture.top.ptrs[0]), {0, -1, 4, -6, 0, 2.5f, 6, -7, 16, -18, 0, 5.5f});
+  expect_near_all(values_of(*fixture.top.ptrs[0]),
+                  {0, -1, 4, -6, 0, 2.5f, 6, -7, 16, -18, 0, 5.5f});
 
   // A scalar second bottom scales everything (its axis does not matter).
   LayerFixture scalar(R"(name: "sc" type: "Scale" scale_param { axis: 2 })", {{2, 2}, {}}, 1);
@@ -127,8 +128,8 @@ TEST(ScaleLayerTest, Gradients) {
   LayerFixture with_bias(R"(name: "sc" type: "Scale" scale_param { bias_term: true })",
                          {{2, 3, 2, 2}}, 1);
   check_all_gradients(with_bias);
-  LayerFixture whole(R"(name: "sc" type: "Scale" scale_param { axis: 0 num_axes: -1 })",
-                     {{2, 3}}, 1);
+  LayerFixture whole(R"(name: "sc" type: "Scale" scale_param { axis: 0 num_axes: -1 })", {{2, 3}},
+                     1);
   check_all_gradients(whole);
   LayerFixture scalar(R"(name: "sc" type: "Scale" scale_param { num_axes: 0 bias_term: true })",
                       {{3, 2}}, 1);
@@ -142,8 +143,7 @@ TEST(ScaleLayerTest, Gradients) {
 }
 
 TEST(ScaleLayerTest, ParamGradientsAccumulateButTheScaleBottomIsOverwritten) {
-  LayerFixture learned(R"(name: "sc" type: "Scale" scale_param { bias_term: true })", {{2, 3}},
-                       1);
+  LayerFixture learned(R"(name: "sc" type: "Scale" scale_param { bias_term: true })", {{2, 3}}, 1);
   set_values(learned.bottom.ptrs[0], iota(6));
   learned.setup();
   learned.forward();
@@ -168,9 +168,9 @@ TEST(ScaleLayerTest, InPlaceKeepsTheInputForTheScaleGradient) {
   for (const char* prototxt : {R"(name: "sc" type: "Scale" scale_param { bias_term: true })",
                                R"(name: "sc" type: "Scale")"}) {
     const bool two_bottoms = std::string(prototxt).find("bias") == std::string::npos;
-    const std::vector<std::vector<int>> shapes =
-        two_bottoms ? std::vector<std::vector<int>>{{2, 3, 2}, {3}}
-                    : std::vector<std::vector<int>>{{2, 3, 2}};
+    const std::vector<std::vector<int>> shapes = two_bottoms
+                                                     ? std::vector<std::vector<int>>{{2, 3, 2}, {3}}
+                                                     : std::vector<std::vector<int>>{{2, 3, 2}};
     LayerFixture separate(prototxt, shapes, 1);
     LayerFixture in_place(prototxt, shapes, 0);
     for (LayerFixture* fixture : {&separate, &in_place}) {
@@ -218,7 +218,9 @@ TEST(ScaleLayerTest, Errors) {
   expect_error([&] { axis.setup(); }, {"axis 3 is out of range", "2 3 (6)"});
 
   // Blobs from a model that do not fit.
-  LayerFixture loaded(R"(name: "sc" type: "Scale" blobs { shape { dim: 4 } data: 1 data: 2 data: 3 data: 4 })", {{2, 3}}, 1);
+  LayerFixture loaded(
+      R"(name: "sc" type: "Scale" blobs { shape { dim: 4 } data: 1 data: 2 data: 3 data: 4 })",
+      {{2, 3}}, 1);
   expect_error([&] { loaded.setup(); }, {"scale blob from the model has shape 4 (4)", "3 (3)"});
   LayerFixture count(R"(name: "sc" type: "Scale" scale_param { bias_term: true }
                         blobs { shape { dim: 3 } data: 1 data: 2 data: 3 })",
@@ -318,7 +320,7 @@ TEST(BiasLayerTest, InPlaceAndAccumulatingParamGradient) {
   std::copy(dy.begin(), dy.end(), x->mutable_cpu_diff());
   layer->Backward(blob.ptrs, {true}, blob.ptrs);
   layer->Backward(blob.ptrs, {true}, blob.ptrs);
-  expect_near_all(diffs_of(*x), iota(6));                            // dx = dy
+  expect_near_all(diffs_of(*x), iota(6));                                // dx = dy
   expect_near_all(diffs_of(*layer->blobs()[0]), {2 * 3, 2 * 5, 2 * 7});  // accumulated Σ_n dy
 }
 
@@ -335,8 +337,9 @@ TEST(BiasLayerTest, Errors) {
   LayerFixture loaded(R"(name: "b" type: "Bias" blobs { shape { dim: 2 } data: 1 data: 2 })",
                       {{2, 3}}, 1);
   expect_error([&] { loaded.setup(); }, {"bias blob from the model has shape 2 (2)", "3 (3)"});
-  LayerFixture loaded_two(R"(name: "b" type: "Bias" blobs { shape { dim: 3 } data: 1 data: 2 data: 3 })",
-                          {{2, 3}, {3}}, 1);
+  LayerFixture loaded_two(
+      R"(name: "b" type: "Bias" blobs { shape { dim: 3 } data: 1 data: 2 data: 3 })", {{2, 3}, {3}},
+      1);
   expect_error([&] { loaded_two.setup(); }, {"gives 1 parameter blob(s)", "has 0"});
   LayerFixture over_bias(R"(name: "b" type: "Bias")", {{2, 3}, {3}}, 0);
   over_bias.top.ptrs.push_back(over_bias.bottom.ptrs[1]);
