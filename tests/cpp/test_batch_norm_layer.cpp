@@ -260,6 +260,54 @@ TEST(BatchNormLayerTest, StatisticsAreFrozenWhateverThePrototxtSays) {
   EXPECT_NEAR(bn.blobs()[0]->cpu_data()[0], 1.999 * mean0, 1e-5);
 }
 
+// The residual-block pattern of ResNet prototxts: BatchNorm, Scale and ReLU all in place on one
+// blob, then an Eltwise sum with a skip path.  ReLU overwrites what BatchNorm and Scale wrote, so
+// this checks that both keep what their gradients need.  `a`, `b`, `c` name the three tops.
+std::string residual_net(const std::string& a, const std::string& b, const std::string& c) {
+  return R"(
+    name: "residual"
+    layer { name: "x" type: "Input" top: "x" top: "target"
+            input_param { shape { dim: 6 dim: 4 } shape { dim: 6 dim: 3 } } }
+    layer { name: "ip" type: "InnerProduct" bottom: "x" top: "h"
+            inner_product_param { num_output: 3 weight_filler { type: "gaussian" } } }
+    layer { name: "skip" type: "InnerProduct" bottom: "x" top: "skip"
+            inner_product_param { num_output: 3 weight_filler { type: "gaussian" } } }
+    layer { name: "bn" type: "BatchNorm" bottom: "h" top: ")" + a + R"(" }
+    layer { name: "scale" type: "Scale" bottom: ")" + a + R"(" top: ")" + b + R"("
+            scale_param { bias_term: true filler { type: "gaussian" }
+                          bias_filler { type: "gaussian" } } }
+    layer { name: "relu" type: "ReLU" bottom: ")" + b + R"(" top: ")" + c + R"(" }
+    layer { name: "sum" type: "Eltwise" bottom: ")" + c + R"(" bottom: "skip" top: "out" }
+    layer { name: "loss" type: "EuclideanLoss" bottom: "out" bottom: "target" top: "loss" }
+  )";
+}
+
+TEST(BatchNormLayerTest, InPlaceChainInANetMatchesSeparateTops) {
+  const auto run = [](const std::string& prototxt) {
+    NetParameter param;
+    read_proto_from_text(prototxt, "<test net>", &param);
+    param.mutable_state()->set_phase(TRAIN);
+    Net net(param);
+    test::fill_gaussian(net.blob_by_name("x"), 41);
+    test::fill_gaussian(net.blob_by_name("target"), 42);
+    const float loss = net.ForwardBackward();
+    std::vector<float> all = {loss};
+    for (const Blob* blob : net.learnable_params()) {
+      const std::vector<float> diff(blob->cpu_diff(), blob->cpu_diff() + blob->count());
+      all.insert(all.end(), diff.begin(), diff.end());
+    }
+    return all;
+  };
+  const std::vector<float> separate = run(residual_net("a", "b", "c"));
+  const std::vector<float> in_place = run(residual_net("h", "h", "h"));
+  // ip and skip (weights, bias), bn (statistics: no gradient), scale (scale, bias).
+  ASSERT_EQ(separate.size(), 1u + (12 + 3) * 2 + (3 + 3 + 1) + (3 + 3));
+  expect_near_all(in_place, separate);
+  float gradient_size = 0;
+  for (size_t i = 1; i < separate.size(); ++i) gradient_size += std::fabs(separate[i]);
+  EXPECT_GT(gradient_size, 0.1f);
+}
+
 TEST(BatchNormLayerTest, Errors) {
   test::BlobSet bottom, top;
   bottom.add({2, 3, 4});
