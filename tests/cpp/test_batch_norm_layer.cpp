@@ -272,12 +272,16 @@ std::string residual_net(const std::string& a, const std::string& b, const std::
             inner_product_param { num_output: 3 weight_filler { type: "gaussian" } } }
     layer { name: "skip" type: "InnerProduct" bottom: "x" top: "skip"
             inner_product_param { num_output: 3 weight_filler { type: "gaussian" } } }
-    layer { name: "bn" type: "BatchNorm" bottom: "h" top: ")" + a + R"(" }
-    layer { name: "scale" type: "Scale" bottom: ")" + a + R"(" top: ")" + b + R"("
+    layer { name: "bn" type: "BatchNorm" bottom: "h" top: ")" +
+         a + R"(" }
+    layer { name: "scale" type: "Scale" bottom: ")" +
+         a + R"(" top: ")" + b + R"("
             scale_param { bias_term: true filler { type: "gaussian" }
                           bias_filler { type: "gaussian" } } }
-    layer { name: "relu" type: "ReLU" bottom: ")" + b + R"(" top: ")" + c + R"(" }
-    layer { name: "sum" type: "Eltwise" bottom: ")" + c + R"(" bottom: "skip" top: "out" }
+    layer { name: "relu" type: "ReLU" bottom: ")" +
+         b + R"(" top: ")" + c + R"(" }
+    layer { name: "sum" type: "Eltwise" bottom: ")" +
+         c + R"(" bottom: "skip" top: "out" }
     layer { name: "loss" type: "EuclideanLoss" bottom: "out" bottom: "target" top: "loss" }
   )";
 }
