@@ -262,9 +262,9 @@ TEST(BatchNormLayerTest, StatisticsAreFrozenWhateverThePrototxtSays) {
 
 // The residual-block pattern of ResNet prototxts: BatchNorm, Scale and ReLU all in place on one
 // blob, then an Eltwise sum with a skip path.  ReLU overwrites what BatchNorm and Scale wrote, so
-// this checks that both keep what their gradients need.  `a`, `b`, `c` name the three tops.
-std::string residual_net(const std::string& a, const std::string& b, const std::string& c) {
-  return R"(
+// this checks that both keep what their gradients need.  The three tops are named `tops`.
+std::string residual_net(const std::vector<std::string>& tops) {
+  std::string net = R"(
     name: "residual"
     layer { name: "x" type: "Input" top: "x" top: "target"
             input_param { shape { dim: 6 dim: 4 } shape { dim: 6 dim: 3 } } }
@@ -272,18 +272,21 @@ std::string residual_net(const std::string& a, const std::string& b, const std::
             inner_product_param { num_output: 3 weight_filler { type: "gaussian" } } }
     layer { name: "skip" type: "InnerProduct" bottom: "x" top: "skip"
             inner_product_param { num_output: 3 weight_filler { type: "gaussian" } } }
-    layer { name: "bn" type: "BatchNorm" bottom: "h" top: ")" +
-         a + R"(" }
-    layer { name: "scale" type: "Scale" bottom: ")" +
-         a + R"(" top: ")" + b + R"("
+    layer { name: "bn" type: "BatchNorm" bottom: "h" top: "@0" }
+    layer { name: "scale" type: "Scale" bottom: "@0" top: "@1"
             scale_param { bias_term: true filler { type: "gaussian" }
                           bias_filler { type: "gaussian" } } }
-    layer { name: "relu" type: "ReLU" bottom: ")" +
-         b + R"(" top: ")" + c + R"(" }
-    layer { name: "sum" type: "Eltwise" bottom: ")" +
-         c + R"(" bottom: "skip" top: "out" }
+    layer { name: "relu" type: "ReLU" bottom: "@1" top: "@2" }
+    layer { name: "sum" type: "Eltwise" bottom: "@2" bottom: "skip" top: "out" }
     layer { name: "loss" type: "EuclideanLoss" bottom: "out" bottom: "target" top: "loss" }
   )";
+  for (size_t t = 0; t < tops.size(); ++t) {
+    const std::string placeholder = "@" + std::to_string(t);
+    for (size_t at = net.find(placeholder); at != std::string::npos; at = net.find(placeholder)) {
+      net.replace(at, placeholder.size(), tops[t]);
+    }
+  }
+  return net;
 }
 
 TEST(BatchNormLayerTest, InPlaceChainInANetMatchesSeparateTops) {
@@ -302,8 +305,8 @@ TEST(BatchNormLayerTest, InPlaceChainInANetMatchesSeparateTops) {
     }
     return all;
   };
-  const std::vector<float> separate = run(residual_net("a", "b", "c"));
-  const std::vector<float> in_place = run(residual_net("h", "h", "h"));
+  const std::vector<float> separate = run(residual_net({"a", "b", "c"}));
+  const std::vector<float> in_place = run(residual_net({"h", "h", "h"}));
   // ip and skip (weights, bias), bn (statistics: no gradient), scale (scale, bias).
   ASSERT_EQ(separate.size(), 1u + (12 + 3) * 2 + (3 + 3 + 1) + (3 + 3));
   expect_near_all(in_place, separate);
