@@ -25,8 +25,8 @@ CudnnPooling::CudnnPooling(const PoolingGeometry& g, PoolingParameter::PoolMetho
     : geometry_(g), max_(method == PoolingParameter::MAX) {
   CUDNN_CALL(cudnnSetTensor4dDescriptor(bottom_desc_.get(), CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
                                         g.num, g.channels, g.height, g.width));
-  CUDNN_CALL(cudnnSetTensor4dDescriptor(top_desc_.get(), CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT,
-                                        g.num, g.channels, g.pooled_height, g.pooled_width));
+  CUDNN_CALL(cudnnSetTensor4dDescriptor(top_desc_.get(), CUDNN_TENSOR_NCHW, CUDNN_DATA_FLOAT, g.num,
+                                        g.channels, g.pooled_height, g.pooled_width));
   const cudnnPoolingMode_t mode =
       max_ ? CUDNN_POOLING_MAX_DETERMINISTIC : CUDNN_POOLING_AVERAGE_COUNT_INCLUDE_PADDING;
   // NaN does not propagate: BVLC's strict > never picks one.

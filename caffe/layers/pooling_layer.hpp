@@ -72,7 +72,6 @@ class PoolingLayer : public Layer {
   void PrepareLibrary(Backend backend);
   void ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top);
   void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom);
-  void CheckForwardRanOn(Backend backend) const;
   int* argmax_on(Mode mode);
 
   PoolingParameter::PoolMethod method_;

@@ -42,11 +42,11 @@ using PoolingDescriptor =
 }  // namespace cudnn_runtime
 }  // namespace caffe
 
-#define CUDNN_CALL(expr)                                                                  \
-  do {                                                                                    \
-    const cudnnStatus_t status_ = (expr);                                                 \
-    if (status_ != CUDNN_STATUS_SUCCESS)                                                  \
-      caffe::cudnn_runtime::throw_cudnn_error(status_, #expr, __FILE__, __LINE__);       \
+#define CUDNN_CALL(expr)                                                           \
+  do {                                                                             \
+    const cudnnStatus_t status_ = (expr);                                          \
+    if (status_ != CUDNN_STATUS_SUCCESS)                                           \
+      caffe::cudnn_runtime::throw_cudnn_error(status_, #expr, __FILE__, __LINE__); \
   } while (0)
 
 #endif  // CAFFE_USE_CUDNN

@@ -62,10 +62,12 @@ TEST(PoolingLayerTest, OutputSizesFollowBvlcCeilAndClippingRules) {
 TEST(PoolingLayerTest, MaxForwardAndMaskHandComputed) {
   LayerFixture f(pooling("pool: MAX kernel_size: 2 stride: 2"), {{1, 1, 4, 4}}, 2);
   // The top-right window holds 5 twice: the mask names the first in row-major order (index 2).
+  // clang-format off
   test::set_values(f.bottom.ptrs[0], {1, 8, 5, 2,
                                       3, 4, 5, 5,
                                       -1, -2, 0, 9,
                                       -3, -4, 7, 6});
+  // clang-format on
   f.setup();
   f.forward();
   ASSERT_EQ(f.top.ptrs[1]->shape(), (std::vector<int>{1, 1, 2, 2}));
@@ -130,17 +132,15 @@ TEST(PoolingLayerTest, WindowWithoutInputGivesBvlcValues) {
 
 TEST(PoolingLayerTest, GlobalPoolingPoolsWholePlanes) {
   for (const char* method : {"MAX", "AVE"}) {
-    LayerFixture f(pooling(std::string("global_pooling: true pool: ") + method), {{2, 3, 3, 5}},
-                   1);
+    LayerFixture f(pooling(std::string("global_pooling: true pool: ") + method), {{2, 3, 3, 5}}, 1);
     test::fill_gaussian(f.bottom.ptrs[0], 3);
     f.setup();
     f.forward();
     ASSERT_EQ(f.top.ptrs[0]->shape(), (std::vector<int>{2, 3, 1, 1}));
     for (int plane = 0; plane < 6; ++plane) {
       const float* x = f.bottom.ptrs[0]->cpu_data() + plane * 15;
-      const float expected = std::string(method) == "MAX"
-                                 ? *std::max_element(x, x + 15)
-                                 : std::accumulate(x, x + 15, 0.0f) / 15;
+      const float expected = std::string(method) == "MAX" ? *std::max_element(x, x + 15)
+                                                          : std::accumulate(x, x + 15, 0.0f) / 15;
       EXPECT_NEAR(f.top_data()[plane], expected, 1e-6f) << method << " plane " << plane;
     }
   }
@@ -169,7 +169,8 @@ TEST(PoolingLayerTest, GradientMaxOverlappingWindowsWithPadding) {
 }
 
 TEST(PoolingLayerTest, GradientMaxRectangular) {
-  check_pooling_gradients("pool: MAX kernel_h: 3 kernel_w: 2 stride_h: 1 stride_w: 2", {1, 2, 5, 6});
+  check_pooling_gradients("pool: MAX kernel_h: 3 kernel_w: 2 stride_h: 1 stride_w: 2",
+                          {1, 2, 5, 6});
 }
 
 TEST(PoolingLayerTest, GradientAveWithPaddingAndOverhang) {
@@ -231,11 +232,11 @@ void expect_same_run(const PoolingRun& expected, const PoolingRun& actual, float
 // Configurations where the libraries and our kernels must agree (where a library runs), on
 // 9 x 14 planes: k 3, s 2 overhangs the width by one.
 const char* const kEngineCases[] = {
-    "pool: MAX kernel_size: 3 stride: 2",               // ceil overhang, no padding
-    "pool: MAX kernel_size: 3 stride: 2 pad: 1",        // padding and overhang
-    "pool: MAX kernel_size: 2 stride: 2",               // LeNet
-    "pool: AVE kernel_size: 3 stride: 2",               // overhang without padding: exclude
-    "pool: AVE kernel_size: 3 stride: 1 pad: 1",        // padding without overhang: include
+    "pool: MAX kernel_size: 3 stride: 2",         // ceil overhang, no padding
+    "pool: MAX kernel_size: 3 stride: 2 pad: 1",  // padding and overhang
+    "pool: MAX kernel_size: 2 stride: 2",         // LeNet
+    "pool: AVE kernel_size: 3 stride: 2",         // overhang without padding: exclude
+    "pool: AVE kernel_size: 3 stride: 1 pad: 1",  // padding without overhang: include
     "pool: AVE kernel_h: 3 kernel_w: 2 stride_h: 2 stride_w: 3 pad_h: 1 pad_w: 0",
     "pool: AVE global_pooling: true",
 };
@@ -247,10 +248,10 @@ TEST(PoolingLayerTest, DnnlEngineMatchesCaffeEngine) {
   for (const char* params : kEngineCases) {
     SCOPED_TRACE(params);
     const std::vector<int> shape = {2, 3, 9, 14};
-    const PoolingRun library =
-        run_pooling(pooling(std::string(params) + " engine: CUDNN"), shape, 1, Mode::CPU, Inputs::kDistinct);
-    const PoolingRun caffe =
-        run_pooling(pooling(std::string(params) + " engine: CAFFE"), shape, 1, Mode::CPU, Inputs::kDistinct);
+    const PoolingRun library = run_pooling(pooling(std::string(params) + " engine: CUDNN"), shape,
+                                           1, Mode::CPU, Inputs::kDistinct);
+    const PoolingRun caffe = run_pooling(pooling(std::string(params) + " engine: CAFFE"), shape, 1,
+                                         Mode::CPU, Inputs::kDistinct);
     EXPECT_EQ(library.backend, Backend::kDnnl);
     EXPECT_EQ(caffe.backend, Backend::kCaffe);
     expect_same_run(caffe, library, 1e-5f);
@@ -273,8 +274,7 @@ TEST(PoolingLayerTest, LibraryEngineFallsBackWhereItCannotMatchBvlc) {
   for (const Case& c : cases) {
     LayerFixture f(pooling(std::string(c.params) + " engine: DEFAULT"), {c.shape}, c.tops);
     f.setup();
-    EXPECT_EQ(static_cast<PoolingLayer&>(*f.layer).backend(Mode::CPU), Backend::kCaffe)
-        << c.params;
+    EXPECT_EQ(static_cast<PoolingLayer&>(*f.layer).backend(Mode::CPU), Backend::kCaffe) << c.params;
 #ifdef CAFFE_USE_DNNL
     LayerFixture library(pooling(std::string(c.params) + " engine: CUDNN"), {c.shape}, c.tops);
     library.setup();
@@ -356,7 +356,7 @@ TEST(PoolingLayerTest, MaxBackwardWithoutForwardIsAnError) {
   LayerFixture f(pooling("kernel_size: 2 engine: CAFFE"), {{1, 1, 4, 4}}, 1);
   f.setup();
   expect_mentions(test::error_of([&] { f.backward({true}); }),
-                  {"layer 'pool'", "needs the argmax of a forward pass"});
+                  {"layer 'pool'", "the last forward did not run"});
 }
 
 TEST(PoolingLayerTest, InPlaceIsAnError) {
