@@ -308,7 +308,8 @@ void PoolingLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {
 void PoolingLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                 const BlobVec& bottom) {
   if (!propagate_down[0]) return;
-  if (method_ == PoolingParameter::MAX) check_forward_ran_on(backend(Mode::CPU), forward_backend_);
+  // MAX needs the forward's argmax; either needs the library state of the current shapes.
+  check_forward_ran_on(backend(Mode::CPU), forward_backend_);
 #ifdef CAFFE_USE_DNNL
   if (backend(Mode::CPU) == Backend::kDnnl) {
     dnnl_->Backward(top[0]->cpu_diff(), bottom[0]->mutable_cpu_diff());
@@ -333,7 +334,8 @@ void PoolingLayer::Forward_gpu(const BlobVec& bottom, const BlobVec& top) {
 void PoolingLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                 const BlobVec& bottom) {
   if (!propagate_down[0]) return;
-  if (method_ == PoolingParameter::MAX) check_forward_ran_on(backend(Mode::GPU), forward_backend_);
+  // MAX needs the forward's argmax; either needs the library state of the current shapes.
+  check_forward_ran_on(backend(Mode::GPU), forward_backend_);
 #ifdef CAFFE_USE_CUDNN
   if (backend(Mode::GPU) == Backend::kCudnn) {
     cudnn_->Backward(bottom[0]->gpu_data(), top[0]->gpu_data(), top[0]->gpu_diff(),

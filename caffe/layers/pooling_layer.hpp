@@ -79,8 +79,8 @@ class PoolingLayer : public Layer {
   bool ceil_ = true;
   PoolingGeometry geometry_;  // kernel, stride and pad from LayerSetUp, sizes from Reshape
   Backend backends_[2] = {Backend::kCaffe, Backend::kCaffe};  // [CPU, GPU]
-  // The backend of the last forward pass over the current geometry: a MAX backward needs its
-  // argmax (our mask, oneDNN's workspace).
+  // The backend of the last forward pass over the current geometry: backward runs on the same
+  // (MAX needs its argmax, our mask or oneDNN's workspace; a library needs its current shapes).
   std::optional<Backend> forward_backend_;
   std::unique_ptr<SyncedMemory> argmax_;  // MAX: the mask as int, one per output
 #ifdef CAFFE_USE_DNNL
