@@ -7,6 +7,7 @@
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/layers/pooling_cudnn.hpp"
 #include "caffe/layers/pooling_dnnl.hpp"
+#include "caffe/util/parallel.hpp"
 
 namespace caffe {
 
@@ -46,8 +47,8 @@ int* mutable_ints_on(SyncedMemory& memory, Mode mode) {
                                              : memory.mutable_cpu_data());
 }
 
-// The host's backward (see pooling_layer.hpp): one plane per call, each output adding its
-// gradient into the inputs it pooled (MAX: its argmax; AVE: its window, divided evenly).  Planes
+// The host's backward (see pooling_layer.hpp), a host loop: one plane per call, each output adding
+// its gradient into the inputs it pooled (MAX: its argmax; AVE: its window, divided evenly). Planes
 // are split across threads, so no two threads write one input.
 struct PoolScatter {
   PoolingGeometry g;
@@ -281,9 +282,12 @@ void PoolingLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bott
   const int* argmax = max ? ints_on(*argmax_, mode) : nullptr;
   float* bottom_diff = bottom[0]->mutable_diff_on(mode);
   if (mode == Mode::CPU) {
-    const long long plane_size = static_cast<long long>(g.height) * g.width;
-    for_each(mode, g.planes(), PoolScatter{g, max, top_diff, argmax, bottom_diff},
-             std::max(1LL, kComputeMinChunk / std::max(1LL, plane_size)));
+    const PoolScatter scatter{g, max, top_diff, argmax, bottom_diff};
+    const long long plane_size = std::max(1LL, static_cast<long long>(g.height) * g.width);
+    parallel_for(g.planes(), std::max(1LL, kComputeMinChunk / plane_size),
+                 [&scatter](long long begin, long long end) {
+                   for (long long plane = begin; plane < end; ++plane) scatter(plane);
+                 });
     return;
   }
   const int rows = g.planes() * g.height;
