@@ -27,9 +27,10 @@ LRNLayer::~LRNLayer() = default;
 
 void LRNLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*/) {
   const LRNParameter& param = layer_param_.lrn_param();
-  if (param.local_size() % 2 == 0 || param.local_size() > (1u << 20)) {
+  if (param.local_size() % 2 == 0) {
     fail("local_size must be odd (the window is centred), got ", param.local_size());
   }
+  if (param.local_size() > (1u << 20)) fail("local_size ", param.local_size(), " is out of range");
   local_size_ = static_cast<int>(param.local_size());
   alpha_ = param.alpha();
   beta_ = param.beta();
