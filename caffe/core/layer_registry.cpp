@@ -60,14 +60,15 @@ std::string join(const std::vector<std::string>& names) {
   const std::string& type = param.type();
   if (type == "Python") {
     // The Python layer type is registered by the pycaffe extension when it is imported.
-    fail("layer '", param.name(), "' has type 'Python': Python layers run only from pycaffe "
+    fail("layer '", param.name(),
+         "' has type 'Python': Python layers run only from pycaffe "
          "(import caffe); the caffe command-line tool cannot load them");
   }
   const std::vector<std::string> known = LayerRegistry::Types();
   const auto& bvlc = LayerRegistry::BvlcTypes();
   if (std::binary_search(bvlc.begin(), bvlc.end(), type)) {
-    fail("layer '", param.name(), "': type '", type, "' is not implemented. Implemented types: ",
-         join(known));
+    fail("layer '", param.name(), "': type '", type,
+         "' is not implemented. Implemented types: ", join(known));
   }
   const std::string closest = closest_type(type, known);
   fail("layer '", param.name(), "' has unknown type '", type, "'",
@@ -78,6 +79,7 @@ std::string join(const std::vector<std::string>& names) {
 
 const std::vector<std::string>& LayerRegistry::BvlcTypes() {
   static const std::vector<std::string> types = [] {
+    // clang-format off
     std::vector<std::string> names = {
         "AbsVal", "Accuracy", "ArgMax", "BatchNorm", "BatchReindex", "Bias", "BNLL", "Clip",
         "Concat", "ContrastiveLoss", "Convolution", "Crop", "Data", "Deconvolution", "Dropout",
@@ -88,6 +90,7 @@ const std::vector<std::string>& LayerRegistry::BvlcTypes() {
         "Reduction", "ReLU", "Reshape", "RNN", "Scale", "Sigmoid", "SigmoidCrossEntropyLoss",
         "Silence", "Slice", "Softmax", "SoftmaxWithLoss", "Split", "SPP", "Swish", "TanH",
         "Threshold", "Tile", "WindowData"};
+    // clang-format on
     std::sort(names.begin(), names.end());
     return names;
   }();

@@ -43,8 +43,8 @@ void copy_parameter_messages(const V1LayerParameter& v1, LayerParameter* layer) 
 
 // V1 kept the settings of the i-th parameter blob in four parallel lists; ParamSpec i holds them.
 void copy_param_specs(const V1LayerParameter& v1, LayerParameter* layer) {
-  const int count = std::max({v1.param_size(), v1.blob_share_mode_size(), v1.blobs_lr_size(),
-                              v1.weight_decay_size()});
+  const int count = std::max(
+      {v1.param_size(), v1.blob_share_mode_size(), v1.blobs_lr_size(), v1.weight_decay_size()});
   for (int i = 0; i < count; ++i) {
     ParamSpec* spec = layer->add_param();
     if (i < v1.param_size()) spec->set_name(v1.param(i));
@@ -77,8 +77,9 @@ LayerParameter layer_from_v1(V1LayerParameter* v1) {
 
 void upgrade_v1_layers(NetParameter* param) {
   if (param->layer_size() > 0) {
-    fail("the net has both `layer { ... }` (current) and `layers { ... }` (V1) entries; write "
-         "every layer in one format");
+    fail(
+        "the net has both `layer { ... }` (current) and `layers { ... }` (V1) entries; write "
+        "every layer in one format");
   }
   for (V1LayerParameter& v1 : *param->mutable_layers()) *param->add_layer() = layer_from_v1(&v1);
   param->clear_layers();
@@ -161,6 +162,7 @@ bool has_net_inputs(const NetParameter& param) {
 
 std::string v1_type_name(V1LayerParameter::LayerType type) {
   using V1 = V1LayerParameter;
+  // clang-format off
   switch (type) {
     case V1::ABSVAL: return "AbsVal";
     case V1::ACCURACY: return "Accuracy";
@@ -203,6 +205,7 @@ std::string v1_type_name(V1LayerParameter::LayerType type) {
     case V1::THRESHOLD: return "Threshold";
     case V1::NONE: break;
   }
+  // clang-format on
   fail("V1 layer type ", static_cast<int>(type), " has no current layer type");
 }
 

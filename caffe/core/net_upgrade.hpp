@@ -8,8 +8,9 @@
 //   data_param / image_data_param / window_data_param scale, mean_file, crop_size, mirror
 //                                                               -> transform_param
 //
-// The loaders (read_net_param, Net, Net::CopyTrainedLayersFrom, pycaffe's io.load_net_param and
-// the upgrade_net_proto_* tools) call upgrade_net_logged, which warns once per net it changed.
+// The loaders (read_net_param, Net, Net::CopyTrainedLayersFrom, pycaffe's io.load_net_param) call
+// upgrade_net_logged, which warns once per net it changed; the upgrade_net_proto_* tools call
+// upgrade_net and print what it did.
 #pragma once
 
 #include <string>

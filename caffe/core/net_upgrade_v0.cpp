@@ -29,10 +29,12 @@ const std::vector<V0Type>& v0_types() {
     return fields;
   };
   static const std::vector<V0Type> types = {
-      {"conv", V1::CONVOLUTION,
+      {"conv",
+       V1::CONVOLUTION,
        {"num_output", "biasterm", "weight_filler", "bias_filler", "pad", "kernelsize", "group",
         "stride"}},
-      {"innerproduct", V1::INNER_PRODUCT,
+      {"innerproduct",
+       V1::INNER_PRODUCT,
        {"num_output", "biasterm", "weight_filler", "bias_filler"}},
       {"pool", V1::POOLING, {"pool", "kernelsize", "stride", "pad"}},
       {"im2col", V1::IM2COL, {"kernelsize", "stride", "pad"}},
@@ -41,8 +43,8 @@ const std::vector<V0Type>& v0_types() {
       {"concat", V1::CONCAT, {"concat_dim"}},
       {"data", V1::DATA, with_transform({"source", "batchsize", "rand_skip"})},
       {"images", V1::IMAGE_DATA,
-       with_transform({"source", "batchsize", "rand_skip", "shuffle_images", "new_height",
-                       "new_width"})},
+       with_transform(
+           {"source", "batchsize", "rand_skip", "shuffle_images", "new_height", "new_width"})},
       {"window_data", V1::WINDOW_DATA,
        with_transform({"source", "batchsize", "det_fg_threshold", "det_bg_threshold",
                        "det_fg_fraction", "det_context_pad", "det_crop_mode"})},
@@ -80,8 +82,8 @@ void check_v0_fields(const V0LayerParameter& v0, const std::set<std::string>& al
   v0.GetReflection()->ListFields(v0, &fields);
   for (const FieldDescriptor* field : fields) {
     if (kEveryType.count(field->name()) || allowed.count(field->name())) continue;
-    fail("V0 layer '", v0.name(), "' (type '", v0.type(), "') sets ", field->name(),
-         ", which a ", v0.type(), " layer cannot take");
+    fail("V0 layer '", v0.name(), "' (type '", v0.type(), "') sets ", field->name(), ", which a ",
+         v0.type(), " layer cannot take");
   }
 }
 
@@ -163,7 +165,8 @@ void copy_v0_settings(const V0LayerParameter& v0, V1LayerParameter* v1) {
       break;
     }
     case V1::DROPOUT:
-      if (v0.has_dropout_ratio()) v1->mutable_dropout_param()->set_dropout_ratio(v0.dropout_ratio());
+      if (v0.has_dropout_ratio())
+        v1->mutable_dropout_param()->set_dropout_ratio(v0.dropout_ratio());
       break;
     case V1::CONCAT:
       if (v0.has_concat_dim()) v1->mutable_concat_param()->set_concat_dim(v0.concat_dim());
@@ -203,8 +206,8 @@ void copy_v0_settings(const V0LayerParameter& v0, V1LayerParameter* v1) {
     default:
       break;  // the type takes no settings
   }
-  const bool is_data = v1->type() == V1::DATA || v1->type() == V1::IMAGE_DATA ||
-                       v1->type() == V1::WINDOW_DATA;
+  const bool is_data =
+      v1->type() == V1::DATA || v1->type() == V1::IMAGE_DATA || v1->type() == V1::WINDOW_DATA;
   if (is_data) copy_v0_transform(v0, v1->mutable_transform_param());
 }
 
@@ -259,8 +262,8 @@ void fold_padding(const Padding& padding, int bottom_index, V1LayerParameter* v1
          v1_type_name(v1->type()), "); a padding layer can only feed conv layers");
   }
   ConvolutionParameter* conv = v1->mutable_convolution_param();
-  const bool own_pad = std::any_of(conv->pad().begin(), conv->pad().end(),
-                                   [](uint32_t pad) { return pad != 0; });
+  const bool own_pad =
+      std::any_of(conv->pad().begin(), conv->pad().end(), [](uint32_t pad) { return pad != 0; });
   if (own_pad) {
     fail("conv layer '", v1->name(), "' sets its own pad and also reads padding layer '",
          padding.name, "'; give the padding in one place");

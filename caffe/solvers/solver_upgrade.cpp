@@ -9,6 +9,7 @@
 namespace caffe {
 
 std::string solver_type_name(SolverParameter::SolverType type) {
+  // clang-format off
   switch (type) {
     case SolverParameter::SGD: return "SGD";
     case SolverParameter::NESTEROV: return "Nesterov";
@@ -17,6 +18,7 @@ std::string solver_type_name(SolverParameter::SolverType type) {
     case SolverParameter::ADADELTA: return "AdaDelta";
     case SolverParameter::ADAM: return "Adam";
   }
+  // clang-format on
   fail("unknown solver_type ", static_cast<int>(type));
 }
 
@@ -27,7 +29,8 @@ std::string upgrade_solver(SolverParameter* param) {
   const std::string old_type = solver_type_name(param->solver_type());
   param->clear_solver_type();
   if (param->has_type()) {
-    if (solver_text::lowercase(param->type()) == solver_text::lowercase(old_type)) return "dropped solver_type, which repeats type \"" + old_type + "\"";
+    if (solver_text::lowercase(param->type()) == solver_text::lowercase(old_type))
+      return "dropped solver_type, which repeats type \"" + old_type + "\"";
     return "ignored solver_type (" + old_type + ") in favour of type \"" + param->type() + "\"";
   }
   param->set_type(old_type);

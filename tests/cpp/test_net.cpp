@@ -1022,8 +1022,9 @@ TEST_F(NetTest, MalformedPrototxtNamesFileAndLine) {
 TEST_F(NetTest, LegacyV1NetIsUpgraded) {
   TempDir dir;
   const std::string path = (dir / "v1.prototxt");
-  write_text(path, "name: \"old\"\ninput: \"x\"\ninput_shape { dim: 2 }\n"
-                   "layers {\n  name: \"s\" type: SPLIT bottom: \"x\" top: \"a\" top: \"b\"\n}\n");
+  write_text(path,
+             "name: \"old\"\ninput: \"x\"\ninput_shape { dim: 2 }\n"
+             "layers {\n  name: \"s\" type: SPLIT bottom: \"x\" top: \"a\" top: \"b\"\n}\n");
   Net net(path, TRAIN);
   EXPECT_EQ(net.layer_names(), (Names{"input", "s"}));
   EXPECT_EQ(net.layer_by_name("s")->layer_param().type(), "Split");

@@ -104,8 +104,8 @@ TEST(NetUpgradeTest, V1LeNetBecomesCurrentLayers) {
   const NetParameter net = upgraded(kV1LeNet);
   EXPECT_EQ(net.layers_size(), 0);
   ASSERT_EQ(net.layer_size(), 7);
-  const std::vector<std::string> types = {"Data", "Convolution", "Pooling", "InnerProduct",
-                                          "ReLU", "Accuracy", "SoftmaxWithLoss"};
+  const std::vector<std::string> types = {"Data", "Convolution", "Pooling",        "InnerProduct",
+                                          "ReLU", "Accuracy",    "SoftmaxWithLoss"};
   for (int i = 0; i < net.layer_size(); ++i) EXPECT_EQ(net.layer(i).type(), types[i]) << i;
 
   const LayerParameter& data = net.layer(0);
@@ -195,8 +195,9 @@ TEST(NetUpgradeTest, BadV1NetsAreErrorsNamingTheLayer) {
   EXPECT_TRUE(contains(untyped, "'mystery'")) << untyped;
   EXPECT_TRUE(contains(untyped, "no type")) << untyped;
   const std::string mixed = error_of([] {
-    upgraded("layer { name: 'new' type: 'Input' top: 'x' } "
-             "layers { name: 'old' type: RELU bottom: 'x' top: 'x' }");
+    upgraded(
+        "layer { name: 'new' type: 'Input' top: 'x' } "
+        "layers { name: 'old' type: RELU bottom: 'x' top: 'x' }");
   });
   EXPECT_TRUE(contains(mixed, "`layer")) << mixed;
   EXPECT_TRUE(contains(mixed, "V1")) << mixed;
@@ -227,8 +228,8 @@ TEST(NetUpgradeTest, V1NetFileBuildsAndRuns) {
   EXPECT_TRUE(contains(warnings[0], "V1 layers")) << warnings[0];
   EXPECT_TRUE(contains(warnings[0], "input")) << warnings[0];
 
-  EXPECT_EQ(net.layer_names(), (std::vector<std::string>{"input", "ip1", "relu1", "drop1", "ip2",
-                                                         "loss"}));
+  EXPECT_EQ(net.layer_names(),
+            (std::vector<std::string>{"input", "ip1", "relu1", "drop1", "ip2", "loss"}));
   EXPECT_EQ(net.params_lr(), (std::vector<float>{1, 2, 1, 1}));
   EXPECT_EQ(net.params_weight_decay(), (std::vector<float>{1, 0, 1, 1}));
   test::fill_gaussian(net.blob_by_name("data"), 3);
@@ -255,8 +256,9 @@ TEST(NetUpgradeTest, NetFromAV1ParameterIsUpgradedWithAWarning) {
 TEST(NetUpgradeTest, CurrentNetsLoadWithoutAWarning) {
   TempDir dir;
   const std::string path = dir / "current.prototxt";
-  write_file_atomically(path, "layer { name: 'x' type: 'Input' top: 'x' "
-                              "input_param { shape { dim: 1 } } }");
+  write_file_atomically(path,
+                        "layer { name: 'x' type: 'Input' top: 'x' "
+                        "input_param { shape { dim: 1 } } }");
   WarningCapture capture;
   EXPECT_FALSE(net_needs_upgrade(read_net_param(path)));
   Net net(path, TEST);
@@ -360,7 +362,8 @@ TEST(NetUpgradeTest, V0NetWithPaddingBecomesCurrent) {
   EXPECT_FALSE(net_needs_upgrade(net));
 
   std::vector<std::string> names;
-  for (const LayerParameter& layer : net.layer()) names.push_back(layer.name() + ":" + layer.type());
+  for (const LayerParameter& layer : net.layer())
+    names.push_back(layer.name() + ":" + layer.type());
   EXPECT_EQ(names, (std::vector<std::string>{"input:Input", "conv1:Convolution", "relu1:ReLU",
                                              "pool1:Pooling", "norm1:LRN", "fc:InnerProduct",
                                              "drop:Dropout", "prob:Softmax"}));
@@ -443,22 +446,23 @@ TEST(NetUpgradeTest, BadV0LayersAreErrorsNamingTheLayer) {
   EXPECT_TRUE(contains(field, "'r'")) << field;
   EXPECT_TRUE(contains(field, "num_output")) << field;
 
-  const std::string no_target = error_of([] {
-    upgraded("layers { layer { name: 'd' type: 'data' new_num: 3 } top: 'x' }");
-  });
+  const std::string no_target =
+      error_of([] { upgraded("layers { layer { name: 'd' type: 'data' new_num: 3 } top: 'x' }"); });
   EXPECT_TRUE(contains(no_target, "new_num")) << no_target;
 
   const std::string padding_into_pool = error_of([] {
-    upgraded("layers { layer { name: 'p' type: 'padding' pad: 1 } bottom: 'x' top: 'px' } "
-             "layers { layer { name: 'pool' type: 'pool' kernelsize: 2 } bottom: 'px' top: 'y' }");
+    upgraded(
+        "layers { layer { name: 'p' type: 'padding' pad: 1 } bottom: 'x' top: 'px' } "
+        "layers { layer { name: 'pool' type: 'pool' kernelsize: 2 } bottom: 'px' top: 'y' }");
   });
   EXPECT_TRUE(contains(padding_into_pool, "'p'")) << padding_into_pool;
   EXPECT_TRUE(contains(padding_into_pool, "'pool'")) << padding_into_pool;
 
   const std::string double_pad = error_of([] {
-    upgraded("layers { layer { name: 'p' type: 'padding' pad: 1 } bottom: 'x' top: 'px' } "
-             "layers { layer { name: 'c' type: 'conv' pad: 1 kernelsize: 3 num_output: 1 } "
-             "bottom: 'px' top: 'y' }");
+    upgraded(
+        "layers { layer { name: 'p' type: 'padding' pad: 1 } bottom: 'x' top: 'px' } "
+        "layers { layer { name: 'c' type: 'conv' pad: 1 kernelsize: 3 num_output: 1 } "
+        "bottom: 'px' top: 'y' }");
   });
   EXPECT_TRUE(contains(double_pad, "own pad")) << double_pad;
 
@@ -503,8 +507,11 @@ TEST(NetUpgradeTest, DeployHeadersBecomeAnInputLayer) {
 
   EXPECT_TRUE(contains(error_of([] { upgraded("input: 'x' input_dim: 1 input_dim: 2"); }),
                        "give 4 per input"));
-  EXPECT_TRUE(contains(error_of([] { upgraded("input_dim: 1 input_dim: 2 input_dim: 1 "
-                                              "input_dim: 1"); }),
+  EXPECT_TRUE(contains(error_of([] {
+                         upgraded(
+                             "input_dim: 1 input_dim: 2 input_dim: 1 "
+                             "input_dim: 1");
+                       }),
                        "no `input` names"));
 }
 
@@ -525,8 +532,9 @@ TEST(NetUpgradeTest, LegacyTransformFieldsMoveToTransformParam) {
   EXPECT_EQ(net.layer(1).transform_param().mean_file(), "m");
 
   const std::string conflict = error_of([] {
-    upgraded("layer { name: 'd' type: 'Data' data_param { scale: 2 } "
-             "transform_param { scale: 0.5 } }");
+    upgraded(
+        "layer { name: 'd' type: 'Data' data_param { scale: 2 } "
+        "transform_param { scale: 0.5 } }");
   });
   EXPECT_TRUE(contains(conflict, "'d'")) << conflict;
   EXPECT_TRUE(contains(conflict, "scale")) << conflict;
@@ -586,9 +594,10 @@ TEST(SolverUpgradeTest, LoadersUpgradeSolverType) {
 
 TEST(NotImplementedTest, BvlcTypeWeLackSaysNotImplemented) {
   const std::string message = error_of([] {
-    Net net(parse<NetParameter>("layer { name: 'in' type: 'Input' top: 'x' "
-                                "input_param { shape { dim: 1 dim: 2 dim: 4 dim: 4 } } } "
-                                "layer { name: 'x' type: 'SPP' bottom: 'x' top: 'y' }"));
+    Net net(
+        parse<NetParameter>("layer { name: 'in' type: 'Input' top: 'x' "
+                            "input_param { shape { dim: 1 dim: 2 dim: 4 dim: 4 } } } "
+                            "layer { name: 'x' type: 'SPP' bottom: 'x' top: 'y' }"));
   });
   EXPECT_EQ(message.rfind("layer 'x': type 'SPP' is not implemented", 0), 0u) << message;
   EXPECT_TRUE(contains(message, "Implemented types: ")) << message;
