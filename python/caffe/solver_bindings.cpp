@@ -287,6 +287,12 @@ void restore(PySolver& self, const Path& solverstate) {
   self.solver().Restore(solverstate.string());
 }
 
+void apply_update(PySolver& self) {
+  const PySolver::BusyGuard busy(self, "apply_update()");
+  py::gil_scoped_release release;
+  self.solver().ApplyUpdate();
+}
+
 py::tuple snapshot(PySolver& self) {
   SnapshotFiles files;
   {
@@ -361,6 +367,15 @@ void bind_solver(py::module_& m) {
            "Write <prefix>_iter_N.caffemodel and .solverstate; returns their paths.")
       .def("restore", &restore, py::arg("solverstate"),
            "Resume from a .solverstate: iteration, weights and update history.")
+      .def("apply_update", &apply_update,
+           "Apply the update rule once to the current parameter gradients (at the learning "
+           "rate of the current iteration; the iteration does not advance).")
+      .def(
+          "share_weights",
+          [](PySolver& self, Net& net) { net.ShareTrainedLayersWith(self.solver().net()); },
+          py::arg("net"),
+          "Make `net` use the train net's weights (shared memory) for the layers with the "
+          "same names.")
       .def("test", &test, py::arg("test_net_id") = 0,
            "Run test net `test_net_id` for its test_iter batches; returns {output: mean}.")
       .def("test_all", &test_all, "Run every test net; returns one {output: mean} per net.")
