@@ -61,7 +61,7 @@ def _resample_axis(values: np.ndarray, axis: int, size: int, interp_order: int) 
     below = np.floor(positions)
     weight_above = (positions - below).astype(np.float32)
     below_index = np.clip(below.astype(np.int64), 0, old - 1)
-    above_index = np.clip(below_index + 1, 0, old - 1)
+    above_index = np.clip(below.astype(np.int64) + 1, 0, old - 1)
     shape = [1] * values.ndim
     shape[axis] = size
     weight_above = weight_above.reshape(shape)
