@@ -294,8 +294,8 @@ void bind_net(py::module_& m) {
       .def_property_readonly("inputs", &Net::input_blob_names)
       .def_property_readonly("outputs", &Net::output_blob_names)
       .def_property_readonly("blob_loss_weights", &blob_loss_weights)
-      .def_property_readonly(
-          "top_names", [](const Net& net) { return layer_blob_names(net, net.top_vecs()); })
+      .def_property_readonly("top_names",
+                             [](const Net& net) { return layer_blob_names(net, net.top_vecs()); })
       .def_property_readonly(
           "bottom_names", [](const Net& net) { return layer_blob_names(net, net.bottom_vecs()); })
       .def_property_readonly("_blob_names", &Net::blob_names)

@@ -1,7 +1,10 @@
 """caffe.draw: the graph of a NetParameter (nodes, edges, labels, phases) and the image files."""
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,6 +19,8 @@ if shutil.which("dot") is None:
                 allow_module_level=True)
 
 import caffe.draw  # noqa: E402  (after the skips: it imports pydot)
+
+REPO = Path(__file__).resolve().parents[2]
 
 NET = """\
 name: "drawn"
@@ -112,7 +117,25 @@ def test_draw_net_to_file_uses_the_extension(net: caffe_pb2.NetParameter,
 
 def test_names_with_graphviz_syntax_are_drawn(tmp_path: Path) -> None:
     net = text_format.Parse("""
-        layer { name: "in {a|b}" type: "Input" top: "x>=0 \\"q\\"" input_param { shape { dim: 1 } } }
+        layer { name: "in {a|b}" type: "Input" top: "x>=0 \\"q\\""
+                input_param { shape { dim: 1 } } }
         layer { name: "n/1:2" type: "ReLU" bottom: "x>=0 \\"q\\"" top: "y" }
     """, caffe_pb2.NetParameter())
     assert b"<svg" in caffe.draw.draw_net(net, "LR", ext="svg")
+
+
+def run_draw_net(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    return subprocess.run([sys.executable, str(REPO / "scripts" / "draw_net.py"), *args],
+                          capture_output=True, text=True, env=env)
+
+
+def test_draw_net_script_draws_a_model_of_the_repository(tmp_path: Path) -> None:
+    output = tmp_path / "lenet.svg"
+    result = run_draw_net(str(REPO / "models" / "lenet" / "train_val.prototxt"),
+                          str(output), "--rankdir", "TB", "--phase", "TEST", "--display_lrm")
+    assert result.returncode == 0, result.stderr
+    svg = output.read_text()
+    assert "<svg" in svg and "conv1" in svg and "lr mult" in svg
+    missing = run_draw_net(str(tmp_path / "missing.prototxt"), str(output))
+    assert missing.returncode == 1 and "missing.prototxt" in missing.stderr

@@ -79,7 +79,8 @@ def test_bilinear_resize_interpolates_between_pixel_centres() -> None:
 def test_nearest_resize_repeats_pixels() -> None:
     image = np.arange(6, dtype=np.float32).reshape(2, 3, 1)
     doubled = caffe.io.resize_image(image, (4, 6), interp_order=0)
-    np.testing.assert_array_equal(doubled[:, :, 0], np.repeat(np.repeat(image[:, :, 0], 2, 0), 2, 1))
+    repeated = np.repeat(np.repeat(image[:, :, 0], 2, axis=0), 2, axis=1)
+    np.testing.assert_array_equal(doubled[:, :, 0], repeated)
 
 
 def test_resize_keeps_channels_and_constants() -> None:
