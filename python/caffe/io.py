@@ -1,7 +1,9 @@
-"""Conversions between numpy arrays and caffe's protobuf messages, and prototxt files.
+"""Conversions between numpy arrays and caffe's protobuf messages, prototxt files, and images.
 
 BlobProto (weights, mean files), BlobProtoVector and Datum (one database record) round-trip
-with numpy arrays; NetParameter prototxt files load and save as text.
+with numpy arrays; NetParameter prototxt files load and save as text.  The image helpers of
+BVLC's caffe.io live in caffe.io_image (load_image, resize_image, oversample) and
+caffe.transformer (Transformer) and are re-exported here.
 """
 from __future__ import annotations
 
@@ -14,7 +16,16 @@ import numpy as np
 from google.protobuf import text_format
 
 from ._caffe import CaffeError, upgrade_net_param
+from .io_image import load_image, oversample, resize_image
 from .proto import caffe_pb2
+from .transformer import Transformer
+
+__all__ = [
+    "Transformer", "array_to_blobproto", "array_to_datum", "arraylist_to_blobprotovector_str",
+    "blobproto_shape", "blobproto_to_array", "blobprotovector_str_to_arraylist",
+    "datum_to_array", "load_blobproto", "load_image", "load_net_param", "oversample",
+    "resize_image", "save_net_param",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
