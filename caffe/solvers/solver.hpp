@@ -1,7 +1,7 @@
 // Solver: trains a Net from a SolverParameter.  Each iteration zeroes the parameter gradients,
 // runs iter_size forward/backward passes (accumulating gradients), and lets the update rule
-// (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam: one subclass each, chosen by `type`) change the
-// weights.  Around that: learning-rate policies, periodic testing, loss display, snapshots
+// (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam: one subclass each, chosen by `type`) change
+// the weights.  Around that: learning-rate policies, periodic testing, loss display, snapshots
 // (.caffemodel + .solverstate) and exact resumption from them.
 #pragma once
 
@@ -91,7 +91,7 @@ class Solver {
 
   // Creates the solver named by param.type() ("SGD", "Nesterov", "AdaGrad", "RMSProp",
   // "AdaDelta", "Adam"; case-insensitive, so the legacy spellings "sgd", "adagrad", ... work
-  // too), or, when `type` is unset, by the legacy enum solver_type (rule_type).
+  // too).
   static std::unique_ptr<Solver> Create(const SolverParameter& param);
   // Reads a solver prototxt (see load_solver_param) and creates its solver.
   static std::unique_ptr<Solver> Create(const std::string& solver_path);
@@ -122,6 +122,10 @@ class Solver {
   // the same rows each time (an LSTM's carried state resets at row 0, where cont is 0).
   TestResult Test(int test_net_id);
   std::vector<TestResult> TestAll();
+  // Applies the update rule once to the gradients the parameters hold now (normalised by
+  // iter_size, clipped, regularised, at the learning rate of the current iteration), without
+  // advancing the iteration.  Step calls it after each iteration's passes.
+  void ApplyUpdate();
 
   Net& net() { return *net_; }
   const Net& net() const { return *net_; }
@@ -174,7 +178,6 @@ class Solver {
   void LoadWeights(const std::string& caffemodel_paths);
   // One iteration's forward/backward passes; returns the loss averaged over iter_size.
   float ForwardBackward();
-  void ApplyUpdate();
   // Global gradient scale that brings the L2 norm down to clip_gradients (1 when not needed).
   float ClipScale(float normalization, bool log);
   void UpdateSmoothedLoss(float loss);
@@ -201,10 +204,6 @@ class Solver {
 // weights paths that do not exist from the current directory are looked up beside the solver
 // file; a missing snapshot_prefix defaults to the solver file's path without its extension.
 SolverParameter load_solver_param(const std::string& solver_path);
-
-// The update rule a solver file asks for: `type` when set, else the legacy enum solver_type
-// (SGD, NESTEROV, ADAGRAD, RMSPROP, ADADELTA, ADAM), else SGD.
-std::string rule_type(const SolverParameter& param);
 
 // ---- registry of update rules ----
 using SolverFactory = std::function<std::unique_ptr<Solver>(const SolverParameter&)>;

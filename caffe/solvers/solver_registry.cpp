@@ -1,10 +1,11 @@
 // Creating solvers: the registry of update rules by type name (REGISTER_SOLVER), and reading a
-// solver prototxt with its paths resolved beside the file (load_solver_param).
+// solver prototxt, upgraded and with its paths resolved beside the file (load_solver_param).
 #include <filesystem>
 #include <map>
 
 #include "caffe/solvers/solver.hpp"
 #include "caffe/solvers/solver_text.hpp"
+#include "caffe/solvers/solver_upgrade.hpp"
 #include "caffe/util/io.hpp"
 
 namespace caffe {
@@ -42,29 +43,13 @@ std::string SolverRegistry::CanonicalType(const std::string& type) {
   fail("unknown solver type '", type, "'. Known types: ", join(Types()));
 }
 
-std::string rule_type(const SolverParameter& param) {
-  if (param.has_type() || !param.has_solver_type()) return param.type();
-  switch (param.solver_type()) {
-    case SolverParameter::SGD:
-      return "SGD";
-    case SolverParameter::NESTEROV:
-      return "Nesterov";
-    case SolverParameter::ADAGRAD:
-      return "AdaGrad";
-    case SolverParameter::RMSPROP:
-      return "RMSProp";
-    case SolverParameter::ADADELTA:
-      return "AdaDelta";
-    case SolverParameter::ADAM:
-      return "Adam";
-  }
-  fail("unknown solver_type ", static_cast<int>(param.solver_type()));
-}
-
 std::unique_ptr<Solver> SolverRegistry::Create(const SolverParameter& param) {
-  SolverParameter resolved = param;
-  resolved.set_type(CanonicalType(rule_type(param)));
-  return solver_factories().at(resolved.type())(resolved);
+  if (solver_needs_upgrade(param)) {
+    SolverParameter upgraded = param;
+    upgrade_solver_logged(&upgraded, "the solver parameters");
+    return Create(upgraded);
+  }
+  return solver_factories().at(CanonicalType(param.type()))(param);
 }
 
 std::unique_ptr<Solver> Solver::Create(const SolverParameter& param) {
@@ -95,6 +80,7 @@ std::string resolve_beside(const std::string& path, const fs::path& solver_dir,
 
 SolverParameter load_solver_param(const std::string& solver_path) {
   SolverParameter param = read_solver_param(solver_path);
+  upgrade_solver_logged(&param, solver_path);
   const fs::path solver_dir = fs::path(solver_path).parent_path();
   const auto resolve = [&](const std::string& path, const char* what) {
     return resolve_beside(path, solver_dir, what, solver_path);
