@@ -7,8 +7,7 @@ void BaseConvolutionLayer::Forward_gpu(const BlobVec& bottom, const BlobVec& top
   ForwardOn(Mode::GPU, bottom, top);
 }
 
-void BaseConvolutionLayer::Backward_gpu(const BlobVec& top,
-                                        const std::vector<bool>& propagate_down,
+void BaseConvolutionLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                         const BlobVec& bottom) {
   BackwardOn(Mode::GPU, top, propagate_down, bottom);
 }

@@ -59,8 +59,8 @@ class BaseConvolutionLayer : public Layer {
 
   ConvSpec spec_;
   int channel_axis_ = 1;
-  int channels_ = 0;        // of the bottom, fixed by the weights
-  ConvGeometry geometry_;   // for the current bottom shape
+  int channels_ = 0;                        // of the bottom, fixed by the weights
+  ConvGeometry geometry_;                   // for the current bottom shape
   std::unique_ptr<ConvEngine> engines_[2];  // per Mode
 };
 

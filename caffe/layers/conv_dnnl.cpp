@@ -49,6 +49,8 @@ DnnlShapes dnnl_shapes(const ConvGeometry& g) {
 }  // namespace
 
 void DnnlConvEngine::Prepare() {
+  // oneDNN sizes a primitive's work split for the thread count it sees at creation.
+  dnnl_match_thread_count();
   const ConvGeometry& g = geometry();
   const DnnlShapes s = dnnl_shapes(g);
   const dnnl::engine& engine = dnnl_cpu_engine();
@@ -57,22 +59,22 @@ void DnnlConvEngine::Prepare() {
     stream_ = dnnl::stream(engine);
     const auto forward_desc =
         g.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algorithm,
-                                                 s.any_x, s.any_weights, s.bias, s.any_y,
-                                                 s.strides, s.dilates, s.pad_l, s.pad_r)
+                                                 s.any_x, s.any_weights, s.bias, s.any_y, s.strides,
+                                                 s.dilates, s.pad_l, s.pad_r)
                : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algorithm,
                                                  s.any_x, s.any_weights, s.any_y, s.strides,
                                                  s.dilates, s.pad_l, s.pad_r);
     const dnnl::convolution_forward::primitive_desc forward_pd(forward_desc, engine);
     forward_ = dnnl::convolution_forward(forward_pd);
-    forward_args_ = {DnnlTensor(s.x, forward_pd.src_desc(), Role::kInput),
-                     DnnlTensor(s.weights, forward_pd.weights_desc(), Role::kInput),
-                     g.bias ? DnnlTensor(s.bias, forward_pd.bias_desc(), Role::kInput)
-                            : DnnlTensor(),
-                     DnnlTensor(s.y, forward_pd.dst_desc(), Role::kOutput)};
+    forward_args_ = {
+        DnnlTensor(s.x, forward_pd.src_desc(), Role::kInput),
+        DnnlTensor(s.weights, forward_pd.weights_desc(), Role::kInput),
+        g.bias ? DnnlTensor(s.bias, forward_pd.bias_desc(), Role::kInput) : DnnlTensor(),
+        DnnlTensor(s.y, forward_pd.dst_desc(), Role::kOutput)};
 
     const dnnl::convolution_backward_data::primitive_desc data_pd(
-        dnnl::convolution_backward_data::desc(algorithm, s.any_x, s.any_weights, s.any_y,
-                                              s.strides, s.dilates, s.pad_l, s.pad_r),
+        dnnl::convolution_backward_data::desc(algorithm, s.any_x, s.any_weights, s.any_y, s.strides,
+                                              s.dilates, s.pad_l, s.pad_r),
         engine, forward_pd);
     backward_data_ = dnnl::convolution_backward_data(data_pd);
     data_args_ = {DnnlTensor(s.y, data_pd.diff_dst_desc(), Role::kInput),
@@ -80,28 +82,34 @@ void DnnlConvEngine::Prepare() {
                   DnnlTensor(s.x, data_pd.diff_src_desc(), Role::kOutput)};
 
     const auto weights_desc =
-        g.bias ? dnnl::convolution_backward_weights::desc(algorithm, s.any_x, s.any_weights,
-                                                          s.bias, s.any_y, s.strides, s.dilates,
-                                                          s.pad_l, s.pad_r)
-               : dnnl::convolution_backward_weights::desc(algorithm, s.any_x, s.any_weights,
-                                                          s.any_y, s.strides, s.dilates,
-                                                          s.pad_l, s.pad_r);
+        g.bias
+            ? dnnl::convolution_backward_weights::desc(algorithm, s.any_x, s.any_weights, s.bias,
+                                                       s.any_y, s.strides, s.dilates, s.pad_l,
+                                                       s.pad_r)
+            : dnnl::convolution_backward_weights::desc(algorithm, s.any_x, s.any_weights, s.any_y,
+                                                       s.strides, s.dilates, s.pad_l, s.pad_r);
     const dnnl::convolution_backward_weights::primitive_desc weights_pd(weights_desc, engine,
                                                                         forward_pd);
     backward_weights_ = dnnl::convolution_backward_weights(weights_pd);
-    weights_args_ = {DnnlTensor(s.x, weights_pd.src_desc(), Role::kInput),
-                     DnnlTensor(s.y, weights_pd.diff_dst_desc(), Role::kInput),
-                     DnnlTensor(s.weights, weights_pd.diff_weights_desc(), Role::kAccumulate),
-                     g.bias ? DnnlTensor(s.bias, weights_pd.diff_bias_desc(), Role::kAccumulate)
-                            : DnnlTensor()};
+    weights_args_ = {
+        DnnlTensor(s.x, weights_pd.src_desc(), Role::kInput),
+        DnnlTensor(s.y, weights_pd.diff_dst_desc(), Role::kInput),
+        DnnlTensor(s.weights, weights_pd.diff_weights_desc(), Role::kAccumulate),
+        g.bias ? DnnlTensor(s.bias, weights_pd.diff_bias_desc(), Role::kAccumulate) : DnnlTensor()};
   } catch (const dnnl::error& error) {
     fail("oneDNN cannot run this convolution (", error.what(), "); use engine: CAFFE");
   }
+  prepared_threads_ = blas_threads();
+}
+
+void DnnlConvEngine::MatchThreads() {
+  if (blas_threads() != prepared_threads_) Prepare();  // the thread count was changed since
+  dnnl_match_thread_count();  // this thread's OpenMP setting (the caller may be a new thread)
 }
 
 void DnnlConvEngine::Forward(const float* x, const float* weights, const float* bias, float* y) {
   CHECK_EQ(bias != nullptr, geometry().bias) << "the bias was planned at Prepare";
-  dnnl_match_thread_count();
+  MatchThreads();
   std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, forward_args_.x.Bind(x, stream_)},
       {DNNL_ARG_WEIGHTS, forward_args_.weights.Bind(weights, stream_)},
@@ -113,7 +121,7 @@ void DnnlConvEngine::Forward(const float* x, const float* weights, const float* 
 }
 
 void DnnlConvEngine::BackwardData(const float* dy, const float* weights, float* dx) {
-  dnnl_match_thread_count();
+  MatchThreads();
   backward_data_.execute(stream_, {{DNNL_ARG_DIFF_DST, data_args_.dy.Bind(dy, stream_)},
                                    {DNNL_ARG_WEIGHTS, data_args_.weights.Bind(weights, stream_)},
                                    {DNNL_ARG_DIFF_SRC, data_args_.dx.Bind(dx, stream_)}});
@@ -125,7 +133,7 @@ void DnnlConvEngine::BackwardWeights(const float* x, const float* dy, float* dwe
                                      float* dbias) {
   // The primitive computes both gradients; an unwanted one stays in its accumulation buffer
   // (outputs that accumulate always have one), and only the wanted ones are added to the blobs.
-  dnnl_match_thread_count();
+  MatchThreads();
   std::unordered_map<int, memory> args = {
       {DNNL_ARG_SRC, weights_args_.x.Bind(x, stream_)},
       {DNNL_ARG_DIFF_DST, weights_args_.dy.Bind(dy, stream_)},

@@ -2,7 +2,8 @@
 // convolution with layouts left to the library (format any), creates the forward (training),
 // backward-data and backward-weights primitives and the reorders between the blobs' plain
 // layouts and the chosen ones (caffe/util/dnnl_context.hpp); a pass only binds the blobs'
-// pointers and executes.  Errors from the library become caffe::Error.
+// pointers and executes.  Primitives are built for the thread count of the time (blas_threads);
+// a pass after set_blas_threads rebuilds them once.  Errors from the library become caffe::Error.
 #pragma once
 
 #ifdef CAFFE_USE_DNNL
@@ -24,6 +25,11 @@ class DnnlConvEngine : public ConvEngine {
   void Prepare() override;
 
  private:
+  // Rebuilds the primitives when the framework's thread count changed since Prepare, and sets
+  // the calling thread's OpenMP team size to it.
+  void MatchThreads();
+
+  int prepared_threads_ = 0;
   dnnl::stream stream_;
   dnnl::convolution_forward forward_;
   dnnl::convolution_backward_data backward_data_;

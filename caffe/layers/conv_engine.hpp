@@ -29,8 +29,7 @@ class ConvEngine {
   virtual void BackwardData(const float* dy, const float* weights, float* dx) = 0;
   // dweights += the gradient of <dy, y> with respect to the weights, and dbias += Σ dy over
   // images and positions (geometries with a bias only); either pointer may be null.
-  virtual void BackwardWeights(const float* x, const float* dy, float* dweights,
-                               float* dbias) = 0;
+  virtual void BackwardWeights(const float* x, const float* dy, float* dweights, float* dbias) = 0;
 
  protected:
   // Called by Configure when the geometry changed; geometry() is the new one.

@@ -16,8 +16,7 @@ const float* Im2colConvEngine::ColumnsOf(const float* image) {
   return col;
 }
 
-void Im2colConvEngine::Forward(const float* x, const float* weights, const float* bias,
-                               float* y) {
+void Im2colConvEngine::Forward(const float* x, const float* weights, const float* bias, float* y) {
   const ConvGeometry& g = geometry();
   const Blas& math = blas(mode_);
   const int group_out = g.out_channels / g.group, K = g.group_col_rows(), S = g.out_spatial();

@@ -6,8 +6,7 @@ namespace caffe {
 
 // The convolution whose backward-data pass this layer is: its output is the bottom (C channels)
 // and its input the top (num_output channels).
-ConvGeometry DeconvolutionLayer::GeometryFor(int num, int channels, int height,
-                                             int width) const {
+ConvGeometry DeconvolutionLayer::GeometryFor(int num, int channels, int height, int width) const {
   const ConvSpec& s = spec();
   ConvGeometry g;
   g.batch = num;

@@ -49,7 +49,7 @@ void InnerProductLayer::CheckLoadedBlobs() const {
   check_loaded_param_shape(blobs_[0].get(), ExpectedWeightShape(), "weight blob", why.str());
   if (bias_term_) {
     check_loaded_param_shape(blobs_[1].get(), {num_output_}, "bias blob",
-                      "num_output " + std::to_string(num_output_));
+                             "num_output " + std::to_string(num_output_));
   }
 }
 

@@ -57,7 +57,6 @@ ConvSpec read_conv_spec(const ConvolutionParameter& param) {
   spec.num_output = positive(param.num_output(), "num_output");
   spec.group = positive(param.group(), "group");
   spec.bias_term = param.bias_term();
-  spec.axis = param.axis();
   spec.engine = param.engine();
 
   const bool has_kernel_hw = param.has_kernel_h() || param.has_kernel_w();
@@ -78,9 +77,9 @@ ConvSpec read_conv_spec(const ConvolutionParameter& param) {
   spec.width.pad = non_negative(pad.w, "pad width");
 
   const bool has_stride_hw = param.has_stride_h() || param.has_stride_w();
-  const AxisPair stride =
-      axis_pair(param.stride(), "stride", has_stride_hw, param.has_stride_h() ? param.stride_h() : 1,
-                param.has_stride_w() ? param.stride_w() : 1, "stride_h/stride_w", 1);
+  const AxisPair stride = axis_pair(
+      param.stride(), "stride", has_stride_hw, param.has_stride_h() ? param.stride_h() : 1,
+      param.has_stride_w() ? param.stride_w() : 1, "stride_h/stride_w", 1);
   spec.height.stride = positive(stride.h, "stride height");
   spec.width.stride = positive(stride.w, "stride width");
 
@@ -105,8 +104,8 @@ int conv_output_size(const ConvWindow& window, int input, const char* axis) {
 int deconv_output_size(const ConvWindow& window, int input, const char* axis) {
   const long long output = window.deconv_output(input);
   if (output <= 0 || output > INT_MAX) {
-    fail("the output ", axis, " would be ", output, " (stride ", window.stride, " x (input ",
-         input, " - 1) + kernel extent ", window.extent(), " - 2 x pad ", window.pad, ")");
+    fail("the output ", axis, " would be ", output, " (stride ", window.stride, " x (input ", input,
+         " - 1) + kernel extent ", window.extent(), " - 2 x pad ", window.pad, ")");
   }
   return static_cast<int>(output);
 }

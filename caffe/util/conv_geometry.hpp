@@ -35,7 +35,6 @@ struct ConvSpec {
   int num_output = 0;
   bool bias_term = true;
   int group = 1;
-  int axis = 1;  // the channel axis (as written; may be negative)
   int engine = 0;
   ConvWindow height, width;
 };

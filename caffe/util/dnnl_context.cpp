@@ -18,8 +18,7 @@ void dnnl_match_thread_count() {
   if (omp_get_max_threads() != threads) omp_set_num_threads(threads);
 }
 
-DnnlTensor::DnnlTensor(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen,
-                       Role role)
+DnnlTensor::DnnlTensor(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen, Role role)
     : role_(role), separate_(role == Role::kAccumulate || plain != chosen) {
   const dnnl::engine& engine = dnnl_cpu_engine();
   plain_ = dnnl::memory(plain, engine, DNNL_MEMORY_NONE);

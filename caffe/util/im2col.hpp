@@ -63,8 +63,8 @@ struct Col2imPixel {
         if (j_strided % s.width.stride != 0) continue;
         const int j = j_strided / s.width.stride;
         if (j >= s.out_w) continue;
-        const long long col_row = (static_cast<long long>(c) * s.height.kernel + a) *
-                                      s.width.kernel + b;
+        const long long col_row =
+            (static_cast<long long>(c) * s.height.kernel + a) * s.width.kernel + b;
         sum += col[(col_row * s.out_h + i) * s.out_w + j];
       }
     }

@@ -33,8 +33,7 @@ struct ConvCase {
         << " kernel_h: " << kernel_h << " kernel_w: " << kernel_w << " pad_h: " << pad_h
         << " pad_w: " << pad_w << " stride_h: " << stride_h << " stride_w: " << stride_w
         << " dilation: " << dilation_h << " dilation: " << dilation_w << " group: " << group
-        << " bias_term: " << (bias ? "true" : "false") << " axis: " << axis
-        << " engine: " << engine
+        << " bias_term: " << (bias ? "true" : "false") << " axis: " << axis << " engine: " << engine
         << " weight_filler { type: 'gaussian' std: 0.5 } bias_filler { type: 'gaussian' } }";
     return out.str();
   }
@@ -152,8 +151,8 @@ inline void expect_near_values(const float* expected, const float* actual, int c
   }
 }
 
-inline void expect_near_all(const std::vector<float>& expected, const Blob& actual,
-                            float tolerance, const std::string& what) {
+inline void expect_near_all(const std::vector<float>& expected, const Blob& actual, float tolerance,
+                            const std::string& what) {
   ASSERT_EQ(static_cast<int>(expected.size()), actual.count()) << what;
   expect_near_values(expected.data(), actual.cpu_data(), actual.count(), tolerance, what);
 }

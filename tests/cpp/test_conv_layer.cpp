@@ -42,8 +42,7 @@ class ConvolutionEngineTest : public ::testing::TestWithParam<std::string> {
   }
 };
 
-INSTANTIATE_TEST_SUITE_P(Engines, ConvolutionEngineTest,
-                         ::testing::ValuesIn(test::cpu_engines()));
+INSTANTIATE_TEST_SUITE_P(Engines, ConvolutionEngineTest, ::testing::ValuesIn(test::cpu_engines()));
 
 // x = 1..9 as 3x3, w = [[1 2] [3 4]], b = 0.5: a cross-correlation (no kernel flip) gives
 // y[i][j] = x[i][j] + 2 x[i][j+1] + 3 x[i+1][j] + 4 x[i+1][j+1] + 0.5.
@@ -122,9 +121,9 @@ TEST_P(ConvolutionEngineTest, MatchesTheDefinition) {
     f.setup();
     f.forward();
     std::vector<int> shape;
-    const std::vector<float> expected = test::reference_conv(
-        c, f.bottom.ptrs[0]->cpu_data(), f.weights().cpu_data(),
-        c.bias ? f.bias().cpu_data() : nullptr, /*transposed=*/false, &shape);
+    const std::vector<float> expected =
+        test::reference_conv(c, f.bottom.ptrs[0]->cpu_data(), f.weights().cpu_data(),
+                             c.bias ? f.bias().cpu_data() : nullptr, /*transposed=*/false, &shape);
     EXPECT_EQ(f.output().shape(), shape);
     test::expect_near_all(expected, f.output(), 1e-4f, "y");
   }
@@ -145,9 +144,10 @@ TEST_P(ConvolutionEngineTest, Gradients) {
 
 // Several bottoms share the weights; each gets its own top, and the parameter gradients sum.
 TEST_P(ConvolutionEngineTest, BottomsShareWeightsAndGradientsSum) {
-  auto layer = test::make_layer(conv("num_output: 3 kernel_size: 2 pad: 1 "
-                                     "weight_filler { type: 'gaussian' } "
-                                     "bias_filler { type: 'gaussian' }"));
+  auto layer =
+      test::make_layer(conv("num_output: 3 kernel_size: 2 pad: 1 "
+                            "weight_filler { type: 'gaussian' } "
+                            "bias_filler { type: 'gaussian' }"));
   test::BlobSet bottom, top;
   test::fill_gaussian(bottom.add({2, 2, 3, 3}), 5);
   test::fill_gaussian(bottom.add({2, 2, 3, 3}), 6);
@@ -168,9 +168,8 @@ TEST_P(ConvolutionEngineTest, AxisFoldsLeadingAxesIntoTheBatch) {
   f.setup();
   f.forward();
   std::vector<int> shape;
-  const std::vector<float> expected =
-      test::reference_conv(c, f.bottom.ptrs[0]->cpu_data(), f.weights().cpu_data(),
-                           f.bias().cpu_data(), false, &shape);
+  const std::vector<float> expected = test::reference_conv(
+      c, f.bottom.ptrs[0]->cpu_data(), f.weights().cpu_data(), f.bias().cpu_data(), false, &shape);
   EXPECT_EQ(f.output().shape(), (std::vector<int>{2, 3, shape[1], shape[2], shape[3]}));
   test::expect_near_all(expected, f.output(), 1e-4f, "y");
 }
@@ -193,6 +192,34 @@ TEST_P(ConvolutionEngineTest, PropagateDownAndParamFlags) {
   EXPECT_EQ(x.cpu_diff()[0], untouched);
   EXPECT_EQ(f.weights().cpu_diff()[0], untouched);
   EXPECT_NE(f.bias().cpu_diff()[0], untouched);  // accumulated onto the 7
+}
+
+// Parameter gradients add to the diffs (a second backward doubles them); the bottom gradient
+// is overwritten.
+TEST_P(ConvolutionEngineTest, ParamGradientsAccumulateBottomGradientIsOverwritten) {
+  ConvCase c;
+  c.pad_h = 1;
+  ConvFixture f(c.prototxt("Convolution", GetParam()), c.bottom_shape());
+  test::fill_gaussian(f.bottom.ptrs[0], 10);
+  f.setup();
+  f.forward();
+  test::fill_gaussian(f.top.ptrs[0]->mutable_cpu_diff(), f.top.ptrs[0]->count(), 11);
+  const auto diff_of = [](const Blob& blob) {
+    return std::vector<float>(blob.cpu_diff(), blob.cpu_diff() + blob.count());
+  };
+  f.layer->Backward(f.top.ptrs, {true}, f.bottom.ptrs);
+  const std::vector<float> dx = diff_of(*f.bottom.ptrs[0]);
+  const std::vector<float> dw = diff_of(f.weights()), db = diff_of(f.bias());
+  f.layer->Backward(f.top.ptrs, {true}, f.bottom.ptrs);
+  const auto doubled = [](std::vector<float> values) {
+    for (float& v : values) v *= 2;
+    return values;
+  };
+  test::expect_near_values(dx.data(), f.bottom.ptrs[0]->cpu_diff(), f.bottom.ptrs[0]->count(),
+                           1e-6f, "dx");
+  test::expect_near_values(doubled(dw).data(), f.weights().cpu_diff(), f.weights().count(), 1e-5f,
+                           "dw");
+  test::expect_near_values(doubled(db).data(), f.bias().cpu_diff(), f.bias().count(), 1e-5f, "db");
 }
 
 TEST_P(ConvolutionEngineTest, EmptyBatch) {
@@ -263,6 +290,26 @@ TEST(ConvolutionLayerTest, CpuEnginesAgree) {
   }
 }
 
+// oneDNN primitives are planned for a thread count: a change of the framework's thread count
+// rebuilds them, with the same results.
+TEST(ConvolutionLayerTest, OneDnnFollowsTheThreadCount) {
+  if (library_backend(Mode::CPU) == Backend::kCaffe) GTEST_SKIP() << "no oneDNN in this build";
+  ConvCase c;
+  c.num = 4;
+  ConvFixture f(c.prototxt("Convolution", "CUDNN"), c.bottom_shape());
+  test::fill_gaussian(f.bottom.ptrs[0], 12);
+  f.setup();
+  const int threads = blas_threads();
+  std::vector<std::vector<float>> outputs;
+  for (int count : {1, 2}) {
+    set_blas_threads(count);
+    f.forward();
+    outputs.emplace_back(f.output().cpu_data(), f.output().cpu_data() + f.output().count());
+  }
+  set_blas_threads(threads);
+  test::expect_near_values(outputs[0].data(), outputs[1].data(), f.output().count(), 1e-6f, "y");
+}
+
 TEST(ConvolutionLayerTest, EngineFieldResolvesPerDevice) {
   const auto backend_of = [](const std::string& engine) {
     ConvFixture f(ConvCase().prototxt("Convolution", engine), ConvCase().bottom_shape());
@@ -306,8 +353,8 @@ TEST(ConvolutionLayerTest, KernelLargerThanPaddedInputIsAnError) {
       "name: 'c1' type: 'Convolution' convolution_param { num_output: 2 kernel_h: 3 kernel_w: 6 "
       "pad_w: 1 }",
       {1, 1, 5, 3});
-  for (const char* part : {"layer 'c1' (Convolution)", "kernel width 6", "padded input width 5",
-                           "3 + 2 x pad 1"}) {
+  for (const char* part :
+       {"layer 'c1' (Convolution)", "kernel width 6", "padded input width 5", "3 + 2 x pad 1"}) {
     EXPECT_NE(message.find(part), std::string::npos) << part << " missing in: " << message;
   }
 }
@@ -337,9 +384,10 @@ TEST(ConvolutionLayerTest, GroupMustDivideChannelsAndNumOutput) {
 TEST(ConvolutionLayerTest, OnlyTwoSpatialAxes) {
   expect_error(
       [] {
-        ConvFixture f("name: 'c3' type: 'Convolution' convolution_param { num_output: 1 "
-                      "kernel_size: 1 }",
-                      {1, 2, 3, 4, 5});
+        ConvFixture f(
+            "name: 'c3' type: 'Convolution' convolution_param { num_output: 1 "
+            "kernel_size: 1 }",
+            {1, 2, 3, 4, 5});
         f.setup();
       },
       {"layer 'c3' (Convolution)", "2 spatial axes", "2 3 4 5", "has 3"});

@@ -179,10 +179,9 @@ TEST(DeconvolutionLayerTest, CpuEnginesAgree) {
     test::expect_near_values(ours.bottom.ptrs[0]->cpu_diff(), library.bottom.ptrs[0]->cpu_diff(),
                              ours.bottom.ptrs[0]->count(), 1e-4f, "dx");
     for (size_t j = 0; j < ours.layer->blobs().size(); ++j) {
-      test::expect_near_values(ours.layer->blobs()[j]->cpu_diff(),
-                               library.layer->blobs()[j]->cpu_diff(),
-                               ours.layer->blobs()[j]->count(), 1e-4f,
-                               "param diff " + std::to_string(j));
+      test::expect_near_values(
+          ours.layer->blobs()[j]->cpu_diff(), library.layer->blobs()[j]->cpu_diff(),
+          ours.layer->blobs()[j]->count(), 1e-4f, "param diff " + std::to_string(j));
     }
   }
 }
@@ -207,9 +206,10 @@ TEST_P(DeconvolutionGpuTest, GpuMatchesCpu) {
 TEST(DeconvolutionLayerTest, PaddingThatLeavesNoOutputIsAnError) {
   expect_error(
       [] {
-        DeconvFixture f("name: 'd1' type: 'Deconvolution' convolution_param { num_output: 1 "
-                        "kernel_size: 2 pad: 2 }",
-                        {1, 1, 1, 3});
+        DeconvFixture f(
+            "name: 'd1' type: 'Deconvolution' convolution_param { num_output: 1 "
+            "kernel_size: 2 pad: 2 }",
+            {1, 1, 1, 3});
         f.setup();
       },
       {"layer 'd1' (Deconvolution)", "output height would be -2"});
@@ -218,9 +218,10 @@ TEST(DeconvolutionLayerTest, PaddingThatLeavesNoOutputIsAnError) {
 TEST(DeconvolutionLayerTest, GroupMustDivideChannelsAndNumOutput) {
   expect_error(
       [] {
-        DeconvFixture f("name: 'd2' type: 'Deconvolution' convolution_param { num_output: 6 "
-                        "kernel_size: 2 group: 4 }",
-                        {1, 8, 3, 3});
+        DeconvFixture f(
+            "name: 'd2' type: 'Deconvolution' convolution_param { num_output: 6 "
+            "kernel_size: 2 group: 4 }",
+            {1, 8, 3, 3});
         f.setup();
       },
       {"layer 'd2' (Deconvolution)", "group 4 does not divide num_output 6"});
