@@ -1,8 +1,6 @@
 #include "caffe/data/convert_mnist.hpp"
 
 #include <cstdio>
-#include <filesystem>
-#include <system_error>
 
 #include "caffe/core/common.hpp"
 #include "caffe/data/db_lmdb.hpp"
@@ -11,25 +9,6 @@
 
 namespace caffe {
 namespace {
-
-namespace fs = std::filesystem;
-
-// Makes room for a new database at `path`: refuses an existing one unless `overwrite`, and
-// never deletes anything that is not an LMDB (a typo must not cost the user a folder).
-void prepare_output(const std::string& path, bool overwrite) {
-  std::error_code error;
-  if (!fs::exists(path, error)) return;
-  if (!overwrite) fail("'", path, "' already exists; pass --overwrite to replace it");
-  if (db::is_lmdb_directory(path)) {
-    fs::remove(fs::path(path) / "data.mdb", error);
-    if (!error) fs::remove(fs::path(path) / "lock.mdb", error);
-    if (error) fail("cannot remove the old LMDB in '", path, "': ", error.message());
-    return;
-  }
-  if (!fs::is_directory(path, error) || !fs::is_empty(path, error)) {
-    fail("refusing to overwrite '", path, "': it is not an LMDB directory");
-  }
-}
 
 std::string record_key(size_t index) {
   char key[32];
@@ -48,7 +27,7 @@ MnistConversion convert_mnist_to_lmdb(const std::string& images_path,
     fail("'", images_path, "' holds ", images.dims[0], " images but '", labels_path, "' holds ",
          labels.dims[0], " labels");
   }
-  prepare_output(db_path, overwrite);
+  db::prepare_new_database(db_path, overwrite);
 
   db::LmdbEnvironment environment(db_path, db::LmdbEnvironment::Access::READ_WRITE);
   db::LmdbWriter writer(environment);

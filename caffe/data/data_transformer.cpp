@@ -41,8 +41,7 @@ int offset_from(float uniform, int range) {
 
 void check_datum(const Datum& datum, int channels, int height, int width) {
   if (datum.encoded()) {
-    fail("datum is encoded (a compressed image); only raw pixel datums are supported ",
-         "(convert without --encoded)");
+    fail("datum is encoded (JPEG or PNG bytes); decode it first (decode_datum)");
   }
   if (datum.channels() != channels || datum.height() != height || datum.width() != width) {
     fail("datum is ", datum.channels(), "x", datum.height(), "x", datum.width(),

@@ -8,9 +8,39 @@
 #include <cstdint>
 #include <vector>
 
+#include "caffe/core/common.hpp"
 #include "proto/caffe.pb.h"
 
 namespace caffe {
+
+// Nets written for older Caffes may carry scale / mean_file / crop_size / mirror in their
+// data_param or image_data_param (`Legacy`); they mean the same as their transform_param
+// namesakes (BVLC's upgrade moved them there).  `where` names the legacy message in the error
+// for a field set in both places.
+template <typename Legacy>
+TransformationParameter with_legacy_transform_fields(TransformationParameter transform,
+                                                     const Legacy& legacy, const char* where) {
+  const auto conflict = [where](const char* field) {
+    fail("sets ", field, " in both ", where, " and transform_param; keep the transform_param one");
+  };
+  if (legacy.has_scale()) {
+    if (transform.has_scale()) conflict("scale");
+    transform.set_scale(legacy.scale());
+  }
+  if (legacy.has_mean_file()) {
+    if (transform.has_mean_file()) conflict("mean_file");
+    transform.set_mean_file(legacy.mean_file());
+  }
+  if (legacy.has_crop_size()) {
+    if (transform.has_crop_size()) conflict("crop_size");
+    transform.set_crop_size(legacy.crop_size());
+  }
+  if (legacy.has_mirror()) {
+    if (transform.has_mirror()) conflict("mirror");
+    transform.set_mirror(legacy.mirror());
+  }
+  return transform;
+}
 
 // Checks that a record is a usable C x H x W datum: not encoded, `channels/height/width` equal
 // to the expected shape, and exactly C*H*W values in `data` or `float_data`.

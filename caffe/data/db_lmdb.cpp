@@ -55,6 +55,28 @@ bool is_lmdb_directory(const std::string& path) {
   return fs::is_directory(path, error) && fs::is_regular_file(fs::path(path) / "data.mdb", error);
 }
 
+void prepare_new_database(const std::string& path, bool overwrite) {
+  std::error_code error;
+  if (!fs::exists(path, error)) return;
+  if (!overwrite) fail("'", path, "' already exists; pass --overwrite to replace it");
+  if (is_lmdb_directory(path)) {
+    fs::remove(fs::path(path) / "data.mdb", error);
+    if (!error) fs::remove(fs::path(path) / "lock.mdb", error);
+    if (error) fail("cannot remove the old LMDB in '", path, "': ", error.message());
+    return;
+  }
+  if (!fs::is_directory(path, error) || !fs::is_empty(path, error)) {
+    fail("refusing to overwrite '", path, "': it is not an LMDB directory");
+  }
+}
+
+void remove_database(const std::string& path) {
+  std::error_code error;
+  fs::remove(fs::path(path) / "data.mdb", error);
+  fs::remove(fs::path(path) / "lock.mdb", error);
+  fs::remove(path, error);  // only when nothing else is left in it
+}
+
 LmdbEnvironment::LmdbEnvironment(const std::string& path, Access access, size_t map_size)
     : path_(path) {
   if (access == Access::READ_ONLY) {

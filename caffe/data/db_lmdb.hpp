@@ -18,6 +18,14 @@ namespace db {
 // True when `path` is a directory containing an LMDB data file (data.mdb).
 bool is_lmdb_directory(const std::string& path);
 
+// Makes room for a new database at `path`: an existing path is an error unless `overwrite`,
+// and even then only an LMDB (whose data.mdb and lock.mdb are removed) or an empty folder is
+// given up; a typo must not cost the user a folder.
+void prepare_new_database(const std::string& path, bool overwrite);
+// Removes what an abandoned conversion wrote at `path`: data.mdb, lock.mdb, then the folder
+// when nothing else is in it.
+void remove_database(const std::string& path);
+
 struct EnvCloser {
   void operator()(MDB_env* env) const { mdb_env_close(env); }
 };

@@ -5,11 +5,11 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
-#include <numeric>
 #include <sstream>
 
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/data/hdf5_reader.hpp"
+#include "caffe/util/permutation.hpp"
 
 namespace caffe {
 namespace {
@@ -23,24 +23,6 @@ std::string format_shape(const std::vector<uint64_t>& dims) {
   for (size_t i = 0; i < dims.size(); ++i) text << (i ? ", " : "") << dims[i];
   text << ']';
   return text.str();
-}
-
-std::vector<uint64_t> identity(uint64_t n) {
-  std::vector<uint64_t> order(n);
-  std::iota(order.begin(), order.end(), uint64_t{0});
-  return order;
-}
-
-// A permutation of 0..n-1 drawn (Fisher-Yates) from the counter-based stream `key`.
-std::vector<uint64_t> permutation(uint64_t n, uint64_t key) {
-  std::vector<uint64_t> order = identity(n);
-  for (uint64_t i = n; i > 1; --i) {
-    // Multiply-shift maps 64 random bits onto [0, i) without a modulo's bias.
-    const uint64_t j = static_cast<uint64_t>(
-        (static_cast<unsigned __int128>(hash_combine(key, i)) * i) >> 64);
-    std::swap(order[i - 1], order[j]);
-  }
-  return order;
 }
 
 // The stream every shuffle of `epoch` derives from.
@@ -137,7 +119,8 @@ const HDF5DataLayer::EpochLayout& HDF5DataLayer::LayoutFor(uint64_t epoch) {
   const uint64_t key = shuffle_ ? shuffle_key(epoch) : 0;
   if (!layout_.file_order.empty() && layout_.key == key) return layout_;
   layout_.key = key;
-  layout_.file_order = shuffle_ ? permutation(files_.size(), key) : identity(files_.size());
+  layout_.file_order =
+      shuffle_ ? random_permutation(files_.size(), key) : identity_order(files_.size());
   layout_.first_rows.clear();
   uint64_t first_row = 0;
   for (uint64_t file : layout_.file_order) {
@@ -181,7 +164,7 @@ void HDF5DataLayer::CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first,
   if (shuffle_) {
     const uint64_t key = hash_combine(shuffle_key(epoch), source.file + 1);
     if (source.row_order.empty() || source.row_order_key != key) {
-      source.row_order = permutation(files_[source.file].rows, key);
+      source.row_order = random_permutation(files_[source.file].rows, key);
       source.row_order_key = key;
     }
   }

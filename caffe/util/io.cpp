@@ -147,6 +147,9 @@ NetParameter read_net_param(const std::string& path) {
     }
     throw;
   }
+  if (param.layers_size() > 0) {
+    fail(path, " is a legacy V1 net (`layers { type: ... }`); upgrading it is not supported yet");
+  }
   return param;
 }
 

@@ -138,6 +138,9 @@ def load_net_param(path: PathLike) -> caffe_pb2.NetParameter:
             hint = (" (a legacy V1 net: rename `layers` to `layer` and use string types such as "
                     '"InnerProduct")')
         raise CaffeError(f"syntax error in {where}: {message}{hint}") from error
+    if param.layers:
+        raise CaffeError(f"{os.fspath(path)} is a legacy V1 net (`layers {{ type: ... }}`); "
+                         "upgrading it is not supported yet")
     return param
 
 

@@ -14,6 +14,8 @@
 
 #include "caffe/data/data_transformer.hpp"
 #include "caffe/data/db_lmdb.hpp"
+#include "caffe/data/image_codec.hpp"
+#include "caffe/data/image_datum.hpp"
 #include "caffe/layers/data_layer.hpp"
 #include "caffe/util/math_functions.hpp"
 #include "test_util.hpp"
@@ -544,6 +546,149 @@ TEST(DataTransformerTest, SameKeySameOutputAndMirrorReversesRows) {
     EXPECT_EQ(first, plain);
   }
   EXPECT_THROW(transformer.Transform(random_datums(1, 1, 3, 5)[0], 0, first.data()), Error);
+}
+
+// Datums holding PNG bytes of random channels x height x width images (record i: label i),
+// and the raw datums they decode to.
+std::pair<std::vector<Datum>, std::vector<Datum>> encoded_datums(int count, int channels,
+                                                                 int height, int width) {
+  std::vector<Datum> encoded, raw;
+  std::mt19937 random(5);
+  for (int i = 0; i < count; ++i) {
+    Image image{height, width, channels,
+                std::vector<uint8_t>(static_cast<size_t>(height) * width * channels)};
+    for (uint8_t& value : image.pixels) value = static_cast<uint8_t>(random() & 0xff);
+    Datum datum;
+    datum.set_encoded(true);
+    datum.set_label(i);
+    datum.set_data(encode_image(image, ImageFormat::PNG));
+    encoded.push_back(datum);
+    raw.push_back(image_to_datum(image, i));
+  }
+  return {encoded, raw};
+}
+
+TEST(DataLayerTest, DecodesEncodedRecords) {
+  TempDir dir;
+  const auto [encoded, raw] = encoded_datums(5, 3, 4, 5);
+  write_datums(dir / "db", encoded);
+  DataLayerRun run(dir / "db", "", TEST, 2);
+  EXPECT_EQ(run.top.ptrs[0]->shape(), (std::vector<int>{2, 3, 4, 5}));
+  run.forward(1);
+  expect_records(run, raw, {2, 3});
+
+  // force_gray: one luma plane per record.
+  DataLayerRun gray(dir / "db", "transform_param { force_gray: true scale: 0.5 }", TEST, 2);
+  EXPECT_EQ(gray.top.ptrs[0]->shape(), (std::vector<int>{2, 1, 4, 5}));
+  const std::vector<float> values = gray.forward(2);
+  Datum expected = encoded[4];
+  decode_datum(&expected, ImageChannels::GRAY, "record 4");
+  for (int i = 0; i < 20; ++i) EXPECT_EQ(values[i], pixel(expected, 0, i / 5, i % 5) * 0.5f);
+}
+
+TEST(DataLayerTest, EncodedRecordsMustDecodeToOneShape) {
+  TempDir dir;
+  auto [encoded, raw] = encoded_datums(4, 3, 4, 5);
+  encoded[2] = encoded_datums(1, 1, 4, 5).first[0];  // a gray image among colour ones
+  write_datums(dir / "db", encoded);
+  DataLayerRun native(dir / "db", "", TRAIN, 2);
+  const std::string message = test::error_of([&] { native.forward(1); });
+  EXPECT_NE(message.find("record '00000002'"), std::string::npos) << message;
+  EXPECT_NE(message.find("is 1x4x5"), std::string::npos) << message;
+  EXPECT_NE(message.find("expected 3x4x5"), std::string::npos) << message;
+  // force_color decodes the gray one to three equal planes.
+  DataLayerRun colour(dir / "db", "transform_param { force_color: true }", TEST, 2);
+  const std::vector<float> values = colour.forward(1);
+  Datum gray = encoded[2];
+  decode_datum(&gray, ImageChannels::NATIVE, "gray");
+  for (int c = 0; c < 3; ++c) EXPECT_EQ(values[c * 20 + 7], pixel(gray, 0, 1, 2));
+  for (int i = 0; i < 60; ++i) EXPECT_EQ(values[60 + i], pixel(raw[3], i / 20, (i / 5) % 4, i % 5));
+  // data_param.force_encoded_color means the same.
+  DataLayerRun legacy(dir / "db", "", TEST, 2, 2, "force_encoded_color: true");
+  EXPECT_EQ(legacy.forward(1), values);
+}
+
+TEST(DataLayerTest, CorruptEncodedRecordNamesItsKey) {
+  TempDir dir;
+  auto [encoded, raw] = encoded_datums(3, 3, 4, 4);
+  encoded[1].set_data(encoded[1].data().substr(0, 30));
+  write_datums(dir / "db", encoded);
+  DataLayerRun run(dir / "db", "", TRAIN, 1);
+  run.forward(0);
+  expect_records(run, raw, {0});
+  const std::string message = test::error_of([&] { run.forward(1); });
+  EXPECT_NE(message.find("record '00000001' in LMDB"), std::string::npos) << message;
+  EXPECT_NE(message.find("is not a readable PNG"), std::string::npos) << message;
+}
+
+TEST(DataTransformerTest, CropMirrorMeanFileAndScaleAreExact) {
+  TempDir dir;
+  const int channels = 2, height = 5, width = 6, crop = 3;
+  const Datum datum = random_datums(1, channels, height, width)[0];
+  BlobProto mean;
+  for (int dim : {1, channels, height, width}) mean.mutable_shape()->add_dim(dim);
+  for (int i = 0; i < channels * height * width; ++i) mean.add_data(0.75f * i - 20.0f);
+  write_proto_to_binary_file(mean, dir / "mean.binaryproto");
+  TransformationParameter param;
+  param.set_crop_size(crop);
+  param.set_mirror(true);
+  param.set_scale(0.125f);
+  param.set_mean_file(dir / "mean.binaryproto");
+  // The expected output for a crop at (dy, dx), maybe mirrored: the full-size mean is taken at
+  // the same source position as the pixel, then the difference is scaled.
+  const auto expected = [&](int dy, int dx, bool mirror) {
+    std::vector<float> out;
+    for (int c = 0; c < channels; ++c) {
+      for (int y = 0; y < crop; ++y) {
+        for (int x = 0; x < crop; ++x) {
+          const int sy = y + dy, sx = (mirror ? crop - 1 - x : x) + dx;
+          out.push_back((pixel(datum, c, sy, sx) - mean.data((c * height + sy) * width + sx)) *
+                        0.125f);
+        }
+      }
+    }
+    return out;
+  };
+  std::vector<float> out(channels * crop * crop);
+  DataTransformer test_transformer(param, TEST);
+  test_transformer.SetDatumShape(channels, height, width);
+  test_transformer.Transform(datum, 12, out.data());
+  EXPECT_EQ(out, expected(1, 1, false));  // centre: (5 - 3) / 2, (6 - 3) / 2
+
+  DataTransformer train(param, TRAIN);
+  train.SetDatumShape(channels, height, width);
+  std::set<std::tuple<int, int, bool>> seen;
+  for (uint64_t key = 0; key < 200; ++key) {
+    train.Transform(datum, key, out.data());
+    int matches = 0;
+    for (int dy = 0; dy <= height - crop; ++dy) {
+      for (int dx = 0; dx <= width - crop; ++dx) {
+        for (bool mirror : {false, true}) {
+          if (out == expected(dy, dx, mirror)) {
+            seen.insert({dy, dx, mirror});
+            ++matches;
+          }
+        }
+      }
+    }
+    EXPECT_EQ(matches, 1) << "key " << key;
+  }
+  EXPECT_EQ(seen.size(), 24u);  // 3 x 4 offsets, both flips
+
+  // mean_value: one per channel, subtracted before scaling.
+  TransformationParameter values;
+  values.set_scale(2.0f);
+  values.add_mean_value(10.0f);
+  values.add_mean_value(-3.0f);
+  DataTransformer by_value(values, TEST);
+  by_value.SetDatumShape(channels, height, width);
+  std::vector<float> full(channels * height * width);
+  by_value.Transform(datum, 0, full.data());
+  for (int i = 0; i < channels * height * width; ++i) {
+    const int c = i / (height * width);
+    EXPECT_EQ(full[i],
+              (pixel(datum, c, (i / width) % height, i % width) - (c ? -3.0f : 10.0f)) * 2.0f);
+  }
 }
 
 TEST(LmdbTest, WriterGrowsTheMapAndReaderWalksInKeyOrder) {

@@ -1180,9 +1180,9 @@ TEST_F(NetTest, MissingOrLegacyCaffemodelIsAnError) {
   auto target = weighted_net(12);
   const std::string missing = (dir / "absent.caffemodel");
   EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom(missing); }), missing));
-  // A V1 model keeps its layers in field 2, which the schema does not declare.
+  // A V1 model keeps its layers in field 2 (here one layer named "ip").
   const std::string v1 = (dir / "v1.caffemodel");
-  write_file_atomically(v1, std::string("\x12\x04\x0a\x02ip", 6));
+  write_file_atomically(v1, std::string("\x12\x04\x22\x02ip", 6));
   EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom(v1); }), "holds no layers"));
   EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom((dir / "w.h5")); }), "HDF5"));
 }

@@ -1,0 +1,81 @@
+#include "caffe/data/lmdb_batch_reader.hpp"
+
+#include <utility>
+
+#include "caffe/core/common.hpp"
+#include "caffe/data/data_transformer.hpp"
+#include "caffe/data/image_datum.hpp"
+
+namespace caffe {
+
+void read_datum(const db::LmdbReader& reader, const std::string& db_path, ImageChannels channels,
+                const std::vector<int>& shape, Datum* datum) {
+  const std::string_view value = reader.value();
+  const std::string description =
+      "record '" + std::string(reader.key()) + "' in LMDB '" + db_path + "'";
+  if (!datum->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+    fail(description, " is not a Datum (", value.size(), " bytes that do not parse)");
+  }
+  decode_datum(datum, channels, description);
+  try {
+    if (shape.empty()) {
+      check_datum(*datum, datum->channels(), datum->height(), datum->width());
+    } else {
+      check_datum(*datum, shape[0], shape[1], shape[2]);
+    }
+  } catch (const Error& error) {
+    fail(description, ": ", error.what());
+  }
+}
+
+LmdbBatchReader::LmdbBatchReader(std::shared_ptr<const db::LmdbEnvironment> environment,
+                                 size_t num_records, Options options)
+    : environment_(std::move(environment)),
+      num_records_(num_records),
+      options_(std::move(options)) {
+  if (num_records_ == 0) fail("LMDB '", environment_->path(), "' has no records");
+  if (options_.batch_size == 0) fail("batch_size must be positive");
+  if (options_.datum_shape.size() != 3) fail("the datum shape must be channels, height, width");
+}
+
+uint64_t LmdbBatchReader::FirstRecord(uint64_t index) const {
+  // Reduced first so the product cannot overflow for any realistic batch size.
+  const uint64_t records = num_records_;
+  return ((index % records) * (options_.batch_size % records) + options_.skip % records) % records;
+}
+
+void LmdbBatchReader::Read(uint64_t index, DatumBatch* batch) {
+  batch->datums.resize(options_.batch_size);
+  SeekTo(FirstRecord(index));
+  for (Datum& datum : batch->datums) {
+    read_datum(*reader_, environment_->path(), options_.channels, options_.datum_shape, &datum);
+    Advance();
+  }
+}
+
+void LmdbBatchReader::SeekTo(uint64_t record) {
+  // Consecutive batches continue where the cursor is; a jump walks from the nearest point
+  // before it (LMDB cursors have no positional seek).
+  if (reader_ && reader_->valid() && position_ == record) return;
+  if (!reader_) reader_.emplace(*environment_);
+  if (!reader_->valid() || position_ > record) {
+    if (!reader_->first()) fail("LMDB '", environment_->path(), "' has become empty");
+    position_ = 0;
+  }
+  while (position_ < record) Advance();
+}
+
+void LmdbBatchReader::Advance() {
+  if (reader_->next()) {
+    ++position_;
+    if (position_ < num_records_) return;
+  } else if (position_ + 1 == num_records_) {
+    reader_->first();  // wrap around to the first record
+    position_ = 0;
+    return;
+  }
+  fail("LMDB '", environment_->path(), "' changed while being read: it had ", num_records_,
+       " records at setup");
+}
+
+}  // namespace caffe

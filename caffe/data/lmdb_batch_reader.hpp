@@ -1,0 +1,52 @@
+// Batches of Datum records from an LMDB, in key order and wrapping around:
+//   batch b = records (skip + b * batch_size + k) mod num_records, k < batch_size.
+// Encoded records (JPEG / PNG) are decoded here, on the prefetch thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "caffe/data/datum_prefetcher.hpp"
+#include "caffe/data/db_lmdb.hpp"
+#include "caffe/data/image_codec.hpp"
+
+namespace caffe {
+
+// Parses the reader's current record into `datum`, decodes it when it is encoded (to
+// `channels`), and checks it with check_datum against `shape` (C, H, W), or against its own
+// shape when `shape` is empty.  Errors name the record's key and the database.
+void read_datum(const db::LmdbReader& reader, const std::string& db_path, ImageChannels channels,
+                const std::vector<int>& shape, Datum* datum);
+
+class LmdbBatchReader : public DatumBatchReader {
+ public:
+  struct Options {
+    size_t batch_size = 1;
+    uint64_t skip = 0;                               // records skipped before batch 0
+    std::vector<int> datum_shape;                    // C, H, W every (decoded) record must have
+    ImageChannels channels = ImageChannels::NATIVE;  // what encoded records decode to
+  };
+
+  // `num_records` is the count taken at setup; reading errors if the database changes.
+  LmdbBatchReader(std::shared_ptr<const db::LmdbEnvironment> environment, size_t num_records,
+                  Options options);
+
+  void Read(uint64_t index, DatumBatch* batch) override;
+  // Index of the first record of batch `index`.
+  uint64_t FirstRecord(uint64_t index) const;
+
+ private:
+  void SeekTo(uint64_t record);
+  void Advance();
+
+  const std::shared_ptr<const db::LmdbEnvironment> environment_;
+  const size_t num_records_;
+  const Options options_;
+  std::optional<db::LmdbReader> reader_;
+  uint64_t position_ = 0;  // record index under the cursor (meaningful when reader_ is valid)
+};
+
+}  // namespace caffe

@@ -1,0 +1,99 @@
+// Helpers for layers that combine a blob x with an operand spanning some of x's axes (Scale, Bias,
+// BatchNorm).  x is seen as [outer, dim, inner] around the axes the operand spans (an AxisSplit
+// whose axis_dim is the operand's count); operand value c applies to every element whose middle
+// index is c.  Gradients of such an operand are sums over outer and inner (AxisReduction).
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "caffe/core/blob.hpp"
+#include "caffe/core/layer.hpp"
+#include "caffe/layers/axis_split.hpp"
+#include "caffe/util/device.hpp"
+#include "proto/caffe.pb.h"
+
+namespace caffe {
+
+// The shape of the operand a one-bottom Scale or Bias layer learns: x's axes
+// [axis, axis + num_axes), where num_axes -1 means "through the last axis" and 0 gives a scalar.
+std::vector<int> learned_operand_shape(const Blob& x, int axis, int num_axes);
+
+// The view of x that an operand of shape `operand` spans from `axis` on (a scalar operand spans
+// no axis, whatever `axis` says).  Errors naming both shapes when the operand's dimensions are
+// not x's from `axis` on.
+AxisSplit broadcast_split(const Blob& x, int axis, const std::vector<int>& operand,
+                          const std::string& operand_name);
+
+// The operand index of element i of x: its middle index in the [outer, dim, inner] view.
+CAFFE_HOST_DEVICE inline int operand_index(const AxisSplit& split, long long i) {
+  return static_cast<int>((i / split.inner) % split.axis_dim);
+}
+
+// y = x · scale[c] + bias[c] (c = operand_index); a null scale counts as 1, a null bias as 0.
+// y may alias x.
+struct BroadcastAffine {
+  AxisSplit split;
+  const float* x;
+  const float* scale;
+  const float* bias;
+  float* y;
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    const int c = operand_index(split, i);
+    const float scaled = scale ? x[i] * scale[c] : x[i];
+    y[i] = bias ? scaled + bias[c] : scaled;
+  }
+};
+
+// out = a ⊙ b (the terms of a scale operand's gradient, Σ dy · x).  out may alias a or b.
+struct ElementProduct {
+  const float* a;
+  const float* b;
+  float* out;
+  CAFFE_HOST_DEVICE void operator()(long long i) const { out[i] = a[i] * b[i]; }
+};
+
+// sums[c] = alpha · Σ_{o, i} values[o, c, i] + beta · sums[c], by two matrix-vector products with
+// a vector of ones (over inner, then over outer), on either device.  Keeps its buffers between
+// calls.
+class AxisReduction {
+ public:
+  void Sum(Mode mode, const AxisSplit& split, const float* values, float alpha, float beta,
+           float* sums);
+
+ private:
+  const float* Ones(Mode mode, int count);
+
+  Blob ones_;
+  Blob partial_;  // [outer, dim]: the sums over inner
+};
+
+// Scale and Bias take their operand from bottom 1 when they have two bottoms (and refuse a top
+// written over it), else learn it; returns whether it is bottom 1.
+bool operand_is_bottom(const BlobVec& bottom, const BlobVec& top, const char* operand_name);
+
+// Where an operand's gradient goes in backward and whether it adds to what is there: a bottom's
+// diff is written afresh (beta 0), a learned blob's diff accumulates (beta 1).  Null: not wanted.
+struct OperandGradient {
+  float* diff = nullptr;
+  float beta = 0.0f;
+};
+OperandGradient operand_gradient(Mode mode, bool is_bottom, bool wanted, Blob* operand);
+
+// A parameter blob a broadcasting layer learns: its shape, its filler and the name errors use.
+struct OperandSpec {
+  std::vector<int> shape;
+  FillerParameter filler;
+  const char* name;
+};
+
+// `given` when the prototxt sets it, else a constant filler of `value`.
+FillerParameter filler_or_constant(bool has_given, const FillerParameter& given, float value);
+
+// Creates and fills a layer's learned operands in the order of `specs`, or, when `blobs` were
+// loaded from a model, checks their number and shapes (errors naming both shapes).
+void init_operand_blobs(const std::string& layer_name, const std::vector<OperandSpec>& specs,
+                        std::vector<std::shared_ptr<Blob>>* blobs);
+
+}  // namespace caffe
