@@ -16,10 +16,14 @@ using LayerFactory = std::function<std::unique_ptr<Layer>(const LayerParameter&)
 class LayerRegistry {
  public:
   static void Add(const std::string& type, LayerFactory factory);
-  // Creates a layer of param.type(); an unknown type is an error listing the known ones.
+  // Creates a layer of param.type().  A type that is not registered is an error listing the
+  // registered ones: "layer 'x': type 'SPP' is not implemented" for a BVLC type, otherwise
+  // "layer 'x' has unknown type 'Y'" with the closest registered name when one is near.
   static std::unique_ptr<Layer> Create(const LayerParameter& param);
   static bool Has(const std::string& type);
   static std::vector<std::string> Types();  // sorted
+  // Every layer type BVLC Caffe provides (sorted), registered here or not.
+  static const std::vector<std::string>& BvlcTypes();
 };
 
 struct LayerRegisterer {

@@ -8,6 +8,7 @@
 #include "caffe/core/filler.hpp"
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/core/net_rewrite.hpp"
+#include "caffe/core/net_upgrade.hpp"
 #include "caffe/util/io.hpp"
 #include "caffe/util/math_functions.hpp"
 #include "caffe/util/parallel.hpp"
@@ -36,7 +37,15 @@ uint64_t layer_stream_seed(uint64_t seed, int layer_id) {
 
 }  // namespace
 
-Net::Net(const NetParameter& param) { Init(param); }
+Net::Net(const NetParameter& param) {
+  if (!net_needs_upgrade(param)) {
+    Init(param);
+    return;
+  }
+  NetParameter upgraded = param;
+  upgrade_net_logged(&upgraded, "net '" + param.name() + "'");
+  Init(upgraded);
+}
 
 void Net::ReseedRandomStreams(uint64_t seed) {
   for (size_t l = 0; l < layers_.size(); ++l) {
@@ -52,7 +61,7 @@ Net::Net(const std::string& prototxt_path, Phase phase, int level,
 void Net::Init(const NetParameter& raw_param) {
   name_ = raw_param.name();
   phase_ = raw_param.state().phase();
-  source_param_ = filter_net(upgrade_net_inputs(raw_param));
+  source_param_ = filter_net(raw_param);
   std::set<std::string> user_layers;
   for (const LayerParameter& layer : source_param_.layer()) user_layers.insert(layer.name());
   const NetParameter param = insert_splits(source_param_);
@@ -390,6 +399,12 @@ std::vector<float> Net::output_loss_weights() const {
 }
 
 void Net::CopyTrainedLayersFrom(const NetParameter& trained) {
+  if (net_needs_upgrade(trained)) {
+    NetParameter upgraded = trained;
+    upgrade_net_logged(&upgraded, "weights of net '" + trained.name() + "'");
+    CopyTrainedLayersFrom(upgraded);
+    return;
+  }
   for (const LayerParameter& source : trained.layer()) {
     const auto found = layer_index_.find(source.name());
     if (found == layer_index_.end() || source.blobs_size() == 0) continue;
@@ -415,8 +430,9 @@ void Net::CopyTrainedLayersFrom(const std::string& caffemodel_path) {
   }
   NetParameter trained;
   read_proto_from_binary_file(caffemodel_path, &trained);
+  upgrade_net_logged(&trained, caffemodel_path);  // model-zoo caffemodels are V1
   if (trained.layer_size() == 0) {
-    fail("'", caffemodel_path, "' holds no layers (a legacy V1 model or not a .caffemodel?)");
+    fail("'", caffemodel_path, "' holds no layers (not a .caffemodel?)");
   }
   CopyTrainedLayersFrom(trained);
 }

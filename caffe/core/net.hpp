@@ -18,7 +18,8 @@ namespace caffe {
 
 class Net {
  public:
-  // Builds the net for param.state() (phase defaults to TEST, as in Caffe).
+  // Builds the net for param.state() (phase defaults to TEST, as in Caffe).  Old formats are
+  // upgraded first, with a warning (net_upgrade.hpp).
   explicit Net(const NetParameter& param);
   // Reads a prototxt and builds it for the given phase, level and stages (the stages are added
   // to those of the file's `state`, phase and level replace its own).
@@ -55,7 +56,8 @@ class Net {
   void ReseedRandomStreams(uint64_t seed);
 
   // Copies weights from a trained net (layers matched by name).  Shape mismatches are errors
-  // naming the layer and both shapes; layers absent from this net are ignored.
+  // naming the layer and both shapes; layers absent from this net are ignored.  Old formats
+  // (the V1 caffemodels of the model zoo) are upgraded first, with a warning.
   void CopyTrainedLayersFrom(const NetParameter& trained);
   // Reads a binary .caffemodel.
   void CopyTrainedLayersFrom(const std::string& caffemodel_path);

@@ -1,6 +1,7 @@
 // Net rewrites: the NetParameter -> NetParameter transforms a Net applies to the net as written
 // before it builds any layer.  Net's constructor runs them in this order: with_state (prototxt
-// constructor only), upgrade_net_inputs, filter_net, insert_splits.  They are free functions so
+// constructor only), upgrade_net (net_upgrade.hpp, which calls upgrade_net_inputs), filter_net,
+// insert_splits.  They are free functions so
 // that tests, tools and the Python bindings can run the same rules without building a Net.
 #pragma once
 

@@ -121,6 +121,10 @@ class Solver {
   // the same rows each time (an LSTM's carried state resets at row 0, where cont is 0).
   TestResult Test(int test_net_id);
   std::vector<TestResult> TestAll();
+  // Applies the update rule once to the gradients the parameters hold now (normalised by
+  // iter_size, clipped, regularised, at the learning rate of the current iteration), without
+  // advancing the iteration.  Step calls it after each iteration's passes.
+  void ApplyUpdate();
 
   Net& net() { return *net_; }
   const Net& net() const { return *net_; }
@@ -173,7 +177,6 @@ class Solver {
   void LoadWeights(const std::string& caffemodel_paths);
   // One iteration's forward/backward passes; returns the loss averaged over iter_size.
   float ForwardBackward();
-  void ApplyUpdate();
   // Global gradient scale that brings the L2 norm down to clip_gradients (1 when not needed).
   float ClipScale(float normalization, bool log);
   void UpdateSmoothedLoss(float loss);

@@ -1,10 +1,11 @@
 // Creating solvers: the registry of update rules by type name (REGISTER_SOLVER), and reading a
-// solver prototxt with its paths resolved beside the file (load_solver_param).
+// solver prototxt, upgraded and with its paths resolved beside the file (load_solver_param).
 #include <filesystem>
 #include <map>
 
 #include "caffe/solvers/solver.hpp"
 #include "caffe/solvers/solver_text.hpp"
+#include "caffe/solvers/solver_upgrade.hpp"
 #include "caffe/util/io.hpp"
 
 namespace caffe {
@@ -43,6 +44,11 @@ std::string SolverRegistry::CanonicalType(const std::string& type) {
 }
 
 std::unique_ptr<Solver> SolverRegistry::Create(const SolverParameter& param) {
+  if (solver_needs_upgrade(param)) {
+    SolverParameter upgraded = param;
+    upgrade_solver_logged(&upgraded, "the solver parameters");
+    return Create(upgraded);
+  }
   return solver_factories().at(CanonicalType(param.type()))(param);
 }
 
@@ -74,6 +80,7 @@ std::string resolve_beside(const std::string& path, const fs::path& solver_dir,
 
 SolverParameter load_solver_param(const std::string& solver_path) {
   SolverParameter param = read_solver_param(solver_path);
+  upgrade_solver_logged(&param, solver_path);
   const fs::path solver_dir = fs::path(solver_path).parent_path();
   const auto resolve = [&](const std::string& path, const char* what) {
     return resolve_beside(path, solver_dir, what, solver_path);

@@ -47,4 +47,13 @@ const char* backend_name(Backend backend) {
   return "CAFFE";
 }
 
+void check_forward_ran_on(Backend backward, const std::optional<Backend>& last_forward) {
+  if (last_forward == backward) return;
+  fail("backward on ", backend_name(backward),
+       " needs what a forward pass on the same engine over the same shapes keeps; the last "
+       "forward ",
+       last_forward ? std::string("ran on ") + backend_name(*last_forward)
+                    : std::string("did not run for these shapes"));
+}
+
 }  // namespace caffe

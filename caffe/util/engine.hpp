@@ -7,6 +7,7 @@
 //   engine: DEFAULT  the library where the benchmark showed that it pays for this layer type
 //                    and the build has it, otherwise CAFFE.
 // The proto enums of the layers share the numbering DEFAULT = 0, CAFFE = 1, CUDNN = 2.
+#include <optional>
 #include <string>
 
 #include "caffe/core/common.hpp"
@@ -24,5 +25,10 @@ Backend library_backend(Mode mode);
 Backend resolve_engine(int engine_field, Mode mode, bool library_pays, const std::string& layer);
 
 const char* backend_name(Backend backend);
+
+// For layers whose backward needs what their forward left behind (an argmax, oneDNN's
+// workspace, saved scales): errors unless the last forward over the current shapes ran on the
+// backend that backward is about to use.  `last_forward` is empty when none has.
+void check_forward_ran_on(Backend backward, const std::optional<Backend>& last_forward);
 
 }  // namespace caffe

@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "caffe/core/common.hpp"
+#include "caffe/core/net_upgrade.hpp"
 
 namespace caffe {
 namespace {
@@ -134,22 +135,9 @@ void write_proto_to_text_file(const google::protobuf::Message& message, const st
 }
 
 NetParameter read_net_param(const std::string& path) {
-  const std::string text = read_file(path);
   NetParameter param;
-  try {
-    read_proto_from_text(text, path, &param);
-  } catch (const Error& error) {
-    // A legacy V1 net uses `layers { ... }` with enum types; say so instead of a bare syntax error.
-    if (std::string(error.what()).find("\"layers\"") != std::string::npos) {
-      fail(error.what(), "\n", path,
-           " looks like a legacy V1 net (`layers { type: ... }`). ApproxCaffe reads the current "
-           "format: rename `layers` to `layer` and use string types such as \"InnerProduct\".");
-    }
-    throw;
-  }
-  if (param.layers_size() > 0) {
-    fail(path, " is a legacy V1 net (`layers { type: ... }`); upgrading it is not supported yet");
-  }
+  read_proto_from_text_file(path, &param);
+  upgrade_net_logged(&param, path);
   return param;
 }
 

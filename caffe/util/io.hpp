@@ -24,8 +24,10 @@ void write_proto_to_text_file(const google::protobuf::Message& message, const st
 void write_file_atomically(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);
 
-// Net and solver loaders with the checks Caffe users need (legacy V1 nets are rejected).
+// Reads a net prototxt; old formats (V0, V1, net-level inputs, ...) are upgraded with a warning
+// (caffe/core/net_upgrade.hpp).
 NetParameter read_net_param(const std::string& path);
+// Reads a solver prototxt as written (load_solver_param also upgrades and resolves paths).
 SolverParameter read_solver_param(const std::string& path);
 
 }  // namespace caffe

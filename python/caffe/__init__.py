@@ -11,8 +11,11 @@ Blob ``.data`` / ``.diff`` are float32 numpy views of the blob memory (writes go
 ``caffe.compression`` encodes weights with the quantization + Huffman codec (encode / decode /
 inspect).
 ``caffe.get_solver(file)`` / ``caffe.SGDSolver(file)`` / ``caffe.Solver.from_param(param)`` train
-nets (``step``, ``solve``, ``snapshot``, ``restore``, callbacks); ``caffe.Layer`` is the base class
-of Python layers (layer type "Python").
+nets (``step``, ``solve``, ``snapshot``, ``restore``, ``apply_update``, callbacks); ``caffe.Layer``
+is the base class of Python layers (layer type "Python").
+``caffe.Classifier`` / ``caffe.Detector`` classify images and score image windows;
+``caffe.coord_map`` aligns NetSpec tops (``crop``); ``caffe.draw`` draws nets (needs pydot and
+Graphviz, so it is imported on demand: ``import caffe.draw``).
 """
 from __future__ import annotations
 
@@ -43,6 +46,7 @@ from ._caffe import (  # noqa: E402
     get_mode,
     get_solver,
     gpu_count,
+    has_nccl,
     layer_type_list,
     set_blas_threads,
     set_column_skip,
@@ -51,17 +55,21 @@ from ._caffe import (  # noqa: E402
     set_mode_gpu,
     set_random_seed,
 )
-from . import compression, io  # noqa: E402
+from . import compression, io, pycaffe  # noqa: E402  (pycaffe adds Net's Python methods)
+from .classifier import Classifier  # noqa: E402
+from .detector import Detector  # noqa: E402
 from .layer import Layer  # noqa: E402
 from .net_spec import NetSpec, layers, params, to_proto  # noqa: E402
+from . import coord_map  # noqa: E402
 
 __version__ = "1.0.0"
 
 __all__ = [
-    "TEST", "TRAIN", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError", "Layer",
-    "NesterovSolver", "Net", "NetSpec", "Phase", "RMSPropSolver", "SGDSolver", "Solver",
-    "blas_info", "blas_threads", "column_skip_enabled", "compression", "cuda_compiled", "get_mode",
-    "get_solver", "gpu_count", "io", "layer_type_list", "layers", "params", "proto", "set_blas_threads",
-    "set_column_skip", "set_device", "set_mode_cpu", "set_mode_gpu", "set_random_seed", "to_proto",
-    "__version__",
+    "TEST", "TRAIN", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError", "Classifier",
+    "Detector", "Layer", "NesterovSolver", "Net", "NetSpec", "Phase", "RMSPropSolver",
+    "SGDSolver", "Solver", "blas_info", "blas_threads", "column_skip_enabled", "compression",
+    "coord_map", "cuda_compiled", "get_mode", "get_solver", "gpu_count", "has_nccl", "io",
+    "layer_type_list", "layers", "params", "proto", "pycaffe", "set_blas_threads",
+    "set_column_skip", "set_device", "set_mode_cpu", "set_mode_gpu", "set_random_seed",
+    "to_proto", "__version__",
 ]

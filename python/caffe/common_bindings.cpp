@@ -70,6 +70,10 @@ void bind_common(py::module_& m) {
         "Seed every random stream (weight fillers, dropout masks, shuffling) of nets built later.");
   m.def("gpu_count", &gpu_count, "Number of visible CUDA devices (0 in a CPU-only build).");
   m.def("cuda_compiled", &cuda_compiled, "Whether this build has CUDA support.");
+  // BVLC's scripts ask before using caffe.NCCL; multi-GPU training here is not built on NCCL.
+  m.def(
+      "has_nccl", [] { return false; },
+      "Whether this build has BVLC's NCCL multi-GPU interface (caffe.NCCL): it does not.");
   m.def("blas_info", &blas_info, "The CPU BLAS library, its core type and thread count.");
   m.def("blas_threads", &blas_threads, "Number of threads the CPU BLAS uses.");
   m.def(

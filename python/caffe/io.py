@@ -1,7 +1,9 @@
-"""Conversions between numpy arrays and caffe's protobuf messages, and prototxt files.
+"""Conversions between numpy arrays and caffe's protobuf messages, prototxt files, and images.
 
 BlobProto (weights, mean files), BlobProtoVector and Datum (one database record) round-trip
-with numpy arrays; NetParameter prototxt files load and save as text.
+with numpy arrays; NetParameter prototxt files load and save as text.  The image helpers of
+BVLC's caffe.io live in caffe.io_image (load_image, resize_image, oversample) and
+caffe.transformer (Transformer) and are re-exported here.
 """
 from __future__ import annotations
 
@@ -13,8 +15,17 @@ from typing import Union
 import numpy as np
 from google.protobuf import text_format
 
-from ._caffe import CaffeError
+from ._caffe import CaffeError, upgrade_net_param
+from .io_image import load_image, oversample, resize_image
 from .proto import caffe_pb2
+from .transformer import Transformer
+
+__all__ = [
+    "Transformer", "array_to_blobproto", "array_to_datum", "arraylist_to_blobprotovector_str",
+    "blobproto_shape", "blobproto_to_array", "blobprotovector_str_to_arraylist",
+    "datum_to_array", "load_blobproto", "load_image", "load_net_param", "oversample",
+    "resize_image", "save_net_param",
+]
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -122,7 +133,8 @@ def datum_to_array(datum: caffe_pb2.Datum) -> np.ndarray:
 # ---- prototxt ----
 
 def load_net_param(path: PathLike) -> caffe_pb2.NetParameter:
-    """Parses a net prototxt.  Syntax errors raise CaffeError naming file:line:column."""
+    """Parses a net prototxt, upgrading old formats (V0 / V1 layers, net-level inputs) as the C++
+    loader does, with a warning.  Syntax errors raise CaffeError naming file:line:column."""
     with open(path, encoding="utf-8") as file:
         text = file.read()
     param = caffe_pb2.NetParameter()
@@ -133,15 +145,9 @@ def load_net_param(path: PathLike) -> caffe_pb2.NetParameter:
         where = os.fspath(path)
         if error.GetLine() is not None:
             where += f":{error.GetLine()}:{error.GetColumn()}"
-        hint = ""
-        if '"layers"' in message:
-            hint = (" (a legacy V1 net: rename `layers` to `layer` and use string types such as "
-                    '"InnerProduct")')
-        raise CaffeError(f"syntax error in {where}: {message}{hint}") from error
-    if param.layers:
-        raise CaffeError(f"{os.fspath(path)} is a legacy V1 net (`layers {{ type: ... }}`); "
-                         "upgrading it is not supported yet")
-    return param
+        raise CaffeError(f"syntax error in {where}: {message}") from error
+    return caffe_pb2.NetParameter.FromString(
+        upgrade_net_param(param.SerializeToString(), os.fspath(path)))
 
 
 def save_net_param(param: caffe_pb2.NetParameter, path: PathLike) -> None:

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <unordered_map>
 
@@ -33,14 +34,19 @@ std::string joined(const Names& names) {
   return text;
 }
 
-// Names of `blobs` (pointers into the net); in-place tops share their bottom's name.
+// Indices in net.blobs() of `blobs` (pointers into the net); in-place tops share their
+// bottom's index.
+std::vector<int> blob_ids_of(const Net& net, const BlobVec& blobs) {
+  std::unordered_map<const Blob*, int> id_of;
+  for (size_t i = 0; i < net.blobs().size(); ++i) id_of[net.blobs()[i].get()] = static_cast<int>(i);
+  std::vector<int> ids;
+  for (const Blob* blob : blobs) ids.push_back(id_of.at(blob));
+  return ids;
+}
+
 Names blob_names_of(const Net& net, const BlobVec& blobs) {
-  std::unordered_map<const Blob*, const std::string*> name_of;
-  for (size_t i = 0; i < net.blobs().size(); ++i) {
-    name_of[net.blobs()[i].get()] = &net.blob_names()[i];
-  }
   Names names;
-  for (const Blob* blob : blobs) names.push_back(*name_of.at(blob));
+  for (const int id : blob_ids_of(net, blobs)) names.push_back(net.blob_names()[id]);
   return names;
 }
 
@@ -96,15 +102,68 @@ void assign_named(const Net& net, const py::kwargs& values, bool diff, const cha
   }
 }
 
+// Whether `path` is an HDF5 file (it starts with the HDF5 signature), as save_hdf5 writes.
+bool is_hdf5_file(const Path& path) {
+  static constexpr char kSignature[] = "\x89HDF\r\n\x1a\n";
+  char head[sizeof(kSignature) - 1] = {};
+  std::ifstream file(path, std::ios::binary);
+  return file.read(head, sizeof(head)) && std::memcmp(head, kSignature, sizeof(head)) == 0;
+}
+
+// Loads weights from a binary .caffemodel, or from an HDF5 file in BVLC's save_hdf5 layout
+// (read by caffe.net_hdf5 with h5py).
+void copy_weights(const std::shared_ptr<Net>& net, const Path& weights) {
+  if (is_hdf5_file(weights)) {
+    py::module_::import("caffe.net_hdf5").attr("load_hdf5")(py::cast(net), weights);
+    return;
+  }
+  py::gil_scoped_release release;
+  net->CopyTrainedLayersFrom(weights.string());
+}
+
 std::shared_ptr<Net> load_net(const Path& network_file, int phase, int level,
                               const std::optional<Names>& stages,
                               const std::optional<Path>& weights) {
   const Phase net_phase = phase_from_int(phase);
-  py::gil_scoped_release release;
-  auto net =
-      std::make_shared<Net>(network_file.string(), net_phase, level, stages.value_or(Names()));
-  if (weights) net->CopyTrainedLayersFrom(weights->string());
+  std::shared_ptr<Net> net;
+  {
+    py::gil_scoped_release release;
+    net = std::make_shared<Net>(network_file.string(), net_phase, level, stages.value_or(Names()));
+  }
+  if (weights) copy_weights(net, *weights);
   return net;
+}
+
+int checked_layer_index(const Net& net, int index, const char* argument) {
+  const int num_layers = static_cast<int>(net.layers().size());
+  if (index < 0 || index >= num_layers) {
+    throw py::index_error(std::string(argument) + "=" + std::to_string(index) +
+                          " is not a layer index of net '" + net.name() + "' (it has " +
+                          std::to_string(num_layers) + " layers)");
+  }
+  return index;
+}
+
+// Runs layers first..last (indices, inclusive); returns the loss they computed.
+float forward_range(Net& net, int first, int last) {
+  if (first > last) throw py::value_error("forward: start layer comes after end layer");
+  py::gil_scoped_release release;
+  const float loss = net.ForwardFromTo(first, last);
+  if (first == 0) {
+    // A pass that ran the first (data) layers is a step, as in Net::Forward: advance the
+    // forward counter so the next pass reads the next batch and draws fresh random masks.
+    // A pass starting later runs with the current counter and leaves it alone, so splitting
+    // a pass in two (end=X, then start=Y) keeps the data layers on consecutive batches.
+    net.set_step(net.iteration(), net.forward_count() + 1);
+  }
+  return loss;
+}
+
+// Runs the backward pass of layers first down to last (indices, inclusive).
+void backward_range(Net& net, int first, int last) {
+  if (first < last) throw py::value_error("backward: start layer comes before end layer");
+  py::gil_scoped_release release;
+  net.BackwardFromTo(first, last);
 }
 
 py::dict forward(Net& net, const std::optional<Names>& blobs,
@@ -114,18 +173,7 @@ py::dict forward(Net& net, const std::optional<Names>& blobs,
   const int num_layers = static_cast<int>(net.layers().size());
   const int first = start ? layer_index(net, *start, "start") : 0;
   const int last = end ? layer_index(net, *end, "end") : num_layers - 1;
-  if (num_layers > 0) {
-    if (first > last) throw py::value_error("forward(): start layer comes after end layer");
-    py::gil_scoped_release release;
-    net.ForwardFromTo(first, last);
-    if (first == 0) {
-      // A pass that ran the first (data) layers is a step, as in Net::Forward: advance the
-      // forward counter so the next pass reads the next batch and draws fresh random masks.
-      // A pass starting later runs with the current counter and leaves it alone, so splitting
-      // a pass in two (end=X, then start=Y) keeps the data layers on consecutive batches.
-      net.set_step(net.iteration(), net.forward_count() + 1);
-    }
-  }
+  if (num_layers > 0) forward_range(net, first, last);
   const Names outputs = end ? blob_names_of(net, net.top_vecs()[last]) : net.output_blob_names();
   return copies_of(net, outputs, blobs, /*diff=*/false, "forward(): blobs entry");
 }
@@ -137,11 +185,7 @@ py::dict backward(Net& net, const std::optional<Names>& diffs,
   const int num_layers = static_cast<int>(net.layers().size());
   const int first = start ? layer_index(net, *start, "start") : num_layers - 1;
   const int last = end ? layer_index(net, *end, "end") : 0;
-  if (num_layers > 0) {
-    if (first < last) throw py::value_error("backward(): start layer comes before end layer");
-    py::gil_scoped_release release;
-    net.BackwardFromTo(first, last);
-  }
+  if (num_layers > 0) backward_range(net, first, last);
   const Names inputs = end ? blob_names_of(net, net.bottom_vecs()[last]) : net.input_blob_names();
   return copies_of(net, inputs, diffs, /*diff=*/true, "backward(): diffs entry");
 }
@@ -233,7 +277,8 @@ void bind_net(py::module_& m) {
                                         "A network built from a prototxt for one phase.")
       .def(py::init(&load_net), py::arg("network_file"), py::arg("phase"), py::arg("level") = 0,
            py::arg("stages") = py::none(), py::arg("weights") = py::none(),
-           "Net(network_file, phase, level=0, stages=None, weights=None)")
+           "Net(network_file, phase, level=0, stages=None, weights=None): `weights` is a "
+           ".caffemodel or an HDF5 file written by save_hdf5.")
       .def(py::init([](const Path& network_file, const Path& weights, int phase) {
              return load_net(network_file, phase, 0, std::nullopt, weights);
            }),
@@ -249,12 +294,48 @@ void bind_net(py::module_& m) {
       .def_property_readonly("inputs", &Net::input_blob_names)
       .def_property_readonly("outputs", &Net::output_blob_names)
       .def_property_readonly("blob_loss_weights", &blob_loss_weights)
-      .def_property_readonly(
-          "top_names", [](const Net& net) { return layer_blob_names(net, net.top_vecs()); })
+      .def_property_readonly("top_names",
+                             [](const Net& net) { return layer_blob_names(net, net.top_vecs()); })
       .def_property_readonly(
           "bottom_names", [](const Net& net) { return layer_blob_names(net, net.bottom_vecs()); })
       .def_property_readonly("_blob_names", &Net::blob_names)
       .def_property_readonly("_layer_names", &Net::layer_names)
+      .def_property_readonly("_blobs", &Net::blobs, "Every blob, in net order.")
+      .def_property_readonly(
+          "_inputs", [](const Net& net) { return blob_ids_of(net, net.input_blobs()); },
+          "Indices (into _blobs) of the input blobs.")
+      .def_property_readonly(
+          "_outputs", [](const Net& net) { return blob_ids_of(net, net.output_blobs()); },
+          "Indices (into _blobs) of the output blobs.")
+      .def(
+          "_bottom_ids",
+          [](const Net& net, int layer) {
+            return blob_ids_of(net, net.bottom_vecs()[checked_layer_index(net, layer, "layer")]);
+          },
+          py::arg("layer"), "Indices (into _blobs) of the bottoms of layer `layer` (an index).")
+      .def(
+          "_top_ids",
+          [](const Net& net, int layer) {
+            return blob_ids_of(net, net.top_vecs()[checked_layer_index(net, layer, "layer")]);
+          },
+          py::arg("layer"), "Indices (into _blobs) of the tops of layer `layer` (an index).")
+      .def(
+          "_forward",
+          [](Net& net, int start, int end) {
+            return forward_range(net, checked_layer_index(net, start, "start"),
+                                 checked_layer_index(net, end, "end"));
+          },
+          py::arg("start"), py::arg("end"),
+          "_forward(start, end) -> loss: run layers start..end (indices, inclusive).")
+      .def(
+          "_backward",
+          [](Net& net, int start, int end) {
+            backward_range(net, checked_layer_index(net, start, "start"),
+                           checked_layer_index(net, end, "end"));
+          },
+          py::arg("start"), py::arg("end"),
+          "_backward(start, end): backward pass of layers start down to end (indices, "
+          "inclusive).")
       .def("forward", &forward, py::arg("blobs") = py::none(), py::arg("start") = py::none(),
            py::arg("end") = py::none(),
            "forward(blobs=None, start=None, end=None, **inputs) -> {output: array}.\n"
@@ -268,13 +349,9 @@ void bind_net(py::module_& m) {
            "copies of the input diffs (of `end`'s bottoms when given) and of the blobs in `diffs`.")
       .def("reshape", &reshape, "Resize every layer for the current input blob shapes.")
       .def("clear_param_diffs", &Net::ClearParamDiffs, "Zero the parameter gradients.")
-      .def(
-          "copy_from",
-          [](Net& net, const Path& weights) {
-            py::gil_scoped_release release;
-            net.CopyTrainedLayersFrom(weights.string());
-          },
-          py::arg("weights"), "Load weights from a .caffemodel (layers matched by name).")
+      .def("copy_from", &copy_weights, py::arg("weights"),
+           "Load weights from a .caffemodel or an HDF5 file written by save_hdf5 (layers "
+           "matched by name).")
       .def(
           "save",
           [](const Net& net, const Path& path, bool write_diff) {

@@ -65,8 +65,9 @@ class Function:
     def __init__(self, type_name: str, inputs: tuple[Any, ...], params: dict[str, Any]) -> None:
         for position, bottom in enumerate(inputs):
             if not isinstance(bottom, Top):
-                raise TypeError(f"L.{type_name}: bottom {position} must be a layer output (Top), "
-                                f"got {type(bottom).__name__}")
+                # BVLC's wording, which scripts and tests match.
+                raise TypeError(f"{type_name} input {position} is not a Top "
+                                f"(type is {type(bottom)})")
         self.type_name = type_name
         self.inputs: tuple[Top, ...] = inputs
         params = dict(params)

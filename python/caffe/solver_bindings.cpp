@@ -287,6 +287,12 @@ void restore(PySolver& self, const Path& solverstate) {
   self.solver().Restore(solverstate.string());
 }
 
+void apply_update(PySolver& self) {
+  const PySolver::BusyGuard busy(self, "apply_update()");
+  py::gil_scoped_release release;
+  self.solver().ApplyUpdate();
+}
+
 py::tuple snapshot(PySolver& self) {
   SnapshotFiles files;
   {
@@ -328,31 +334,32 @@ void bind_solver(py::module_& m) {
       "Trains a Net from a SolverParameter.  Create one with caffe.get_solver(file), "
       "Solver.from_param(param) or a rule's class (caffe.SGDSolver(file), ...).")
       .def_static(
-          "from_param",
-          [](const py::object& param) { return create(param_from_python(param)); },
+          "from_param", [](const py::object& param) { return create(param_from_python(param)); },
           py::arg("param"),
           "A solver of param.type from a caffe_pb2.SolverParameter (paths in it are relative to "
           "the current directory).")
       .def_property_readonly(
-          "net", [](const std::shared_ptr<PySolver>& self) {
+          "net",
+          [](const std::shared_ptr<PySolver>& self) {
             return owned_by(self, self->solver().net());
           },
           "The train Net (shares memory with the solver: writes to its blobs change training).")
       .def_property_readonly("test_nets", &test_nets,
                              "The test Nets (they share the train net's weights).")
-      .def_property_readonly("iter", [](PySolver& self) { return self.solver().iter(); },
-                             "Iterations done so far.")
-      .def_property_readonly("lr", [](PySolver& self) { return self.solver().learning_rate(); },
-                             "The learning rate of the next update (lr_policy at iter).")
-      .def_property_readonly("smoothed_loss",
-                             [](PySolver& self) { return self.solver().smoothed_loss(); },
-                             "Mean train loss over the last average_loss iterations.")
-      .def_property_readonly("type",
-                             [](PySolver& self) { return std::string(self.solver().type()); },
-                             "The update rule: 'SGD', 'Nesterov', 'AdaGrad', 'RMSProp', 'Adam'.")
-      .def_property_readonly("param",
-                             [](PySolver& self) { return param_to_python(self.solver().param()); },
-                             "A copy of the solver's settings (caffe_pb2.SolverParameter).")
+      .def_property_readonly(
+          "iter", [](PySolver& self) { return self.solver().iter(); }, "Iterations done so far.")
+      .def_property_readonly(
+          "lr", [](PySolver& self) { return self.solver().learning_rate(); },
+          "The learning rate of the next update (lr_policy at iter).")
+      .def_property_readonly(
+          "smoothed_loss", [](PySolver& self) { return self.solver().smoothed_loss(); },
+          "Mean train loss over the last average_loss iterations.")
+      .def_property_readonly(
+          "type", [](PySolver& self) { return std::string(self.solver().type()); },
+          "The update rule: 'SGD', 'Nesterov', 'AdaGrad', 'RMSProp', 'Adam'.")
+      .def_property_readonly(
+          "param", [](PySolver& self) { return param_to_python(self.solver().param()); },
+          "A copy of the solver's settings (caffe_pb2.SolverParameter).")
       .def("step", &step, py::arg("iters"),
            "Run `iters` training iterations (testing and snapshotting when due).")
       .def("solve", &solve, py::arg("resume_file") = py::none(),
@@ -361,6 +368,15 @@ void bind_solver(py::module_& m) {
            "Write <prefix>_iter_N.caffemodel and .solverstate; returns their paths.")
       .def("restore", &restore, py::arg("solverstate"),
            "Resume from a .solverstate: iteration, weights and update history.")
+      .def("apply_update", &apply_update,
+           "Apply the update rule once to the current parameter gradients (at the learning "
+           "rate of the current iteration; the iteration does not advance).")
+      .def(
+          "share_weights",
+          [](PySolver& self, Net& net) { net.ShareTrainedLayersWith(self.solver().net()); },
+          py::arg("net"),
+          "Make `net` use the train net's weights (shared memory) for the layers with the "
+          "same names.")
       .def("test", &test, py::arg("test_net_id") = 0,
            "Run test net `test_net_id` for its test_iter batches; returns {output: mean}.")
       .def("test_all", &test_all, "Run every test net; returns one {output: mean} per net.")
@@ -369,8 +385,9 @@ void bind_solver(py::module_& m) {
            "Call on_start() at the start of every iteration and on_gradients_ready() after the "
            "gradients are computed, before the update (either may be None).  An exception "
            "raised by one stops step() before that iteration's update and propagates.")
-      .def("request_stop", [](PySolver& self) { self.solver().request_stop(); },
-           "Stop the running step()/solve() at the end of the current iteration.")
+      .def(
+          "request_stop", [](PySolver& self) { self.solver().request_stop(); },
+          "Stop the running step()/solve() at the end of the current iteration.")
       .def("__repr__", [](py::handle self) {
         Solver& solver = initialised<PySolver>(self, "__repr__").solver();
         return std::string("<caffe.") + solver.type() + "Solver net '" + solver.net().name() +

@@ -95,12 +95,16 @@ TEST_F(IoTest, ReadingADirectoryIsAnError) {
   EXPECT_TRUE(contains(message, "directory")) << message;
 }
 
-TEST_F(IoTest, LegacyV1NetGetsAHint) {
+TEST_F(IoTest, LegacyV1NetIsUpgraded) {
   const std::string path = file("v1.prototxt");
-  write_file_atomically(path, "layers { name: \"ip\" type: INNER_PRODUCT }\n");
-  const std::string message = error_of([&] { read_net_param(path); });
-  EXPECT_TRUE(contains(message, path)) << message;
-  EXPECT_TRUE(contains(message, "legacy V1")) << message;
+  write_file_atomically(path, "layers { name: \"ip\" type: INNER_PRODUCT blobs_lr: 2 }\n");
+  const NetParameter param = read_net_param(path);
+  EXPECT_EQ(param.layers_size(), 0);
+  ASSERT_EQ(param.layer_size(), 1);
+  EXPECT_EQ(param.layer(0).name(), "ip");
+  EXPECT_EQ(param.layer(0).type(), "InnerProduct");
+  ASSERT_EQ(param.layer(0).param_size(), 1);
+  EXPECT_FLOAT_EQ(param.layer(0).param(0).lr_mult(), 2);
 }
 
 TEST_F(IoTest, SolverParamIsRead) {

@@ -1019,14 +1019,16 @@ TEST_F(NetTest, MalformedPrototxtNamesFileAndLine) {
   EXPECT_TRUE(contains(message, path + ":3:")) << message;
 }
 
-TEST_F(NetTest, LegacyV1NetGetsAHint) {
+TEST_F(NetTest, LegacyV1NetIsUpgraded) {
   TempDir dir;
   const std::string path = (dir / "v1.prototxt");
-  write_text(path, "name: \"old\"\nlayers {\n  name: \"ip\" type: INNER_PRODUCT\n}\n");
-  const std::string message = error_of([&] { Net net(path, TRAIN); });
-  EXPECT_TRUE(contains(message, path)) << message;
-  EXPECT_TRUE(contains(message, "legacy V1")) << message;
-  EXPECT_TRUE(contains(message, "layer")) << message;
+  write_text(path,
+             "name: \"old\"\ninput: \"x\"\ninput_shape { dim: 2 }\n"
+             "layers {\n  name: \"s\" type: SPLIT bottom: \"x\" top: \"a\" top: \"b\"\n}\n");
+  Net net(path, TRAIN);
+  EXPECT_EQ(net.layer_names(), (Names{"input", "s"}));
+  EXPECT_EQ(net.layer_by_name("s")->layer_param().type(), "Split");
+  EXPECT_EQ(net.output_blob_names(), (Names{"a", "b"}));
 }
 
 TEST_F(NetTest, MissingPrototxtIsAnError) {
@@ -1175,15 +1177,17 @@ TEST_F(NetTest, TruncatedCaffemodelIsAnError) {
   EXPECT_TRUE(contains(message, "truncated")) << message;
 }
 
-TEST_F(NetTest, MissingOrLegacyCaffemodelIsAnError) {
+TEST_F(NetTest, MissingOrUntypedV1CaffemodelIsAnError) {
   TempDir dir;
   auto target = weighted_net(12);
   const std::string missing = (dir / "absent.caffemodel");
   EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom(missing); }), missing));
-  // A V1 model keeps its layers in field 2 (here one layer named "ip").
+  // A V1 model keeps its layers in field 2 (here one layer named "ip", without a type).
   const std::string v1 = (dir / "v1.caffemodel");
   write_file_atomically(v1, std::string("\x12\x04\x22\x02ip", 6));
-  EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom(v1); }), "holds no layers"));
+  const std::string untyped = error_of([&] { target->CopyTrainedLayersFrom(v1); });
+  EXPECT_TRUE(contains(untyped, v1)) << untyped;
+  EXPECT_TRUE(contains(untyped, "'ip' has no type")) << untyped;
   EXPECT_TRUE(contains(error_of([&] { target->CopyTrainedLayersFrom((dir / "w.h5")); }), "HDF5"));
 }
 

@@ -123,12 +123,33 @@ def test_load_net_param_errors(tmp_path: Path) -> None:
     broken.write_text('name: "x"\nlayer {\n  nme: "y"\n}\n')
     with pytest.raises(caffe.CaffeError, match=rf"{broken}:3:3: .*nme"):
         io.load_net_param(broken)
-    legacy = tmp_path / "legacy.prototxt"
-    legacy.write_text("layers { name: 'x' }\n")
-    with pytest.raises(caffe.CaffeError, match="legacy V1"):
-        io.load_net_param(legacy)
+    untyped = tmp_path / "untyped.prototxt"
+    untyped.write_text("layers { name: 'x' }\n")
+    with pytest.raises(caffe.CaffeError, match=rf"{untyped}: .*'x' has no type"):
+        io.load_net_param(untyped)
     with pytest.raises(FileNotFoundError):
         io.load_net_param(tmp_path / "missing.prototxt")
+
+
+def test_load_net_param_upgrades_old_formats(tmp_path: Path) -> None:
+    v1 = tmp_path / "v1.prototxt"
+    v1.write_text('name: "old"\ninput: "x"\ninput_dim: 1 input_dim: 2 input_dim: 1 input_dim: 1\n'
+                  'layers { name: "relu" type: RELU bottom: "x" top: "x" }\n'
+                  'layers { name: "fc" type: INNER_PRODUCT bottom: "x" top: "y" blobs_lr: 1 '
+                  'blobs_lr: 2 weight_decay: 1 weight_decay: 0 param: "w" }\n')
+    param = io.load_net_param(v1)
+    assert not param.layers and not param.input and not param.input_dim
+    assert [(layer.name, layer.type) for layer in param.layer] == [
+        ("input", "Input"), ("relu", "ReLU"), ("fc", "InnerProduct")]
+    assert list(param.layer[0].input_param.shape[0].dim) == [1, 2, 1, 1]
+    specs = param.layer[2].param
+    assert [(p.name, p.lr_mult, p.decay_mult) for p in specs] == [("w", 1, 1), ("", 2, 0)]
+    v0 = tmp_path / "v0.prototxt"
+    v0.write_text('layers { layer { name: "d" type: "data" source: "db" batchsize: 8 scale: 0.5 }'
+                  ' top: "x" }\n')
+    data = io.load_net_param(v0).layer[0]
+    assert data.type == "Data" and data.data_param.batch_size == 8
+    assert data.transform_param.scale == 0.5 and not data.data_param.HasField("scale")
 
 
 @pytest.mark.skipif("InnerProduct" not in caffe.layer_type_list(),

@@ -150,7 +150,8 @@ def test_misuse_is_reported() -> None:
         n.x = 3  # type: ignore[assignment]
     with pytest.raises(AttributeError, match="no top named 'y'"):
         n.y
-    with pytest.raises(TypeError, match="bottom 0"):
+    not_a_top = r"^ReLU input 0 is not a Top \(type is <class 'str'>\)$"  # BVLC's wording
+    with pytest.raises(TypeError, match=not_a_top):
         L.ReLU("data")
     x = L.Input(shape=dict(dim=[1]))
     with pytest.raises(ValueError, match="in_place"):

@@ -237,10 +237,18 @@ def test_malformed_prototxt_names_file_and_line(tmp_path: Path) -> None:
         caffe.Net(str(path), caffe.TEST)
 
 
-def test_legacy_v1_net_is_explained(tmp_path: Path) -> None:
-    path = write(tmp_path / "v1.prototxt", 'layers { name: "x" type: INNER_PRODUCT }\n')
-    with pytest.raises(caffe.CaffeError, match="legacy V1"):
-        caffe.Net(str(path), caffe.TEST)
+@needs_layers("InnerProduct")
+def test_legacy_v1_net_is_upgraded(tmp_path: Path) -> None:
+    path = write(tmp_path / "v1.prototxt", """\
+input: "x" input_dim: 2 input_dim: 3 input_dim: 1 input_dim: 1
+layers { name: "ip" type: INNER_PRODUCT bottom: "x" top: "y" blobs_lr: 1 blobs_lr: 2
+         inner_product_param { num_output: 4 } }
+""")
+    net = caffe.Net(str(path), caffe.TEST)
+    assert list(net.layer_dict) == ["input", "ip"]
+    assert net.layers[1].type == "InnerProduct"
+    assert net.params["ip"][0].data.shape == (4, 3)
+    assert net.blobs["y"].data.shape == (2, 4)
 
 
 def test_missing_and_corrupt_weights_are_caffe_errors(input_net_file: Path, tmp_path: Path) -> None:
@@ -587,17 +595,26 @@ def legacy_blob(values: np.ndarray) -> caffe_pb2.BlobProto:
 
 
 @needs_mlp_layers
-def test_loads_a_bvlc_style_caffemodel(mlp_file: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("v1", [False, True], ids=["current", "v1"])
+def test_loads_a_bvlc_style_caffemodel(mlp_file: Path, tmp_path: Path, v1: bool) -> None:
+    """A caffemodel as BVLC Caffe wrote it; the model zoo's are V1 (`layers`, enum types)."""
     rng = np.random.default_rng(3)
     params = {"ip1": [rng.normal(size=(6, 5)), rng.normal(size=6)],
               "ip2": [rng.normal(size=(3, 6)), rng.normal(size=3)]}
     params = {name: [p.astype(np.float32) for p in blobs] for name, blobs in params.items()}
     model = caffe_pb2.NetParameter(name="mlp")
-    model.layer.add(name="input", type="Input")
+    if v1:
+        inner_product = caffe_pb2.V1LayerParameter.INNER_PRODUCT
+        layers = model.layers
+        layers.add(name="data", type=caffe_pb2.V1LayerParameter.DATA)
+    else:
+        inner_product = "InnerProduct"
+        layers = model.layer
+        layers.add(name="input", type="Input")
     for name, blobs in params.items():
-        layer = model.layer.add(name=name, type="InnerProduct")
+        layer = layers.add(name=name, type=inner_product)
         layer.blobs.extend(legacy_blob(values) for values in blobs)
-    model.layer.add(name="not_in_this_net", type="InnerProduct").blobs.append(
+    layers.add(name="not_in_this_net", type=inner_product).blobs.append(
         legacy_blob(np.ones((2, 2), dtype=np.float32)))  # ignored: matched by name
     weights = tmp_path / "bvlc.caffemodel"
     weights.write_bytes(model.SerializeToString())
