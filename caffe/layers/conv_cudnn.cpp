@@ -64,7 +64,7 @@ void CudnnConvEngine::SetDescriptors() {
 }
 
 void CudnnConvEngine::ChooseAlgorithms() {
-  cudnnHandle_t handle = cuda::cudnn_handle();
+  cudnnHandle_t handle = cudnn_runtime::handle();
   int returned = 0;
 
   cudnnConvolutionFwdAlgoPerf_t forward[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -101,7 +101,7 @@ void* CudnnConvEngine::Workspace() {
 
 void CudnnConvEngine::Forward(const float* x, const float* weights, const float* bias, float* y) {
   CHECK_EQ(bias != nullptr, geometry().bias) << "the bias was planned at Prepare";
-  cudnnHandle_t handle = cuda::cudnn_handle();
+  cudnnHandle_t handle = cudnn_runtime::handle();
   const float one = 1.0f, zero = 0.0f;
   CUDNN_CALL(cudnnConvolutionForward(handle, &one, x_.get(), x, weights_.get(), weights,
                                      convolution_.get(), forward_algorithm_, Workspace(),
@@ -111,14 +111,14 @@ void CudnnConvEngine::Forward(const float* x, const float* weights, const float*
 
 void CudnnConvEngine::BackwardData(const float* dy, const float* weights, float* dx) {
   const float one = 1.0f, zero = 0.0f;
-  CUDNN_CALL(cudnnConvolutionBackwardData(cuda::cudnn_handle(), &one, weights_.get(), weights,
+  CUDNN_CALL(cudnnConvolutionBackwardData(cudnn_runtime::handle(), &one, weights_.get(), weights,
                                           y_.get(), dy, convolution_.get(), data_algorithm_,
                                           Workspace(), workspace_bytes_, &zero, x_.get(), dx));
 }
 
 void CudnnConvEngine::BackwardWeights(const float* x, const float* dy, float* dweights,
                                       float* dbias) {
-  cudnnHandle_t handle = cuda::cudnn_handle();
+  cudnnHandle_t handle = cudnn_runtime::handle();
   const float one = 1.0f;  // beta 1: the gradients accumulate into the diffs
   if (dweights) {
     CUDNN_CALL(cudnnConvolutionBackwardFilter(handle, &one, x_.get(), x, y_.get(), dy,

@@ -9,9 +9,16 @@
 
 #include "caffe/core/blob.hpp"
 #include "caffe/layers/conv_engine.hpp"
-#include "caffe/util/cudnn_context.hpp"
+#include "caffe/util/cudnn_runtime.hpp"
 
 namespace caffe {
+
+using CudnnFilterDescriptor =
+    cudnn_runtime::Owned<cudnnFilterDescriptor_t, cudnnCreateFilterDescriptor,
+                         cudnnDestroyFilterDescriptor>;
+using CudnnConvolutionDescriptor =
+    cudnn_runtime::Owned<cudnnConvolutionDescriptor_t, cudnnCreateConvolutionDescriptor,
+                         cudnnDestroyConvolutionDescriptor>;
 
 class CudnnConvEngine : public ConvEngine {
  public:
@@ -27,9 +34,9 @@ class CudnnConvEngine : public ConvEngine {
   void ChooseAlgorithms();
   void* Workspace();
 
-  cuda::CudnnTensor x_, y_, bias_;
-  cuda::CudnnFilter weights_;
-  cuda::CudnnConvolution convolution_;
+  cudnn_runtime::TensorDescriptor x_, y_, bias_;
+  CudnnFilterDescriptor weights_;
+  CudnnConvolutionDescriptor convolution_;
   cudnnConvolutionFwdAlgo_t forward_algorithm_{};
   cudnnConvolutionBwdDataAlgo_t data_algorithm_{};
   cudnnConvolutionBwdFilterAlgo_t filter_algorithm_{};

@@ -6,6 +6,8 @@
 
 #include <unordered_map>
 
+#include "caffe/util/dnnl_runtime.hpp"
+
 namespace caffe {
 namespace {
 
@@ -30,8 +32,8 @@ DnnlShapes dnnl_shapes(const ConvGeometry& g) {
                    : memory::dims{g.group, g.out_channels / g.group, g.in_channels / g.group,
                                   g.height.kernel, g.width.kernel};
   DnnlShapes s;
-  s.x = memory::desc(x_dims, f32, tag::nchw);
-  s.y = memory::desc(y_dims, f32, tag::nchw);
+  s.x = dnnl_runtime::nchw_desc(g.batch, g.in_channels, g.in_h, g.in_w);
+  s.y = dnnl_runtime::nchw_desc(g.batch, g.out_channels, g.out_h, g.out_w);
   s.weights = memory::desc(weight_dims, f32, g.group == 1 ? tag::oihw : tag::goihw);
   s.bias = memory::desc({g.out_channels}, f32, tag::x);
   s.any_x = memory::desc(x_dims, f32, tag::any);
@@ -48,15 +50,48 @@ DnnlShapes dnnl_shapes(const ConvGeometry& g) {
 
 }  // namespace
 
+DnnlTensor::DnnlTensor(const memory::desc& plain, const memory::desc& chosen, Role role)
+    : role_(role), separate_(role == Role::kAccumulate || plain != chosen) {
+  plain_ = dnnl_runtime::unbound_memory(plain);
+  if (!separate_) return;
+  chosen_ = memory(chosen, dnnl_runtime::cpu_engine());
+  if (role == Role::kInput) {
+    reorder_ = dnnl::reorder(plain_, chosen_);
+    return;
+  }
+  dnnl::primitive_attr attr;
+  if (role == Role::kAccumulate) {
+    dnnl::post_ops add_to_destination;
+    add_to_destination.append_sum(1.0f);
+    attr.set_post_ops(add_to_destination);
+  }
+  reorder_ = dnnl::reorder(chosen_, plain_, attr);
+}
+
+memory DnnlTensor::Bind(const float* data) {
+  // oneDNN takes non-const handles; inputs are only read.
+  plain_.set_data_handle(const_cast<float*>(data));
+  if (!separate_) return plain_;
+  if (role_ == Role::kInput) {
+    dnnl_runtime::execute("convolution reorder", reorder_,
+                          {{DNNL_ARG_FROM, plain_}, {DNNL_ARG_TO, chosen_}});
+  }
+  return chosen_;
+}
+
+void DnnlTensor::Commit() {
+  if (separate_ && role_ != Role::kInput) {
+    dnnl_runtime::execute("convolution reorder", reorder_,
+                          {{DNNL_ARG_FROM, chosen_}, {DNNL_ARG_TO, plain_}});
+  }
+}
+
 void DnnlConvEngine::Prepare() {
-  // oneDNN sizes a primitive's work split for the thread count it sees at creation.
-  dnnl_match_thread_count();
   const ConvGeometry& g = geometry();
   const DnnlShapes s = dnnl_shapes(g);
-  const dnnl::engine& engine = dnnl_cpu_engine();
+  const dnnl::engine& engine = dnnl_runtime::cpu_engine();
   const auto algorithm = dnnl::algorithm::convolution_direct;
-  try {
-    stream_ = dnnl::stream(engine);
+  dnnl_runtime::build("convolution setup", [&] {
     const auto forward_desc =
         g.bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, algorithm,
                                                  s.any_x, s.any_weights, s.bias, s.any_y, s.strides,
@@ -96,55 +131,47 @@ void DnnlConvEngine::Prepare() {
         DnnlTensor(s.y, weights_pd.diff_dst_desc(), Role::kInput),
         DnnlTensor(s.weights, weights_pd.diff_weights_desc(), Role::kAccumulate),
         g.bias ? DnnlTensor(s.bias, weights_pd.diff_bias_desc(), Role::kAccumulate) : DnnlTensor()};
-  } catch (const dnnl::error& error) {
-    fail("oneDNN cannot run this convolution (", error.what(), "); use engine: CAFFE");
-  }
+  });
   prepared_threads_ = blas_threads();
 }
 
-void DnnlConvEngine::MatchThreads() {
-  if (blas_threads() != prepared_threads_) Prepare();  // the thread count was changed since
-  dnnl_match_thread_count();  // this thread's OpenMP setting (the caller may be a new thread)
+void DnnlConvEngine::FollowThreadCount() {
+  if (blas_threads() != prepared_threads_) Prepare();
 }
 
 void DnnlConvEngine::Forward(const float* x, const float* weights, const float* bias, float* y) {
   CHECK_EQ(bias != nullptr, geometry().bias) << "the bias was planned at Prepare";
-  MatchThreads();
-  std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC, forward_args_.x.Bind(x, stream_)},
-      {DNNL_ARG_WEIGHTS, forward_args_.weights.Bind(weights, stream_)},
-      {DNNL_ARG_DST, forward_args_.y.Bind(y, stream_)}};
-  if (bias) args[DNNL_ARG_BIAS] = forward_args_.bias.Bind(bias, stream_);
-  forward_.execute(stream_, args);
-  forward_args_.y.Commit(stream_);
-  stream_.wait();
+  FollowThreadCount();
+  std::unordered_map<int, memory> args = {{DNNL_ARG_SRC, forward_args_.x.Bind(x)},
+                                          {DNNL_ARG_WEIGHTS, forward_args_.weights.Bind(weights)},
+                                          {DNNL_ARG_DST, forward_args_.y.Bind(y)}};
+  if (bias) args[DNNL_ARG_BIAS] = forward_args_.bias.Bind(bias);
+  dnnl_runtime::execute("convolution forward", forward_, args);
+  forward_args_.y.Commit();
 }
 
 void DnnlConvEngine::BackwardData(const float* dy, const float* weights, float* dx) {
-  MatchThreads();
-  backward_data_.execute(stream_, {{DNNL_ARG_DIFF_DST, data_args_.dy.Bind(dy, stream_)},
-                                   {DNNL_ARG_WEIGHTS, data_args_.weights.Bind(weights, stream_)},
-                                   {DNNL_ARG_DIFF_SRC, data_args_.dx.Bind(dx, stream_)}});
-  data_args_.dx.Commit(stream_);
-  stream_.wait();
+  FollowThreadCount();
+  dnnl_runtime::execute("convolution backward-data", backward_data_,
+                        {{DNNL_ARG_DIFF_DST, data_args_.dy.Bind(dy)},
+                         {DNNL_ARG_WEIGHTS, data_args_.weights.Bind(weights)},
+                         {DNNL_ARG_DIFF_SRC, data_args_.dx.Bind(dx)}});
+  data_args_.dx.Commit();
 }
 
 void DnnlConvEngine::BackwardWeights(const float* x, const float* dy, float* dweights,
                                      float* dbias) {
   // The primitive computes both gradients; an unwanted one stays in its accumulation buffer
   // (outputs that accumulate always have one), and only the wanted ones are added to the blobs.
-  MatchThreads();
+  FollowThreadCount();
   std::unordered_map<int, memory> args = {
-      {DNNL_ARG_SRC, weights_args_.x.Bind(x, stream_)},
-      {DNNL_ARG_DIFF_DST, weights_args_.dy.Bind(dy, stream_)},
-      {DNNL_ARG_DIFF_WEIGHTS, weights_args_.dweights.Bind(dweights, stream_)}};
-  if (geometry().bias) {
-    args[DNNL_ARG_DIFF_BIAS] = weights_args_.dbias.Bind(dbias, stream_);
-  }
-  backward_weights_.execute(stream_, args);
-  if (dweights) weights_args_.dweights.Commit(stream_);
-  if (dbias && geometry().bias) weights_args_.dbias.Commit(stream_);
-  stream_.wait();
+      {DNNL_ARG_SRC, weights_args_.x.Bind(x)},
+      {DNNL_ARG_DIFF_DST, weights_args_.dy.Bind(dy)},
+      {DNNL_ARG_DIFF_WEIGHTS, weights_args_.dweights.Bind(dweights)}};
+  if (geometry().bias) args[DNNL_ARG_DIFF_BIAS] = weights_args_.dbias.Bind(dbias);
+  dnnl_runtime::execute("convolution backward-weights", backward_weights_, args);
+  if (dweights) weights_args_.dweights.Commit();
+  if (dbias && geometry().bias) weights_args_.dbias.Commit();
 }
 
 }  // namespace caffe
