@@ -70,8 +70,8 @@ class HDF5DataLayer : public Layer {
   LoadedFile& Load(size_t file);
   // Copies `count` rows of `source`, its rows first, first + stride, ... (in epoch order), into
   // the tops from batch row `batch_row` on.
-  void CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t stride,
-                uint64_t count, int batch_row, const BlobVec& top) const;
+  void CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t stride, uint64_t count,
+                int batch_row, const BlobVec& top) const;
 
   int batch_size_ = 0;
   bool shuffle_ = false;

@@ -44,8 +44,8 @@ void ImageDataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*
   // The first image this layer reads fixes the shape every image must have.
   ImageListOrder order(entries.size(), options.shuffle, options.shuffle_key);
   const uint64_t first_position = options.skip + options.shard.position(0);
-  const Datum first = read_listed_image(entries[order.EntryAt(first_position)],
-                                        options.root_folder, options.shaping, options.list_file);
+  const Datum first = read_listed_image(entries[order.EntryAt(first_position)], options.root_folder,
+                                        options.shaping, options.list_file);
   options.datum_shape = {first.channels(), first.height(), first.width()};
 
   StartBatches(transform, static_cast<int>(param.batch_size()), options.datum_shape,

@@ -203,8 +203,9 @@ void DataParallelTrainer::CheckOptions() const {
   check_codec_options(options_.codec, "codec settings (--codec_M, --codec_F)");
   if (options_.sync_interval < 0) fail("--sync_interval must be >= 0 (0: one epoch)");
   if (options_.mode == SyncMode::kGradientAllReduce && options_.sync_interval > 0) {
-    fail("--sync_interval applies to --sync model_average; gradient_allreduce exchanges "
-         "gradients every iteration");
+    fail(
+        "--sync_interval applies to --sync model_average; gradient_allreduce exchanges "
+        "gradients every iteration");
   }
 }
 
@@ -237,10 +238,11 @@ void DataParallelTrainer::ResolveSyncInterval() {
     if (data.records > 0) {
       const uint64_t shard = (data.records + mpi_.size() - 1) / mpi_.size();
       const uint64_t per_iteration = data.batch * solver_->param().iter_size();
-      interval = static_cast<int>(std::max<uint64_t>(1, (shard + per_iteration - 1) / per_iteration));
-      text << "model_average every " << interval << " iterations (one epoch of a rank's shard: "
-           << shard << " of " << data.records << " records, " << per_iteration
-           << " per iteration)";
+      interval =
+          static_cast<int>(std::max<uint64_t>(1, (shard + per_iteration - 1) / per_iteration));
+      text << "model_average every " << interval
+           << " iterations (one epoch of a rank's shard: " << shard << " of " << data.records
+           << " records, " << per_iteration << " per iteration)";
     } else {
       interval = kDefaultSyncInterval;
       text << "model_average every " << interval
@@ -265,9 +267,10 @@ SetupDescription DataParallelTrainer::Describe() const {
   description.emplace_back("the solver", solver.str());
   const Net& net = solver_->net();
   for (size_t i = 0; i < param_names_.size(); ++i) {
-    description.emplace_back("learnable blob '" + param_names_[i] + "'",
-                             "shape " + net.learnable_params()[i]->shape_string() +
-                                 ", lr_mult " + std::to_string(net.params_lr()[i]));
+    std::ostringstream value;
+    value << "shape " << net.learnable_params()[i]->shape_string() << ", lr_mult "
+          << net.params_lr()[i];
+    description.emplace_back("learnable blob '" + param_names_[i] + "'", value.str());
   }
   return description;
 }
@@ -304,8 +307,9 @@ void DataParallelTrainer::OnIterationEnd() {
   const int iter = solver_->iter();
   bool synced = options_.mode == SyncMode::kGradientAllReduce;
   if (synced && (DisplayDue(iter) || iter == max_iter_)) {
-    LOG(INFO) << "Iteration " << iter << ", gradient exchange (" << codec_description(options_.codec)
-              << "), mean of " << pending_.exchanges << ": " << pending_.describe();
+    LOG(INFO) << "Iteration " << iter << ", gradient exchange ("
+              << codec_description(options_.codec) << "), mean of " << pending_.exchanges << ": "
+              << pending_.describe();
     pending_ = ExchangeStats();
   }
   if (options_.mode == SyncMode::kModelAverage && SyncDue(iter)) {

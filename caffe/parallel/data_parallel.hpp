@@ -36,9 +36,9 @@ constexpr int kDefaultSyncInterval = 100;
 
 struct DataParallelOptions {
   SyncMode mode = SyncMode::kModelAverage;
-  CodecOptions codec;             // its seed is chosen per exchange
-  int sync_interval = 0;          // model_average: iterations between syncs; 0: one shard epoch
-  bool log_weight_hash = false;   // rank 0 logs every rank's weight hash after each sync
+  CodecOptions codec;            // its seed is chosen per exchange
+  int sync_interval = 0;         // model_average: iterations between syncs; 0: one shard epoch
+  bool log_weight_hash = false;  // rank 0 logs every rank's weight hash after each sync
 };
 
 struct DataParallelJob {

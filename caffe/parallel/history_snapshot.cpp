@@ -50,8 +50,7 @@ void keep_rank_history(int rank, int ranks, size_t per_rank, const std::string& 
          "; resume it with the same number of processes (mpirun -np ", sets, ")");
   }
   google::protobuf::RepeatedPtrField<BlobProto> own(
-      state->history().begin() + rank * per_rank,
-      state->history().begin() + (rank + 1) * per_rank);
+      state->history().begin() + rank * per_rank, state->history().begin() + (rank + 1) * per_rank);
   state->mutable_history()->Swap(&own);
 }
 

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string>
 
 namespace caffe {
 namespace {
@@ -32,6 +33,9 @@ std::vector<int> int_counts(const std::vector<size_t>& offsets) {
 std::vector<int> int_displacements(const std::vector<size_t>& offsets) {
   return std::vector<int>(offsets.begin(), offsets.end() - 1);
 }
+
+// One write, so that mpirun does not interleave the line with another rank's output.
+void print_line(const std::string& line) { std::cerr << line + "\n" << std::flush; }
 
 }  // namespace
 
@@ -60,10 +64,11 @@ int MpiContext::Run(const std::function<void()>& body) const {
     body();
     return 0;
   } catch (const AgreedError& error) {
-    if (rank_ == 0) std::cerr << "caffe: " << error.what() << std::endl;
+    if (rank_ == 0) print_line(std::string("caffe: ") + error.what());
     return 1;
   } catch (const std::exception& error) {
-    std::cerr << "caffe: rank " << rank_ << " of " << size_ << ": " << error.what() << std::endl;
+    print_line("caffe: rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " +
+               error.what());
   }
   Abort();
 }

@@ -87,8 +87,8 @@ void compare_with_root(const SetupDescription& root, const SetupDescription& oth
   for (size_t i = 0; i < root.size() && i < other.size(); ++i) {
     const auto& [what, value] = root[i];
     if (other[i].first != what) {
-      throw AgreedError("ranks differ: rank 0 has " + what + " where rank " +
-                        std::to_string(rank) + " has " + other[i].first + kSameSettings);
+      throw AgreedError("ranks differ: rank 0 has " + what + " where rank " + std::to_string(rank) +
+                        " has " + other[i].first + kSameSettings);
     }
     if (other[i].second != value) {
       throw AgreedError("ranks differ: " + what + " is '" + value + "' on rank 0 but '" +

@@ -107,9 +107,8 @@ std::string ExchangeStats::describe() const {
        << " bytes sent, " << quantized_bits / values << " bits/param quantized, "
        << payload_bits / values << " after Huffman (" << 8.0 * bytes_sent / values
        << " with headers), compression " << std::setprecision(2)
-       << 32.0 * values / (8.0 * (bytes_sent > 0 ? bytes_sent : 1)) << "x, encode "
-       << encode_ms / n << " ms, decode " << decode_ms / n << " ms, communication "
-       << communication_ms / n << " ms";
+       << 32.0 * values / (8.0 * (bytes_sent > 0 ? bytes_sent : 1)) << "x, encode " << encode_ms / n
+       << " ms, decode " << decode_ms / n << " ms, communication " << communication_ms / n << " ms";
   return line.str();
 }
 

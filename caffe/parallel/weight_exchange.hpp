@@ -28,12 +28,12 @@ struct ExchangedArray {
 // What one or more exchanges cost this rank.
 struct ExchangeStats {
   int exchanges = 0;
-  uint64_t params = 0;           // values sent
-  uint64_t bytes_sent = 0;       // message bytes (packages and framing)
-  double quantized_bits = 0;     // sum over arrays of bits per value x count (32 for none)
-  double payload_bits = 0;       // sum of the packages' payload bits (after Huffman)
+  uint64_t params = 0;        // values sent
+  uint64_t bytes_sent = 0;    // message bytes (packages and framing)
+  double quantized_bits = 0;  // sum over arrays of bits per value x count (32 for none)
+  double payload_bits = 0;    // sum of the packages' payload bits (after Huffman)
   double encode_ms = 0;
-  double decode_ms = 0;          // decoding and averaging
+  double decode_ms = 0;  // decoding and averaging
   double communication_ms = 0;
 
   void Add(const ExchangeStats& other);

@@ -89,13 +89,12 @@ void Solver::Restore(const std::string& solverstate_path) {
   const size_t stored = static_cast<size_t>(state.history_size());
   if (stored != history_.size()) {
     // A data-parallel run stores one history per process (caffe/parallel/data_parallel.hpp).
-    const bool per_process = !history_.empty() && stored > history_.size() &&
-                             stored % history_.size() == 0;
+    const bool per_process =
+        !history_.empty() && stored > history_.size() && stored % history_.size() == 0;
     std::ostringstream hint;
     if (per_process) {
-      hint << "; it looks like the snapshot of a data-parallel run of "
-           << stored / history_.size() << " processes: resume it with mpirun -np "
-           << stored / history_.size();
+      hint << "; it looks like the snapshot of a data-parallel run of " << stored / history_.size()
+           << " processes: resume it with mpirun -np " << stored / history_.size();
     } else {
       hint << "; was it written for another net or solver type?";
     }

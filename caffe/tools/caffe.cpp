@@ -1,7 +1,8 @@
 // caffe: the command-line front end Caffe users know.
 //   caffe train --solver S.prototxt [--snapshot X.solverstate | --weights A.caffemodel,B.caffemodel]
-//   mpirun -np K caffe train --solver S.prototxt [--codec dynamic|fixed:B|fp16|none] [--codec_c 6]
-//       [--codec_M 4] [--codec_F 0.03] [--sync model_average|gradient_allreduce] [--sync_interval N]
+//   mpirun -np K caffe train --solver S.prototxt [--codec dynamic|fixed:B|fp16|none]
+//       [--codec_c 6] [--codec_M 4] [--codec_F 0.03] [--sync model_average|gradient_allreduce]
+//       [--sync_interval N]
 //   caffe test --model NET.prototxt --weights W.caffemodel [--iterations 50]
 //   caffe time --model NET.prototxt [--iterations 50] [--phase TRAIN|TEST]
 //   caffe device_query
@@ -51,19 +52,23 @@ DEFINE_int32(threads, 0,
              "CPU threads for BLAS (sets OPENBLAS_NUM_THREADS and CAFFE_NUM_THREADS); 0: keep the "
              "environment's choice");
 // Data-parallel training (under mpirun): caffe/parallel/data_parallel.hpp.
-DEFINE_string(codec, "dynamic", "train under mpirun: how weights (or gradients) travel: dynamic, "
-                                "fixed:B (B = 1..16), fp16 or none");
+DEFINE_string(codec, "dynamic",
+              "train under mpirun: how weights (or gradients) travel: dynamic, "
+              "fixed:B (B = 1..16), fp16 or none");
 DEFINE_int32(codec_c, 6, "train under mpirun, codec dynamic: bits N = round(entropy) + c");
-DEFINE_int32(codec_M, 4, "train under mpirun, codec dynamic: bits of the sampled quantization "
-                         "whose entropy is measured");
+DEFINE_int32(codec_M, 4,
+             "train under mpirun, codec dynamic: bits of the sampled quantization "
+             "whose entropy is measured");
 DEFINE_double(codec_F, 0.03, "train under mpirun, codec dynamic: fraction of the weights sampled");
 DEFINE_string(sync, "model_average",
               "train under mpirun: model_average (average weights every --sync_interval "
               "iterations) or gradient_allreduce (average gradients every iteration)");
-DEFINE_int32(sync_interval, 0, "train under mpirun, model_average: iterations between weight "
-                               "averages; 0: one epoch of a process's share of the data");
-DEFINE_bool(log_weight_hash, false, "train under mpirun: log every process's weight hash after "
-                                    "each sync (a check that they agree)");
+DEFINE_int32(sync_interval, 0,
+             "train under mpirun, model_average: iterations between weight "
+             "averages; 0: one epoch of a process's share of the data");
+DEFINE_bool(log_weight_hash, false,
+            "train under mpirun: log every process's weight hash after "
+            "each sync (a check that they agree)");
 
 namespace {
 
@@ -327,8 +332,10 @@ int train_command() {
   if (caffe::MpiContext::launched_by_mpirun()) return train_data_parallel_command();
   for (const char* flag : kDataParallelFlags) {
     if (flag_given(flag)) {
-      throw UsageError(std::string("--") + flag + " is for data-parallel training; start it with "
-                       "mpirun -np K caffe train --solver S.prototxt --" + flag + " ...");
+      throw UsageError(std::string("--") + flag +
+                       " is for data-parallel training; start it with "
+                       "mpirun -np K caffe train --solver S.prototxt --" +
+                       flag + " ...");
     }
   }
   check_train_flags();

@@ -274,12 +274,13 @@ std::vector<float> row_of(const std::vector<float>& rows, size_t position) {
 TEST(HDF5DataLayerTest, TrainingShardReadsEveryKthRowAcrossFilesAndEpochs) {
   SequenceFiles files;  // 9 rows: 5 in file one, 4 in file two
   const std::vector<float> stream = files.expected_batch(0, 36);  // four epochs in order
-  const test::TrainingShardScope shard(1, 2);  // stream rows 1, 3, 5, ...
+  const test::TrainingShardScope shard(1, 2);                     // stream rows 1, 3, 5, ...
   Hdf5Fixture f(files.list, 4, {"data", "target"});
   for (uint64_t b : {3, 0, 1, 2}) {
     const std::vector<float> data = f.forward(b);
     for (size_t k = 0; k < 4; ++k) {
-      EXPECT_EQ(row_of(data, k), row_of(stream, 2 * (4 * b + k) + 1)) << "batch " << b << " row " << k;
+      EXPECT_EQ(row_of(data, k), row_of(stream, 2 * (4 * b + k) + 1))
+          << "batch " << b << " row " << k;
     }
     const std::vector<float> target = f.forward(b, 1);
     for (size_t i = 0; i < data.size(); ++i) EXPECT_EQ(target[i], data[i] + 0.5f);
