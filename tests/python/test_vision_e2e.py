@@ -2,6 +2,7 @@
 tools, train models/lenet and models/cifar10_quick with `caffe train`, check the accuracy."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -35,8 +36,9 @@ def write_model(directory: Path, model: str, data_dir: Path, dataset: str, max_i
 
 def trained_accuracies(solver: Path) -> list[float]:
     """`caffe train`'s test accuracies, in order (the last one is after the final iteration)."""
+    # INFO logging on, whatever an earlier test left in os.environ (GLOG_minloglevel).
     result = subprocess.run([str(CAFFE), "train", f"--solver={solver}"], capture_output=True,
-                            text=True)
+                            text=True, env={**os.environ, "GLOG_minloglevel": "0"})
     assert result.returncode == 0, result.stderr[-3000:]
     accuracies = re.findall(r"Test net output #\d+: accuracy = ([0-9.]+)", result.stderr)
     assert accuracies, result.stderr[-2000:]
