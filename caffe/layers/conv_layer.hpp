@@ -1,6 +1,7 @@
 #pragma once
 
 #include "caffe/layers/base_conv_layer.hpp"
+#include "caffe/util/sparse_backward.hpp"
 
 namespace caffe {
 
@@ -8,7 +9,9 @@ namespace caffe {
 //   y[n, m, i, j] = b[m] + Σ_{c, a, b'} w[m, c, a, b'] · x[n, g·C/G + c, i·sh − ph + a·dh,
 //                                                           j·sw − pw + b'·dw],  g = m / (M/G),
 // with out = (in + 2·pad − (dilation·(k − 1) + 1)) / stride + 1 (floor) per spatial axis.
-// Backward: dx = the transposed convolution of dy, dW += Σ dy ⋆ x, db += Σ dy.
+// Backward: dx = the transposed convolution of dy, dW += Σ dy ⋆ x, db += Σ dy; from a sparse dy
+// (ReLU's, gradient sparsification's) by the work of its non-zeros where that is measured to pay
+// (caffe/util/sparse_backward.hpp), else by the engine.
 class ConvolutionLayer : public BaseConvolutionLayer {
  public:
   using BaseConvolutionLayer::BaseConvolutionLayer;
@@ -21,6 +24,9 @@ class ConvolutionLayer : public BaseConvolutionLayer {
                    const float* bias, float* y) override;
   void BackwardPair(Mode mode, ConvEngine& engine, const float* x, const float* dy,
                     const float* weights, float* dx, float* dweights, float* dbias) override;
+
+ private:
+  SparseConvBackward sparse_;
 };
 
 }  // namespace caffe

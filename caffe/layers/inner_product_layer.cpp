@@ -99,6 +99,12 @@ void InnerProductLayer::BackpropInput(Mode mode, const float* dy, const Blob& in
     product_.backward(mode, rows_, dy, x, weight, dx, dweight);
     return;
   }
+  sparse_.Configure(fully_connected_geometry(rows_, inputs_, num_output_),
+                    transpose_ ? WeightOrder::kInputMajor : WeightOrder::kConvolution);
+  if (sparse_.Prepare(mode, dy, dx != nullptr)) {
+    sparse_.Backward(mode, x, weight, dx, dweight, nullptr);
+    return;
+  }
   const Blas& math = blas(mode);
   if (dweight && transpose_) {
     // dW^T [K, N] += X^T dY.

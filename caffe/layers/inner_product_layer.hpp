@@ -3,6 +3,7 @@
 #include "caffe/core/layer.hpp"
 #include "caffe/util/device.hpp"
 #include "caffe/util/masked_product.hpp"
+#include "caffe/util/sparse_backward.hpp"
 
 namespace caffe {
 
@@ -21,6 +22,10 @@ namespace caffe {
 // element-wise layers in between pass dX[:, k] only to the dropout layer's dropped output k, whose
 // gradient it ignores), and not computing them saves a GEMM's (1 - 1/dp).  Skipping can be turned
 // off (set_column_skip_enabled, CAFFE_NO_PATTERN_SKIP).
+//
+// Sparse top gradient: without a pattern, dX and dW come from dY's non-zeros where that is
+// measured to pay (the 1x1 case of caffe/util/sparse_backward.hpp); the subclasses' products do
+// not.
 //
 // Subclasses change the product through four hooks (InnerProductApproxDropout drops rows, columns
 // or tiles of W there); setup, shapes, loaded-blob checks and the Forward/Backward sequence stay
@@ -79,6 +84,7 @@ class InnerProductLayer : public Layer {
   // the product over them; backward follows the same plan.
   DropPattern live_inputs_;
   MaskedProduct product_;
+  SparseConvBackward sparse_;
 };
 
 }  // namespace caffe

@@ -114,4 +114,12 @@ void parallel_for(long long count, long long min_chunk,
   });
 }
 
+void parallel_parts(int parts, const std::function<void(int)>& fn) {
+  if (parts < 2) {
+    if (parts == 1) fn(0);
+    return;
+  }
+  pool().Run(parts, fn);
+}
+
 }  // namespace caffe

@@ -55,6 +55,8 @@ from ._caffe import (  # noqa: E402
     set_mode_cpu,
     set_mode_gpu,
     set_random_seed,
+    set_sparse_backward,
+    sparse_backward,
 )
 from . import compression, io, pycaffe  # noqa: E402  (pycaffe adds Net's Python methods)
 from .classifier import Classifier  # noqa: E402
@@ -72,5 +74,5 @@ __all__ = [
     "coord_map", "cuda_compiled", "get_mode", "get_solver", "gpu_count", "has_nccl", "io",
     "layer_type_list", "layers", "params", "proto", "pycaffe", "set_blas_threads",
     "set_column_skip", "set_device", "set_mode_cpu", "set_mode_gpu", "set_random_seed",
-    "to_proto", "__version__",
+    "set_sparse_backward", "sparse_backward", "to_proto", "__version__",
 ]

@@ -1,4 +1,4 @@
-// Process-wide settings (mode, device, seed, BLAS threads, column skipping), the Phase enum, the
+// Process-wide settings (mode, device, seed, BLAS threads, column skipping, sparse backward), the Phase enum, the
 // layer registry, and the guard that keeps Python from using a bound object before its __init__.
 #include <pybind11/native_enum.h>
 #include <pybind11/stl.h>
@@ -9,6 +9,7 @@
 #include "caffe/core/common.hpp"
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/util/masked_product.hpp"
+#include "caffe/util/sparse_backward.hpp"
 
 namespace caffe::python {
 
@@ -21,6 +22,26 @@ Phase phase_from_int(int phase) {
 }
 
 namespace {
+
+constexpr std::pair<const char*, SparseBackwardPolicy> kSparsePolicies[] = {
+    {"auto", SparseBackwardPolicy::kAuto},
+    {"never", SparseBackwardPolicy::kNever},
+    {"always", SparseBackwardPolicy::kAlways}};
+
+SparseBackwardPolicy sparse_policy_named(const std::string& name) {
+  for (const auto& [known, policy] : kSparsePolicies) {
+    if (name == known) return policy;
+  }
+  throw py::value_error("set_sparse_backward: policy must be 'auto', 'never' or 'always', got '" +
+                        name + "'");
+}
+
+std::string sparse_policy_name(SparseBackwardPolicy policy) {
+  for (const auto& [known, value] : kSparsePolicies) {
+    if (value == policy) return known;
+  }
+  return "auto";
+}
 
 // Python's attribute lookup for the bound classes: refused on an instance whose C++ object was
 // never constructed (see bindings.hpp), except what it takes to construct it or name its type.
@@ -90,6 +111,16 @@ void bind_common(py::module_& m) {
         "way; turning it off measures the paper's unoptimised ROW pattern.");
   m.def("column_skip_enabled", &column_skip_enabled,
         "Whether fully connected layers skip the input columns left zero by approximate dropout.");
+  m.def(
+      "set_sparse_backward",
+      [](const std::string& policy) { set_sparse_backward_policy(sparse_policy_named(policy)); },
+      py::arg("policy"),
+      "How Convolution and InnerProduct backward use a sparse top gradient: 'auto' (the sparse "
+      "kernels below the measured density crossover; the default), 'never' (the dense engine; "
+      "CAFFE_NO_SPARSE_BACKWARD=1 starts it so) or 'always'. Results agree to float rounding.");
+  m.def(
+      "sparse_backward", [] { return sparse_policy_name(sparse_backward_policy()); },
+      "The sparse-backward policy: 'auto', 'never' or 'always' (see set_sparse_backward).");
 }
 
 }  // namespace
