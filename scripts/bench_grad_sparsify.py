@@ -25,11 +25,13 @@ Timings are medians of --iterations calls measured in interleaved rounds
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -105,6 +107,21 @@ def policy_step(caffe: Any, net: Any, policy: str) -> Callable[[], None]:
     return step
 
 
+def crossover(rows: list[dict]) -> float:
+    """The density where sparse and dense cost the same (linear between the measured densities;
+    0 when sparse loses at all of them, the largest density when it wins at all of them)."""
+    previous = None
+    for row in rows:
+        ratio = row["ms_dense"] / row["ms_sparse"]
+        if ratio < 1.0:
+            if previous is None:
+                return 0.0
+            d0, r0 = previous
+            return round(d0 + (row["density"] - d0) * (r0 - 1.0) / (r0 - ratio), 3)
+        previous = (row["density"], ratio)
+    return rows[-1]["density"]
+
+
 def bench_conv(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[dict]:
     rng = np.random.default_rng(0)
     rows = []
@@ -120,10 +137,9 @@ def bench_conv(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[dic
             for density in args.densities:
                 net.blobs["conv"].diff[...] = sparse_values(rng, net.blobs["conv"].diff.shape,
                                                             density)
-                samples = bench_common.time_side_by_side(
+                samples = time_side_by_side(
                     {"dense": policy_step(caffe, net, "never"),
-                     "sparse": policy_step(caffe, net, "always")},
-                    args.iterations, args.warmup, block=args.block)
+                     "sparse": policy_step(caffe, net, "always")}, args)
                 medians = bench_common.medians(samples)
                 rows.append({"shape": shape.name, "bottom": list(shape.bottom),
                              "density": density, "ms_dense": round(medians["dense"], 3),
@@ -139,7 +155,28 @@ def bench_conv(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[dic
         ["shape", "density", "ms_dense", "ms_sparse", "dense/sparse"],
         [[r["shape"], r["density"], r["ms_dense"], r["ms_sparse"],
           round(r["ms_dense"] / r["ms_sparse"], 2)] for r in rows])
+    print("\ncrossover density (sparse cheaper below it):")
+    for shape in shapes:
+        print(f"  {shape.name:24s} {crossover([r for r in rows if r['shape'] == shape.name])}")
     return rows
+
+
+def time_side_by_side(steps: dict[str, Callable[[], None]],
+                      args: argparse.Namespace) -> dict[str, list[float]]:
+    """bench_common.time_side_by_side on the wall clock, or on the process's CPU time with
+    --clock cpu (what a call costs on an idle machine: the shared machine's wall clock also
+    counts the time its threads wait for a core)."""
+    if args.clock == "wall":
+        return bench_common.time_side_by_side(steps, args.iterations, args.warmup,
+                                              block=args.block)
+    samples: dict[str, list[float]] = {name: [] for name in steps}
+    for round_index in range(args.warmup + args.iterations):
+        for name, step in steps.items():
+            start = time.process_time()
+            step()
+            if round_index >= args.warmup:
+                samples[name].append((time.process_time() - start) * 1e3)
+    return samples
 
 
 def spread(values: list[float]) -> float:
@@ -165,7 +202,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--block", type=int, default=2,
                         help="calls per contender per round; the first of each is untimed")
-    parser.add_argument("--json", metavar="FILE", help="write the rows as JSON")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                        help="time on the wall clock (default) or as the process's CPU time")
+    parser.add_argument("--json", metavar="FILE",
+                        help="write the rows as JSON ({part: rows}; parts not run are kept "
+                             "from an existing FILE)")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.batch < 1 or args.iterations < 1:
         parser.error("--threads, --batch and --iterations must be at least 1")
@@ -179,13 +220,24 @@ def main(argv: list[str] | None = None) -> int:
     caffe.set_blas_threads(args.threads)
     print(bench_common.machine_summary(args.threads, caffe.blas_info()))
     print(f"batch {args.batch}; median of {args.iterations} timed calls after {args.warmup} "
-          f"warm-up rounds, in blocks of {args.block}\n")
+          f"warm-up rounds, {args.clock} clock\n")
     results: dict[str, list[dict]] = {}
     if "conv" in args.parts:
-        results["conv"] = bench_conv(caffe, caffe_pb2, args)
-    bench_common.write_json(args.json, [{"part": part, **row}
-                                        for part, rows in results.items() for row in rows])
+        results[f"conv_{args.clock}"] = bench_conv(caffe, caffe_pb2, args)
+    write_results(args.json, results)
     return 0
+
+
+def write_results(path: str | None, results: dict[str, list[dict]]) -> None:
+    if not path:
+        return
+    merged: dict[str, Any] = {}
+    if Path(path).exists():
+        merged = json.loads(Path(path).read_text())
+    merged.update(results)
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(json.dumps(merged, indent=2) + "\n")
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -30,11 +30,27 @@ void set_sparse_backward_policy(SparseBackwardPolicy policy) {
   policy_flag().store(policy, std::memory_order_relaxed);
 }
 
-double sparse_backward_crossover(Mode mode, const ConvGeometry& g, bool wants_dx) {
-  (void)mode;
-  (void)g;
-  (void)wants_dx;
-  return 0.3;
+// Measured by scripts/bench_grad_sparsify.py --parts conv --clock cpu --threads 1 (one
+// Convolution backward, oneDNN against the sparse kernels, at the layer shapes of the CIFAR
+// AlexNet and ResNet-18, batch 32; the InnerProduct rows by the same comparison against OpenBLAS
+// at AlexNet's fc6 / fc7).  CPU time, because the shared 2-core machine's wall clock is mostly
+// scheduling noise.  Density where the two paths cost the same:
+//   C/G < 16 or K < 256 (AlexNet / ResNet conv1 with 3 channels, depthwise, 1x1 over 64
+//   channels): never, the sparse path loses even at 2%: its vector blocks are short and its
+//   fixed cost (compressing dy, the layout copies) is not repaid;
+//   3x3, K = 576 .. 1152 (ResNet stages 1-2, AlexNet conv2) and 1x1 over 512: 0.13 .. 0.27;
+//   3x3, K >= 2304 (AlexNet conv3-5, ResNet stages 3-4): 0.22 .. 0.31;
+//   fully connected 4096 -> 2048 and 2048 -> 2048 at 32 rows: 0.10 .. 0.11.
+// The thresholds below are the lower ends, so that the sparse path is picked only where it wins.
+// The GPU kernels have not been measured (no GPU on the development machine): there the policy
+// kAuto keeps the dense engine, and kAlways runs them.
+double sparse_backward_crossover(Mode mode, const ConvGeometry& g, bool /*wants_dx*/) {
+  if (mode == Mode::GPU) return 0.0;
+  const int group_channels = g.in_channels / g.group;
+  const int filter = g.group_col_rows();
+  if (g.in_h * g.in_w == 1 && g.out_h * g.out_w == 1) return 0.10;  // a fully connected product
+  if (group_channels < 16 || filter < 256) return 0.0;
+  return filter < 2048 ? 0.13 : 0.22;
 }
 
 // ----- shape -----
@@ -81,12 +97,7 @@ void SparseConvBackward::Configure(const ConvGeometry& g, WeightOrder order) {
   geometry_ = g;
   order_ = order;
   shape_ = sparse_conv_shape(g, order);
-  window_row_.resize(g.out_spatial());
-  window_col_.resize(g.out_spatial());
-  for (int p = 0; p < g.out_spatial(); ++p) {
-    window_row_[p] = p / g.out_w * g.height.stride - g.height.pad;
-    window_col_[p] = p % g.out_w * g.width.stride - g.width.pad;
-  }
+  ComputeHostTables();
   configured_ = true;
 }
 
@@ -124,9 +135,13 @@ bool SparseConvBackward::Prepare(Mode mode, const float* dy, bool wants_dx) {
   density_ = static_cast<double>(channel_rows_.Count(mode, rows, dy)) / rows.elements();
   if (policy == SparseBackwardPolicy::kAuto && density_ > crossover) return false;
   channel_rows_.Fill(mode, dy);
-  if (wants_dx && DeviceKernels(mode)) {
-    position_rows_.Count(mode, PositionRows(), dy);
-    position_rows_.Fill(mode, dy);
+  if (wants_dx) {
+    if (DeviceKernels(mode)) {
+      position_rows_.Count(mode, PositionRows(), dy);
+      position_rows_.Fill(mode, dy);
+    } else {
+      CompressByPositionOnHost();
+    }
     position_rows_ready_ = true;
   }
   return true;
@@ -134,6 +149,7 @@ bool SparseConvBackward::Prepare(Mode mode, const float* dy, bool wants_dx) {
 
 void SparseConvBackward::Backward(Mode mode, const float* x, const float* weights, float* dx,
                                   float* dweights, float* dbias) {
+  CHECK(!dx || position_rows_ready_) << "SparseConvBackward: Prepare was told no dx is wanted";
   if (DeviceKernels(mode)) {
     BackwardOnDevice(mode, x, weights, dx, dweights, dbias);
   } else {
@@ -156,7 +172,6 @@ void SparseConvBackward::BackwardOnDevice(Mode mode, const float* x, const float
              kComputeMinChunk);
   }
   if (dx) {
-    CHECK(position_rows_ready_) << "SparseConvBackward: Prepare was told no dx would be asked";
     const SparseRows& by_position = position_rows_;
     for_each(mode, geometry_.batch * geometry_.in_image(),
              SparseInputGradient{shape_, by_position.offsets(mode), by_position.indices(mode),

@@ -6,16 +6,17 @@
 // K = C/G · kh · kw multiply-adds each, with no im2col matrix.  A fully connected product is
 // the 1x1 case (InnerProduct: N = its rows, C = its inputs, O = its outputs, 1x1 images).
 //
-// Kernels.  The host works channels-last, where every kernel tap (a, b) of a patch is a
-// contiguous run of C/G floats: x is transposed to NHWC and W to [O, kh, kw, C/G] once per call,
-// and both products become short vector multiply-adds (compiled for AVX-512 / AVX2 with a
-// baseline fallback, chosen at load time).  dy is compressed by (image, channel) rows; WGC is
-// split over output channels and AGB over images, in ranges of about equal non-zeros, so no two
-// threads write one element and every element is summed in one fixed order (deterministic for
-// any thread count).  The device runs element-wise functors (caffe/util/device.hpp) in gather
-// form, one thread per dW element (over the (image, channel) rows of its channel) and per dx
-// element (over the (image, group, position) rows of the outputs that read it), also without
-// atomics; the host can run them too, which is how the tests check them without a GPU.
+// Kernels.  dy is compressed twice: by (image, output channel) rows, whose entries are output
+// positions, and (when dx is wanted) by (image, group, output position) rows, whose entries are
+// the group's output channels.  Both products are then gathers with no atomics: each output
+// element is summed in one fixed order, whatever the thread count.  The host copies x, dx and W
+// into channel-blocked layouts once per call, where a kernel tap of a patch is a contiguous run
+// of channels, and accumulates blocks of up to 64 output floats in vector registers over the
+// non-zeros that feed them (sparse_backward_host.cpp; WGC split over output channels, AGB over
+// images, in ranges of about equal non-zeros).  The device runs element-wise
+// functors (caffe/util/device.hpp), one thread per dW element over its channel's rows and one per
+// dx element over the position rows of the outputs that read it; the host can run them too,
+// which is how the tests check them without a GPU.
 // A sparse library was not used: the products read x and dx through the convolution's windows
 // (no CSR × dense form without an im2col matrix, which costs as much as the dense pass saves),
 // and Debian's sparse BLAS packages have no NHWC patch gather; cuSPARSE's SpMM would need the
@@ -205,6 +206,10 @@ class SparseConvBackward {
                         float* dweights, float* dbias);
   void BackwardOnHost(const float* x, const float* weights, float* dx, float* dweights,
                       float* dbias);
+  // The host kernels' tables of window positions (sparse_backward_host.cpp).
+  void ComputeHostTables();
+  // position_rows_ from channel_rows_ on the host (a counting sort, without reading dy again).
+  void CompressByPositionOnHost();
 
   ConvGeometry geometry_;
   WeightOrder order_ = WeightOrder::kConvolution;
@@ -212,12 +217,13 @@ class SparseConvBackward {
   bool configured_ = false;
   Kernels kernels_ = Kernels::kForMode;
   double density_ = 1.0;
-  bool position_rows_ready_ = false;
+  bool position_rows_ready_ = false;  // the last Prepare compressed dy by positions too
   SparseRows channel_rows_, position_rows_;
-  // Host buffers: x channels-last, dx channels-last, W and dW as [O, kh, kw, C/G], and the input
-  // origin (row, column) of every output position's window.
-  std::vector<float> x_nhwc_, dx_nhwc_, weights_ohwc_, dweights_ohwc_;
-  std::vector<int> window_row_, window_col_;
+  // Host buffers: x, dx and W in the kernels' blocked layouts and dW as [O, kh, kw, C/G]; the
+  // input row and column where each output position's window starts; per input row (column) and
+  // tap row (column), the output row (column) that reads it there, or -1.
+  std::vector<float> x_blocked_, dx_blocked_, weights_blocked_, dweights_ohwc_;
+  std::vector<int> window_row_, window_col_, output_row_, output_col_;
 };
 
 }  // namespace caffe

@@ -58,6 +58,18 @@ void SparseRows::Fill(Mode mode, const float* data) {
            min_rows_per_chunk(layout_));
 }
 
+SparseRows::HostRows SparseRows::WriteOnHost(const RowLayout& layout, long long nonzeros) {
+  CHECK_LT(layout.elements(), static_cast<long long>(INT_MAX));
+  layout_ = layout;
+  counted_on_ = Mode::CPU;
+  nonzeros_ = nonzeros;
+  const size_t entries = static_cast<size_t>(std::max(nonzeros, 1LL));
+  const size_t offset_bytes = (static_cast<size_t>(layout.rows) + 1) * sizeof(int);
+  return {static_cast<int*>(ensure_bytes(offsets_, offset_bytes).mutable_cpu_data()),
+          static_cast<int*>(ensure_bytes(indices_, entries * sizeof(int)).mutable_cpu_data()),
+          static_cast<float*>(ensure_bytes(values_, entries * sizeof(float)).mutable_cpu_data())};
+}
+
 const int* SparseRows::offsets(Mode mode) const {
   return static_cast<const int*>(on(*offsets_, mode));
 }

@@ -45,7 +45,9 @@ struct CountRowNonzeros {
   }
 };
 
-// Writes row r's non-zeros (place in the row, value) from offsets[r] on.
+// Writes row r's non-zeros (place in the row, value) from offsets[r] on.  Every element is
+// written at the next free entry, which advances past non-zeros only (no branch on the data to
+// mispredict); the loop ends when the row's entries are full, so it never writes past them.
 struct FillRowNonzeros {
   RowLayout layout;
   const float* data;
@@ -54,14 +56,13 @@ struct FillRowNonzeros {
   float* values;
   CAFFE_HOST_DEVICE void operator()(long long r) const {
     const float* row = data + layout.first(static_cast<int>(r));
+    const int end = offsets[r + 1];
     int entry = offsets[r];
-    for (int t = 0; t < layout.length; ++t) {
+    for (int t = 0; t < layout.length && entry < end; ++t) {
       const float value = row[t * layout.step];
-      if (value != 0.0f) {
-        indices[entry] = t;
-        values[entry] = value;
-        ++entry;
-      }
+      indices[entry] = t;
+      values[entry] = value;
+      entry += value != 0.0f;
     }
   }
 };
@@ -73,6 +74,15 @@ class SparseRows {
   long long Count(Mode mode, const RowLayout& layout, const float* data);
   // Stores the entries of the rows the last Count measured; `data` must be the same tensor.
   void Fill(Mode mode, const float* data);
+
+  // For rows built on the host by the caller: sizes the buffers for `layout` and `nonzeros`
+  // entries and returns them to be written (offsets has layout.rows + 1 entries).
+  struct HostRows {
+    int* offsets;
+    int* indices;
+    float* values;
+  };
+  HostRows WriteOnHost(const RowLayout& layout, long long nonzeros);
 
   const RowLayout& layout() const { return layout_; }
   long long nonzeros() const { return nonzeros_; }

@@ -420,6 +420,22 @@ TEST(SparseBackwardTest, AutoPolicyFollowsTheCrossover) {
   EXPECT_FALSE(sparse.Prepare(Mode::CPU, dy.data(), true));
 }
 
+TEST(SparseBackwardTest, AutoPolicyKeepsShortFiltersDense) {
+  const ConvWindow k3{3, 1, 1, 1};
+  // Three input channels (a first layer) and a depthwise convolution: too little work per
+  // non-zero for the sparse path to win at any density, so dy is not even counted.
+  for (const ConvGeometry& g : {geometry(2, 3, 8, 8, 16, 1, k3, k3),
+                                geometry(2, 32, 8, 8, 32, 32, k3, k3)}) {
+    EXPECT_EQ(sparse_backward_crossover(Mode::CPU, g, true), 0.0);
+    PolicyScope scope(SparseBackwardPolicy::kAuto);
+    SparseConvBackward sparse;
+    sparse.Configure(g, WeightOrder::kConvolution);
+    const std::vector<float> dy(g.batch * g.out_image(), 0.0f);
+    EXPECT_FALSE(sparse.Prepare(Mode::CPU, dy.data(), true));
+    EXPECT_EQ(sparse.density(), 1.0);
+  }
+}
+
 // ----- the GPU -----
 
 TEST(SparseBackwardTest, GpuMatchesCpu) {
