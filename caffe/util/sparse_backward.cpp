@@ -30,27 +30,30 @@ void set_sparse_backward_policy(SparseBackwardPolicy policy) {
   policy_flag().store(policy, std::memory_order_relaxed);
 }
 
-// Measured by scripts/bench_grad_sparsify.py --parts conv --clock cpu --threads 1 (one
+// Measured by scripts/bench_grad_sparsify.py --parts conv --clock cpu --threads 1: one
 // Convolution backward, oneDNN against the sparse kernels, at the layer shapes of the CIFAR
-// AlexNet and ResNet-18, batch 32; the InnerProduct rows by the same comparison against OpenBLAS
-// at AlexNet's fc6 / fc7).  CPU time, because the shared 2-core machine's wall clock is mostly
-// scheduling noise.  Density where the two paths cost the same:
-//   C/G < 16 or K < 256 (AlexNet / ResNet conv1 with 3 channels, depthwise, 1x1 over 64
-//   channels): never, the sparse path loses even at 2%: its vector blocks are short and its
-//   fixed cost (compressing dy, the layout copies) is not repaid;
-//   3x3, K = 576 .. 1152 (ResNet stages 1-2, AlexNet conv2) and 1x1 over 512: 0.13 .. 0.27;
-//   3x3, K >= 2304 (AlexNet conv3-5, ResNet stages 3-4): 0.22 .. 0.31;
-//   fully connected 4096 -> 2048 and 2048 -> 2048 at 32 rows: 0.10 .. 0.11.
-// The thresholds below are the lower ends, so that the sparse path is picked only where it wins.
-// The GPU kernels have not been measured (no GPU on the development machine): there the policy
-// kAuto keeps the dense engine, and kAlways runs them.
+// AlexNet and ResNet-18 (batch 32) and densities 0.01 .. 0.5, as CPU time, because the shared
+// 2-core machine's wall clock is mostly other processes (with two threads oneDNN's barriers wait
+// for descheduled threads).  The density where both cost the same (interpolated):
+//   AlexNet conv1 (3 channels, K = 27): 0.015; ResNet conv1: sparse loses even at 0.01 — too
+//     few multiply-adds per non-zero to repay compressing dy and the layout copies;
+//   1x1 projections over 64 / 128 / 256 channels: 0 / 0 / 0.07 (a 1x1 over 512 channels: 0.16);
+//   3x3, K = C/G · 9 = 576 .. 1152 (ResNet stages 1-2, AlexNet conv2): 0.17 .. 0.28;
+//   3x3, K >= 2304 (AlexNet conv3-5, ResNet stages 3-4): 0.20 .. 0.27;
+//   InnerProduct (AlexNet fc6 4096 -> 2048, fc7 2048 -> 2048, 32 rows, against OpenBLAS): 0.10.
+// The thresholds below sit under the lowest crossover of each class, so that the sparse path is
+// picked only where it wins.  A depthwise convolution (C/G = 1) is not measured by the benchmark:
+// its few multiply-adds per non-zero put it with the 3-channel first layers.  The GPU kernels have
+// not been measured (no GPU on the development machine): there kAuto keeps the dense engine and
+// kAlways runs them.
 double sparse_backward_crossover(Mode mode, const ConvGeometry& g, bool /*wants_dx*/) {
   if (mode == Mode::GPU) return 0.0;
-  const int group_channels = g.in_channels / g.group;
-  const int filter = g.group_col_rows();
   if (g.in_h * g.in_w == 1 && g.out_h * g.out_w == 1) return 0.10;  // a fully connected product
-  if (group_channels < 16 || filter < 256) return 0.0;
-  return filter < 2048 ? 0.13 : 0.22;
+  const int filter = g.group_col_rows();
+  const bool pointwise = g.height.kernel * g.width.kernel == 1;
+  if (g.in_channels / g.group < 16 || filter < (pointwise ? 512 : 256)) return 0.0;
+  if (pointwise) return 0.13;
+  return filter < 1024 ? 0.15 : 0.18;
 }
 
 // ----- shape -----
