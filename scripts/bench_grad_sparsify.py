@@ -25,6 +25,7 @@ Timings are medians of --iterations calls measured in interleaved rounds
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -34,7 +35,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import numpy as np
 from google.protobuf import text_format
@@ -187,6 +188,171 @@ def spread(values: list[float]) -> float:
     return round((quartiles[2] - quartiles[0]) / statistics.median(values), 3)
 
 
+# ----- (b) one training iteration -----
+
+@dataclass(frozen=True)
+class TrainNet:
+    name: str
+    model: str  # folder under models/
+    base_lr: float
+
+
+TRAIN_NETS = {net.name: net for net in (
+    TrainNet("alexnet", "cifar10_alexnet", 0.05),
+    TrainNet("resnet18", "cifar10_resnet18", 0.1),
+    TrainNet("mobilenet", "cifar10_mobilenet", 0.1),
+)}
+PERCENTILES = (0.85, 0.9, 0.95, 0.995)
+TIMING_LR = 1e-6  # timed iterations barely move the weights, so every contender sees one state
+
+
+def model_prototxt(net: TrainNet) -> str:
+    return str(REPO / "models" / net.model / "train_val.prototxt")
+
+
+def solver_text(net_path: Path, base_lr: float) -> str:
+    return (f'net: "{net_path}"\nbase_lr: {base_lr}\nmomentum: 0.9\nweight_decay: 5e-4\n'
+            'lr_policy: "fixed"\nmax_iter: 100000000\ndisplay: 0\n'
+            'snapshot_after_train: false\nsolver_mode: CPU\nrandom_seed: 1\n')
+
+
+def lmdb_net_text(caffe_pb2: Any, net: TrainNet, data: Path, batch: int) -> str:
+    """The model's TRAIN net reading `data` (scripts/get_cifar10.py's LMDB and mean) at `batch`."""
+    spec = caffe_pb2.NetParameter()
+    spec.name = net.name
+    for layer in torch_peer.read_train_layers(caffe_pb2, model_prototxt(net)):
+        if layer.type == "Accuracy":
+            continue
+        copy = spec.layer.add()
+        copy.CopyFrom(layer)
+        del copy.include[:]
+        if copy.type == "Data":
+            copy.data_param.source = str(data / "train_lmdb")
+            copy.data_param.batch_size = batch
+            copy.transform_param.mean_file = str(data / "mean.binaryproto")
+    return text_format.MessageToString(spec)
+
+
+def warm_weights(caffe: Any, caffe_pb2: Any, net: TrainNet, args: argparse.Namespace,
+                 workdir: Path) -> tuple[Path, np.ndarray, np.ndarray]:
+    """Trains the plain net for --warmup-iterations on the LMDB (or reuses the weights cached in
+    --work-dir); returns the weights and one real batch (data, labels)."""
+    stem = f"{net.name}_b{args.batch}_w{args.warmup_iterations}"
+    weights = args.work_dir / f"{stem}.caffemodel"
+    net_path = workdir / f"{net.name}_lmdb.prototxt"
+    net_path.write_text(lmdb_net_text(caffe_pb2, net, args.data, args.batch))
+    solver_path = workdir / f"{net.name}_warm_solver.prototxt"
+    solver_path.write_text(solver_text(net_path, net.base_lr))
+    caffe.set_sparse_backward("auto")
+    solver = caffe.get_solver(str(solver_path))
+    if weights.exists():
+        solver.net.copy_from(str(weights))
+    else:
+        chunk = 10
+        with tqdm(total=args.warmup_iterations, desc=f"warm-up {net.name}", unit="it") as bar:
+            for done in range(0, args.warmup_iterations, chunk):
+                steps = min(chunk, args.warmup_iterations - done)
+                solver.step(steps)
+                bar.update(steps)
+                bar.set_postfix(loss=f"{float(solver.net.blobs['loss'].data):.3f}")
+        args.work_dir.mkdir(parents=True, exist_ok=True)
+        solver.net.save(str(weights))
+    solver.net.forward()
+    return weights, solver.net.blobs["data"].data.copy(), solver.net.blobs["label"].data.copy()
+
+
+def place_grad_sparsify(source: Path, target: Path, percentile: float) -> None:
+    """`python -m caffe.grad_sparsify --percentile p source target`."""
+    command = [sys.executable, "-m", "caffe.grad_sparsify", "--percentile", str(percentile),
+               str(source), str(target)]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise SystemExit(f"bench_grad_sparsify: {' '.join(command)} failed:\n{result.stderr}")
+
+
+def timing_solver(caffe: Any, net_path: Path, weights: Path, data: np.ndarray,
+                  labels: np.ndarray) -> Any:
+    solver_path = net_path.with_suffix(".solver.prototxt")
+    solver_path.write_text(solver_text(net_path, TIMING_LR))
+    solver = caffe.get_solver(str(solver_path))
+    solver.net.copy_from(str(weights))
+    solver.net.blobs["data"].data[...] = data
+    solver.net.blobs["label"].data[...] = labels
+    return solver
+
+
+def gradient_density(net: Any) -> float:
+    """Non-zeros over elements of the top gradients of every Convolution and InnerProduct."""
+    nonzero = total = 0
+    for layer, name in zip(net.layers, net._layer_names):
+        if layer.type in ("Convolution", "InnerProduct"):
+            for top in net.top_names[name]:
+                diff = net.blobs[top].diff
+                nonzero += int(np.count_nonzero(diff))
+                total += diff.size
+    return nonzero / max(total, 1)
+
+
+def solver_step(caffe: Any, solver: Any, policy: str) -> Callable[[], None]:
+    def step() -> None:
+        caffe.set_sparse_backward(policy)
+        solver.step(1)
+    return step
+
+
+def bench_train(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[dict]:
+    rows = []
+    percentiles = args.percentiles
+    if importlib.util.find_spec("caffe.grad_sparsify") is None:
+        print("caffe.grad_sparsify is not in this build: only the plain net (p = 0) is measured")
+        percentiles = []
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        for name in args.nets:
+            net = TRAIN_NETS[name]
+            weights, data, labels = warm_weights(caffe, caffe_pb2, net, args, workdir)
+            plain = workdir / f"{name}_input.prototxt"
+            plain.write_text(torch_peer.input_net_text(caffe_pb2, model_prototxt(net), args.batch,
+                                                       IMAGE))
+            contenders = {"baseline": ("never", plain), "p=0": ("auto", plain)}
+            for percentile in percentiles:
+                placed = workdir / f"{name}_gs{percentile}.prototxt"
+                place_grad_sparsify(plain, placed, percentile)
+                contenders[f"p={percentile}"] = ("auto", placed)
+            solvers = {key: timing_solver(caffe, path, weights, data, labels)
+                       for key, (_, path) in contenders.items()}
+            steps = {key: solver_step(caffe, solvers[key], contenders[key][0])
+                     for key in contenders}
+            samples = time_side_by_side(steps, args)
+            medians = bench_common.medians(samples)
+            for key, (policy, _) in contenders.items():
+                if key == "baseline":
+                    continue
+                caffe.set_sparse_backward(policy)
+                solvers[key].step(1)
+                p = 0.0 if key == "p=0" else float(key[2:])
+                rows.append({"net": name, "p": p,
+                             "density": round(gradient_density(solvers[key].net), 4),
+                             "ms_baseline": round(medians["baseline"], 1),
+                             "ms_sparse": round(medians[key], 1),
+                             "speedup": round(medians["baseline"] / medians[key], 3),
+                             "spread_baseline": spread(samples["baseline"]),
+                             "spread_sparse": spread(samples[key])})
+                tqdm.write(f"  {name} p={p}: density {rows[-1]['density']}, baseline "
+                           f"{rows[-1]['ms_baseline']} ms, sparse {rows[-1]['ms_sparse']} ms, "
+                           f"speedup {rows[-1]['speedup']}")
+            caffe.set_sparse_backward("never")
+            solvers["baseline"].step(1)
+            tqdm.write(f"  {name} baseline: density "
+                       f"{gradient_density(solvers['baseline'].net):.4f} (dense backward)")
+    caffe.set_sparse_backward("auto")
+    bench_common.print_table(
+        ["net", "p", "density", "ms_baseline", "ms_sparse", "speedup"],
+        [[r["net"], r["p"], r["density"], r["ms_baseline"], r["ms_sparse"], r["speedup"]]
+         for r in rows])
+    return rows
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -202,6 +368,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="untimed rounds first")
     parser.add_argument("--block", type=int, default=2,
                         help="calls per contender per round; the first of each is untimed")
+    parser.add_argument("--nets", nargs="+", choices=sorted(TRAIN_NETS), default=list(TRAIN_NETS),
+                        help="nets of part train")
+    parser.add_argument("--percentiles", type=float, nargs="+", default=list(PERCENTILES),
+                        help="GradSparsify percentiles of part train")
+    parser.add_argument("--data", type=Path, default=REPO / "data" / "cifar10",
+                        help="CIFAR-10 LMDBs and mean of scripts/get_cifar10.py (part train)")
+    parser.add_argument("--warmup-iterations", type=int, default=300,
+                        help="training iterations before part train measures (default 300)")
+    parser.add_argument("--work-dir", type=Path, default=REPO / "data" / "grad_sparsify_bench",
+                        help="where the warmed-up weights are cached")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="time on the wall clock (default) or as the process's CPU time")
     parser.add_argument("--json", metavar="FILE",
@@ -212,6 +388,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--threads, --batch and --iterations must be at least 1")
     if any(not 0.0 < d <= 1.0 for d in args.densities):
         parser.error("--densities must lie in (0, 1]")
+    if any(not 0.0 < p < 1.0 for p in args.percentiles):
+        parser.error("--percentiles must lie in (0, 1)")
+    if "train" in args.parts and not (args.data / "train_lmdb").is_dir():
+        parser.error(f"{args.data / 'train_lmdb'} not found: make it with scripts/get_cifar10.py "
+                     "(--limit N converts a part), or pass --data")
 
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     caffe = bench_common.import_caffe()
@@ -224,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, list[dict]] = {}
     if "conv" in args.parts:
         results[f"conv_{args.clock}"] = bench_conv(caffe, caffe_pb2, args)
+    if "train" in args.parts:
+        results[f"train_{args.clock}"] = bench_train(caffe, caffe_pb2, args)
     write_results(args.json, results)
     return 0
 

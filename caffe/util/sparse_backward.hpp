@@ -13,14 +13,16 @@
 // into channel-blocked layouts once per call, where a kernel tap of a patch is a contiguous run
 // of channels, and accumulates blocks of up to 64 output floats in vector registers over the
 // non-zeros that feed them (sparse_backward_host.cpp; WGC split over output channels, AGB over
-// images, in ranges of about equal non-zeros).  The device runs element-wise
-// functors (caffe/util/device.hpp), one thread per dW element over its channel's rows and one per
-// dx element over the position rows of the outputs that read it; the host can run them too,
-// which is how the tests check them without a GPU.
-// A sparse library was not used: the products read x and dx through the convolution's windows
-// (no CSR × dense form without an im2col matrix, which costs as much as the dense pass saves),
-// and Debian's sparse BLAS packages have no NHWC patch gather; cuSPARSE's SpMM would need the
-// im2col matrix on the device too.
+// images, in ranges of about equal non-zeros).  The device runs element-wise functors
+// (caffe/util/device.hpp), one thread per dW element over its channel's rows and one per dx
+// element over the position rows of the outputs that read it; the host can run them too, which
+// is how the tests check them without a GPU.
+// No sparse library: a library product (Debian's librsb Sparse BLAS or SuiteSparse:GraphBLAS on
+// the host, cuSPARSE's SpMM on the device) multiplies a sparse matrix by a dense matrix, and here
+// the dense operand is x read through the convolution's windows: it would have to be written out
+// as an im2col matrix first, whose cost (K · S floats per image, read and written) is of the order
+// of what the sparse product saves; librsb would also rebuild its matrix format from dy every
+// call and add a build dependency.  The gathers above read the windows in place.
 //
 // Where the sparse path pays: SparseConvBackward::Prepare measures dy's density (one counting
 // pass) and compares it with sparse_backward_crossover, measured on the host (see there).

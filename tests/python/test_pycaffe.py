@@ -713,3 +713,59 @@ layer {{ name: "loss" type: "SoftmaxWithLoss" bottom: "ip2" bottom: "label" top:
         caffe.set_column_skip(True)
     for with_skip, without in zip(weights[True], weights[False]):
         np.testing.assert_allclose(with_skip, without, rtol=1e-5, atol=1e-6)
+
+
+# ---------------------------------------------------------------------------------------------
+# The sparse backward of Convolution and InnerProduct
+
+SPARSE_NET = """
+layer { name: "data" type: "Input" top: "data" top: "label"
+  input_param { shape { dim: 4 dim: 16 dim: 6 dim: 6 } shape { dim: 4 } } }
+layer { name: "conv" type: "Convolution" bottom: "data" top: "conv"
+  convolution_param { num_output: 24 kernel_size: 3 pad: 1 weight_filler { type: "msra" } } }
+layer { name: "relu" type: "ReLU" bottom: "conv" top: "conv" }
+layer { name: "ip" type: "InnerProduct" bottom: "conv" top: "ip"
+  inner_product_param { num_output: 5 weight_filler { type: "gaussian" std: 0.1 } } }
+layer { name: "loss" type: "SoftmaxWithLoss" bottom: "ip" bottom: "label" top: "loss" }
+"""
+
+
+def test_sparse_backward_policies_give_the_same_training_step(tmp_path: Path) -> None:
+    (tmp_path / "net.prototxt").write_text(SPARSE_NET)
+    (tmp_path / "solver.prototxt").write_text(
+        f'net: "{tmp_path / "net.prototxt"}"\nbase_lr: 0.1\nmomentum: 0.9\nlr_policy: "fixed"\n'
+        'max_iter: 10\nsnapshot_after_train: false\nsolver_mode: CPU\nrandom_seed: 5\n')
+    rng = np.random.default_rng(4)
+    data = rng.standard_normal((4, 16, 6, 6)).astype(np.float32)
+    label = rng.integers(0, 5, 4).astype(np.float32)
+    assert caffe.sparse_backward() == "auto"
+    weights = {}
+    try:
+        for policy in ("never", "always", "auto"):
+            caffe.set_sparse_backward(policy)
+            assert caffe.sparse_backward() == policy
+            solver = caffe.get_solver(str(tmp_path / "solver.prototxt"))
+            solver.net.blobs["data"].data[...] = data
+            solver.net.blobs["label"].data[...] = label
+            solver.step(3)
+            weights[policy] = [p.data.copy() for name in ("conv", "ip")
+                               for p in solver.net.params[name]]
+    finally:
+        caffe.set_sparse_backward("auto")
+    for policy in ("always", "auto"):
+        for sparse, dense in zip(weights[policy], weights["never"]):
+            np.testing.assert_allclose(sparse, dense, rtol=1e-4, atol=1e-6)
+
+
+def test_sparse_backward_rejects_unknown_policy() -> None:
+    with pytest.raises(ValueError, match="'auto', 'never' or 'always'"):
+        caffe.set_sparse_backward("sometimes")
+    assert caffe.sparse_backward() == "auto"
+
+
+def test_sparse_backward_environment_switch() -> None:
+    code = "import caffe; print(caffe.sparse_backward())"
+    for value, expected in (("1", "never"), ("0", "auto"), ("", "auto")):
+        result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                env={**os.environ, "CAFFE_NO_SPARSE_BACKWARD": value}, check=True)
+        assert result.stdout.strip() == expected
