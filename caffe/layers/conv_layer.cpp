@@ -30,9 +30,9 @@ void ConvolutionLayer::ForwardPair(Mode /*mode*/, ConvEngine& engine, const floa
   engine.Forward(x, weights, bias, y);
 }
 
-void ConvolutionLayer::BackwardPair(Mode mode, ConvEngine& engine, const float* x,
-                                    const float* dy, const float* weights, float* dx,
-                                    float* dweights, float* dbias) {
+void ConvolutionLayer::BackwardPair(Mode mode, ConvEngine& engine, const float* x, const float* dy,
+                                    const float* weights, float* dx, float* dweights,
+                                    float* dbias) {
   sparse_.Configure(engine.geometry(), WeightOrder::kConvolution);
   if (sparse_.Prepare(mode, dy, dx != nullptr)) {
     sparse_.Backward(mode, x, weights, dx, dweights, dbias);

@@ -94,8 +94,8 @@ ConvGeometry fully_connected_geometry(int rows, int inputs, int outputs) {
 
 void SparseConvBackward::Configure(const ConvGeometry& g, WeightOrder order) {
   if (configured_ && g == geometry_ && order == order_) return;
-  CHECK(order == WeightOrder::kConvolution || (g.group == 1 && g.height.kernel == 1 &&
-                                               g.width.kernel == 1))
+  CHECK(order == WeightOrder::kConvolution ||
+        (g.group == 1 && g.height.kernel == 1 && g.width.kernel == 1))
       << "input-major weights are a 1x1 ungrouped product's";
   geometry_ = g;
   order_ = order;
@@ -165,8 +165,8 @@ void SparseConvBackward::BackwardOnDevice(Mode mode, const float* x, const float
   const SparseRows& rows = channel_rows_;
   if (dweights) {
     for_each(mode, static_cast<long long>(shape_.outputs) * shape_.filter_size(),
-             SparseWeightGradient{shape_, rows.offsets(mode), rows.indices(mode),
-                                  rows.values(mode), x, dweights},
+             SparseWeightGradient{shape_, rows.offsets(mode), rows.indices(mode), rows.values(mode),
+                                  x, dweights},
              kComputeMinChunk);
   }
   if (dbias) {

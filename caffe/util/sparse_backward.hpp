@@ -53,11 +53,11 @@ double sparse_backward_crossover(Mode mode, const ConvGeometry& g, bool wants_dx
 
 // The convolution's shape as the kernels (host and device) read it.
 struct SparseConvShape {
-  int batch, channels, height, width;     // x: [batch, channels, height, width]
-  int outputs, out_height, out_width;     // dy: [batch, outputs, out_height, out_width]
+  int batch, channels, height, width;  // x: [batch, channels, height, width]
+  int outputs, out_height, out_width;  // dy: [batch, outputs, out_height, out_width]
   int groups;
   int kernel_h, kernel_w, stride_h, stride_w, pad_h, pad_w, dilation_h, dilation_w;
-  bool input_major_weights;               // WeightOrder::kInputMajor
+  bool input_major_weights;  // WeightOrder::kInputMajor
 
   CAFFE_HOST_DEVICE int group_channels() const { return channels / groups; }
   CAFFE_HOST_DEVICE int group_outputs() const { return outputs / groups; }
@@ -151,7 +151,8 @@ CAFFE_HOST_DEVICE inline void SparseInputGradient::operator()(long long i) const
   const SparseConvShape& s = shape;
   const int col = static_cast<int>(i % s.width);
   const int y = static_cast<int>(i / s.width % s.height);
-  const int channel = static_cast<int>(i / (static_cast<long long>(s.width) * s.height) % s.channels);
+  const int channel =
+      static_cast<int>(i / (static_cast<long long>(s.width) * s.height) % s.channels);
   const int n = static_cast<int>(i / (static_cast<long long>(s.width) * s.height * s.channels));
   const int g = channel / s.group_channels(), c = channel % s.group_channels();
   float sum = 0.0f;
@@ -204,8 +205,8 @@ class SparseConvBackward {
   RowLayout ChannelRows() const;
   // dy's (image, group, output position) rows; entries are the group's output channels.
   RowLayout PositionRows() const;
-  void BackwardOnDevice(Mode mode, const float* x, const float* weights, float* dx,
-                        float* dweights, float* dbias);
+  void BackwardOnDevice(Mode mode, const float* x, const float* weights, float* dx, float* dweights,
+                        float* dbias);
   void BackwardOnHost(const float* x, const float* weights, float* dx, float* dweights,
                       float* dbias);
   // The host kernels' tables of window positions (sparse_backward_host.cpp).

@@ -88,10 +88,17 @@ template <typename Run>
 CAFFE_ALWAYS_INLINE void for_each_block(int channels, const Run& run) {
   for (int c0 = 0; c0 < channels; c0 += block_width(channels - c0)) {
     switch (block_width(channels - c0)) {
-      case 64: run(Block<4>{}, c0); break;
-      case 32: run(Block<2>{}, c0); break;
-      case 16: run(Block<1>{}, c0); break;
-      default: run(TailBlock{channels - c0, {}}, c0);
+      case 64:
+        run(Block<4>{}, c0);
+        break;
+      case 32:
+        run(Block<2>{}, c0);
+        break;
+      case 16:
+        run(Block<1>{}, c0);
+        break;
+      default:
+        run(TailBlock{channels - c0, {}}, c0);
     }
   }
 }
@@ -228,13 +235,12 @@ struct InputBlockPass {
     const long long group_weights =
         static_cast<long long>(group) * s.group_outputs() * s.filter_size();
     // W[g·O/G + o', tap, block] is at slice + tap · tap_stride + o' · channel_stride.
-    const float* slice = weights.data + group_weights +
-                         (weights.blocked ? static_cast<long long>(c0) * s.taps() *
-                                                s.group_outputs()
-                                          : c0);
-    const long long tap_stride =
-        weights.blocked ? static_cast<long long>(s.group_outputs()) * block.width()
-                        : s.group_channels();
+    const float* slice =
+        weights.data + group_weights +
+        (weights.blocked ? static_cast<long long>(c0) * s.taps() * s.group_outputs() : c0);
+    const long long tap_stride = weights.blocked
+                                     ? static_cast<long long>(s.group_outputs()) * block.width()
+                                     : s.group_channels();
     const long long channel_stride = weights.blocked ? block.width() : s.filter_size();
     const long long block_offset =
         (static_cast<long long>(group) * s.group_channels() + c0) * view.plane();
@@ -264,8 +270,8 @@ struct InputBlockPass {
   }
 };
 
-CAFFE_VECTOR_CLONES void input_gradient_range(const HostView& view, InputWeights weights,
-                                              int begin, int end, float* dx_blocked) {
+CAFFE_VECTOR_CLONES void input_gradient_range(const HostView& view, InputWeights weights, int begin,
+                                              int end, float* dx_blocked) {
   for (int g = 0; g < view.shape.groups; ++g) {
     for_each_block(view.shape.group_channels(),
                    InputBlockPass{view, weights, begin, end, g, dx_blocked});
@@ -291,8 +297,7 @@ void transpose(int rows, int cols, const float* src, float* dst) {
 }
 
 // Image n of a plain NCHW tensor into the blocked layout (to_blocked) or back.
-void change_image_layout(const SparseConvShape& s, const float* src, float* dst,
-                         bool to_blocked) {
+void change_image_layout(const SparseConvShape& s, const float* src, float* dst, bool to_blocked) {
   const int plane = s.height * s.width;
   for_each_image_block(s, [&](long long offset, int width) {
     if (to_blocked) {
@@ -450,8 +455,8 @@ void SparseConvBackward::BackwardOnHost(const float* x, const float* weights, fl
       x_blocked_.resize(s.batch * view.image_size());
       parallel_for(s.batch, 1, [&](long long begin, long long end) {
         for (long long n = begin; n < end; ++n) {
-          change_image_layout(s, x + n * view.image_size(), x_blocked_.data() + n * view.image_size(),
-                              true);
+          change_image_layout(s, x + n * view.image_size(),
+                              x_blocked_.data() + n * view.image_size(), true);
         }
       });
       x_blocked = x_blocked_.data();
@@ -469,16 +474,15 @@ void SparseConvBackward::BackwardOnHost(const float* x, const float* weights, fl
       }
     }
     const long long image_bytes = view.image_size() * static_cast<long long>(sizeof(float));
-    const int images_per_pass =
-        static_cast<int>(std::clamp(kWeightPassBytes / std::max(1LL, image_bytes), 1LL,
-                                    static_cast<long long>(s.batch)));
+    const int images_per_pass = static_cast<int>(std::clamp(
+        kWeightPassBytes / std::max(1LL, image_bytes), 1LL, static_cast<long long>(s.batch)));
     run_balanced(costs, [&](int begin, int end) {
       weight_gradient_range(view, x_blocked, images_per_pass, begin, end, gradient, dbias);
     });
     if (dweights && gradient != dweights) {
       for_each_weight(s, [&](int o, int c, int tap, long long index) {
-        dweights[index] += gradient[(static_cast<long long>(o) * s.taps() + tap) *
-                                        s.group_channels() + c];
+        dweights[index] +=
+            gradient[(static_cast<long long>(o) * s.taps() + tap) * s.group_channels() + c];
       });
     }
   }

@@ -34,8 +34,7 @@ long long SparseRows::Count(Mode mode, const RowLayout& layout, const float* dat
   counted_on_ = mode;
   const size_t offset_bytes = (static_cast<size_t>(layout.rows) + 1) * sizeof(int);
   int* offsets = static_cast<int*>(mutable_on(ensure_bytes(offsets_, offset_bytes), mode));
-  for_each(mode, layout.rows, CountRowNonzeros{layout, data, offsets},
-           min_rows_per_chunk(layout));
+  for_each(mode, layout.rows, CountRowNonzeros{layout, data, offsets}, min_rows_per_chunk(layout));
 #ifdef CAFFE_USE_CUDA
   if (mode == Mode::GPU) {
     nonzeros_ = scan_row_counts_gpu(offsets, layout.rows);

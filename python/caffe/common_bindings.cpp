@@ -1,5 +1,6 @@
-// Process-wide settings (mode, device, seed, BLAS threads, column skipping, sparse backward), the Phase enum, the
-// layer registry, and the guard that keeps Python from using a bound object before its __init__.
+// Process-wide settings (mode, device, seed, BLAS threads, column skipping, sparse backward), the
+// Phase enum, the layer registry, and the guard that keeps Python from using a bound object before
+// its __init__.
 #include <pybind11/native_enum.h>
 #include <pybind11/stl.h>
 

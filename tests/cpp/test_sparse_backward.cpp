@@ -131,8 +131,7 @@ void expect_sparse_matches_dense(const LayerCase& c) {
 }
 
 std::string conv(const std::string& settings, const std::string& engine = "CAFFE") {
-  return "name: 'conv' type: 'Convolution' convolution_param { " + settings +
-         " engine: " + engine +
+  return "name: 'conv' type: 'Convolution' convolution_param { " + settings + " engine: " + engine +
          " weight_filler { type: 'gaussian' std: 0.5 } bias_filler { type: 'gaussian' } }";
 }
 
@@ -165,8 +164,8 @@ TEST(SparseBackwardTest, ConvolutionDepthwise) {
 
 TEST(SparseBackwardTest, ConvolutionPointwise) {
   expect_sparse_matches_dense({conv("num_output: 7 kernel_size: 1"), {2, 5, 6, 5}});
-  expect_sparse_matches_dense({conv("num_output: 6 kernel_size: 1 stride: 2 group: 2"),
-                               {2, 4, 7, 7}});
+  expect_sparse_matches_dense(
+      {conv("num_output: 6 kernel_size: 1 stride: 2 group: 2"), {2, 4, 7, 7}});
 }
 
 TEST(SparseBackwardTest, ConvolutionOnePixelImages) {
@@ -403,7 +402,8 @@ TEST(SparseBackwardTest, HostKernelsAreDeterministicAcrossThreadCounts) {
 // ----- the policy -----
 
 TEST(SparseBackwardTest, AutoPolicyFollowsTheCrossover) {
-  const ConvGeometry g = geometry(4, 64, 8, 8, 64, 1, ConvWindow{3, 1, 1, 1}, ConvWindow{3, 1, 1, 1});
+  const ConvGeometry g =
+      geometry(4, 64, 8, 8, 64, 1, ConvWindow{3, 1, 1, 1}, ConvWindow{3, 1, 1, 1});
   const double crossover = sparse_backward_crossover(Mode::CPU, g, true);
   ASSERT_GT(crossover, 0.0);
   ASSERT_LT(crossover, 0.9);
@@ -424,8 +424,8 @@ TEST(SparseBackwardTest, AutoPolicyKeepsShortFiltersDense) {
   const ConvWindow k3{3, 1, 1, 1};
   // Three input channels (a first layer) and a depthwise convolution: too little work per
   // non-zero for the sparse path to win at any density, so dy is not even counted.
-  for (const ConvGeometry& g : {geometry(2, 3, 8, 8, 16, 1, k3, k3),
-                                geometry(2, 32, 8, 8, 32, 32, k3, k3)}) {
+  for (const ConvGeometry& g :
+       {geometry(2, 3, 8, 8, 16, 1, k3, k3), geometry(2, 32, 8, 8, 32, 32, k3, k3)}) {
     EXPECT_EQ(sparse_backward_crossover(Mode::CPU, g, true), 0.0);
     PolicyScope scope(SparseBackwardPolicy::kAuto);
     SparseConvBackward sparse;
