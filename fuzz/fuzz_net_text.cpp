@@ -1,0 +1,6 @@
+// libFuzzer harness "net_text":
+// NetParameter prototxt: read_proto_from_text + upgrade_net_logged (what read_net_param does),
+// then, with the fields that name outside files cleared, a Net in phase TEST, forward and back.
+#include "fuzz/harness.hpp"
+
+CAFFE_FUZZ_HARNESS(net_text)
