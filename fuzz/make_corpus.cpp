@@ -1,7 +1,7 @@
 // Writes the seed corpora, fuzz/corpus/<target>/, from the project's own files and writers: the
 // models/ prototxts (data layers turned into Input layers, so that the nets build without data),
-// caffemodels and solverstates the library saves, schedules, mean files, Datums, IDX and HDF5
-// files, images and codec packages the library encodes; and the prototxt dictionary
+// caffemodels and solverstates the library saves, schedules, mean files, Datums, IDX files,
+// descriptions of HDF5 files, images and codec packages the library encodes; and the prototxt dictionary
 // fuzz/dicts/prototxt.dict (every field and enum value name of the schema, every layer type).
 //
 //   build-fuzz/make_corpus <repository root>      (scripts/fuzz.sh --corpus runs it)
@@ -9,7 +9,6 @@
 // The output is deterministic, so re-running it changes no committed file.
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/text_format.h>
-#include <hdf5.h>
 #include <zlib.h>
 
 #include <algorithm>
@@ -341,35 +340,18 @@ void write_idx_seeds(const CorpusWriter& out) {
   out.write("idx", "images_2x3x3.idx.gz", gzip(images));
 }
 
-// A .h5 file with a float dataset `data` and an integer dataset `label` of these shapes.
-std::string h5_file(const std::vector<hsize_t>& data_dims, const std::vector<hsize_t>& label_dims) {
-  const fs::path path = fs::temp_directory_path() / "caffe_make_corpus.h5";
-  const hid_t file = H5Fcreate(path.c_str(), H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-  const hid_t creation = H5Pcreate(H5P_DATASET_CREATE);
-  H5Pset_obj_track_times(creation, false);  // no timestamps: the same bytes every run
-  const auto add = [&](const char* name, const std::vector<hsize_t>& dims, hid_t type) {
-    hsize_t count = 1;
-    for (hsize_t dim : dims) count *= dim;
-    std::vector<float> values(count);
-    for (hsize_t i = 0; i < count; ++i) values[i] = static_cast<float>(i % 5);
-    const hid_t space = H5Screate_simple(static_cast<int>(dims.size()), dims.data(), nullptr);
-    const hid_t set = H5Dcreate2(file, name, type, space, H5P_DEFAULT, creation, H5P_DEFAULT);
-    H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, values.data());
-    H5Dclose(set);
-    H5Sclose(space);
-  };
-  add("data", data_dims, H5T_IEEE_F32LE);
-  add("label", label_dims, H5T_STD_I32LE);
-  H5Pclose(creation);
-  H5Fclose(file);
-  const std::string bytes = read_file(path.string());
-  fs::remove(path);
-  return bytes;
-}
-
+// Descriptions of .h5 files for the hdf5 target (fuzz/targets_hdf5.cpp): an object count, then
+// per object a name (0 data, 1 label), a type (0 float, 2 int32), a rank and its dimensions
+// (a byte >= 224 is a huge one); values come from the bytes after.
 void write_hdf5_and_list_seeds(const CorpusWriter& out) {
-  out.write("hdf5", "rows_4x3.h5", h5_file({4, 3}, {4}));
-  out.write("hdf5", "seq_5x2.h5", h5_file({5, 2}, {5, 2}));
+  const auto seed = [](std::initializer_list<int> bytes) {
+    std::string text;
+    for (int b : bytes) text += static_cast<char>(b);
+    return text + "values: 0123456789abcdef";
+  };
+  out.write("hdf5", "rows_4x3.spec", seed({1, 0, 0, 2, 4, 3, 1, 2, 1, 4}));
+  out.write("hdf5", "seq_5x2.spec", seed({1, 0, 0, 2, 5, 2, 1, 2, 2, 5, 2}));
+  out.write("hdf5", "huge_rows.spec", seed({1, 0, 0, 2, 225, 3, 1, 2, 1, 225}));
   out.write("lists", "images.txt", "cat.jpg 0\nfolder/dog with space.png 1\n\n\tbird.jpg\t2\n");
   out.write("lists", "h5_list.txt", "train.h5\n  valid.h5  \n");
 }

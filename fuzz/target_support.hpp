@@ -62,6 +62,22 @@ inline std::string_view as_text(const uint8_t* data, size_t size) {
   return {reinterpret_cast<const char*>(data), size};
 }
 
+// Small numbers drawn from the fuzzer's bytes, for targets that build a structured input from
+// them; zeros once the bytes run out.
+class ByteSource {
+ public:
+  ByteSource(const uint8_t* data, size_t size) : data_(data), size_(size) {}
+  uint8_t byte() { return offset_ < size_ ? data_[offset_++] : 0; }
+  bool empty() const { return offset_ >= size_; }
+  // The bytes not drawn yet.
+  std::string_view rest() const { return as_text(data_ + offset_, size_ - offset_); }
+
+ private:
+  const uint8_t* data_;
+  size_t size_;
+  size_t offset_ = 0;
+};
+
 // A folder of this process's own under the system temp folder, removed at exit.
 const std::string& scratch_dir();
 // Writes the bytes to scratch_dir()/name and returns that path.

@@ -55,12 +55,15 @@ void mean_file(const uint8_t* data, size_t size);
 void datum(const uint8_t* data, size_t size);
 // IDX file (convert_mnist_data): read_idx_file as images and as labels.
 void idx(const uint8_t* data, size_t size);
-// .h5 file: the HDF5Data layer's setup and two forward passes.
+// .h5 file through the HDF5Data layer (setup, two batches, with and without shuffling).  The
+// bytes describe the file (datasets, types, dimensions, values), which libhdf5 writes: raw bytes
+// crash libhdf5 itself (fuzz/targets_hdf5.cpp).
 void hdf5(const uint8_t* data, size_t size);
 // Image bytes through convert_imageset's decoder: decode_image, channel conversion, resizing,
 // the raw Datum and re-encoding.
 void image(const uint8_t* data, size_t size);
-// Weight-codec package (caffe/parallel): read_package + decode_payload.  The first byte chooses
+// Weight-codec package (caffe/parallel): read_package, then decode_payload into a blob of the
+// package's shape, as the data-parallel trainer does.  The first byte chooses
 // whether the harness repairs the trailing CRC first, so that the fuzzer gets past it.
 void package(const uint8_t* data, size_t size);
 // Text list files: an image list (ImageData, convert_imageset) and an HDF5 source list.
