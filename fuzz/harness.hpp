@@ -7,12 +7,12 @@
 
 #include "fuzz/targets.hpp"
 
-#define CAFFE_FUZZ_HARNESS(target)                                            \
-  extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {      \
-    ::caffe::fuzz::init_harness();                                            \
-    return 0;                                                                 \
-  }                                                                           \
-  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {   \
-    ::caffe::fuzz::target(data, size);                                        \
-    return 0;                                                                 \
+#define CAFFE_FUZZ_HARNESS(target)                                          \
+  extern "C" int LLVMFuzzerInitialize(int* /*argc*/, char*** /*argv*/) {    \
+    ::caffe::fuzz::init_harness();                                          \
+    return 0;                                                               \
+  }                                                                         \
+  extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) { \
+    ::caffe::fuzz::target(data, size);                                      \
+    return 0;                                                               \
   }

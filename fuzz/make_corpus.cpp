@@ -1,8 +1,9 @@
 // Writes the seed corpora, fuzz/corpus/<target>/, from the project's own files and writers: the
 // models/ prototxts (data layers turned into Input layers, so that the nets build without data),
 // caffemodels and solverstates the library saves, schedules, mean files, Datums, IDX files,
-// descriptions of HDF5 files, images and codec packages the library encodes; and the prototxt dictionary
-// fuzz/dicts/prototxt.dict (every field and enum value name of the schema, every layer type).
+// descriptions of HDF5 files, images and codec packages the library encodes; and the prototxt
+// dictionary fuzz/dicts/prototxt.dict (every field and enum value name of the schema, every layer
+// type).
 //
 //   build-fuzz/make_corpus <repository root>      (scripts/fuzz.sh --corpus runs it)
 //
@@ -159,7 +160,8 @@ void write_net_seeds(const CorpusWriter& out, const NetParameter& fixed) {
     out.write_text("solver_text", std::string(model.name) + "_solver.prototxt", solver);
   }
   out.write_text("net_text", "fixed.prototxt", fixed);
-  for (const auto& [name, text] : {std::pair{"v1.prototxt", kV1Net}, {"v0.prototxt", kV0Net},
+  for (const auto& [name, text] : {std::pair{"v1.prototxt", kV1Net},
+                                   {"v0.prototxt", kV0Net},
                                    {"legacy_data.prototxt", kLegacyDataNet}}) {
     out.write("net_text", name, text);
     out.write("upgrade", name, text);
@@ -299,7 +301,8 @@ void write_image_and_datum_seeds(const CorpusWriter& out) {
   for (int i = 0; i < 6; ++i) floats.add_float_data(i * 1.5f);
   floats.set_label(1);
   out.write_binary("datum", "float_1x2x3.datum", floats);
-  for (const auto& [name, bytes] : {std::pair{"encoded_png.datum", png}, {"encoded_jpg.datum", jpeg}}) {
+  for (const auto& [name, bytes] :
+       {std::pair{"encoded_png.datum", png}, {"encoded_jpg.datum", jpeg}}) {
     Datum encoded;
     encoded.set_data(bytes);
     encoded.set_encoded(true);
@@ -367,11 +370,13 @@ void write_package_seeds(const CorpusWriter& out) {
     std::string name = mode;
     std::replace(name.begin(), name.end(), ':', '_');
     // The first byte is the target's flag: 0 leaves the CRC as it is.
-    out.write("package", name + ".pkg", std::string(1, '\0') + std::string(package.begin(), package.end()));
+    out.write("package", name + ".pkg",
+              std::string(1, '\0') + std::string(package.begin(), package.end()));
   }
   const std::vector<float> constant(6, 0.25f);
   const std::vector<uint8_t> flat = encode_weights("c", constant.data(), {2, 3}, CodecOptions{});
-  out.write("package", "constant.pkg", std::string(1, '\0') + std::string(flat.begin(), flat.end()));
+  out.write("package", "constant.pkg",
+            std::string(1, '\0') + std::string(flat.begin(), flat.end()));
 }
 
 // ---- the prototxt dictionary ----

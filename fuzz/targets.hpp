@@ -20,7 +20,8 @@ namespace fuzz {
 using TargetFunction = void (*)(const uint8_t* data, size_t size);
 
 struct Target {
-  const char* name;  // the harness is fuzz/fuzz_<name>.cpp, its files fuzz/{corpus,regressions}/<name>
+  const char*
+      name;  // the harness is fuzz/fuzz_<name>.cpp, its files fuzz/{corpus,regressions}/<name>
   TargetFunction run;
   const char* what;  // the loader it drives, for the docs and messages
 };

@@ -83,8 +83,7 @@ std::vector<int> claimed_mean_shape(const std::string& bytes) {
 // Encodes a (small) image and decodes it again: the result must have the same geometry.
 void check_round_trip(const Image& image, ImageFormat format) {
   const Image back = decode_image(encode_image(image, format), ImageChannels::NATIVE, "re-encoded");
-  if (back.height != image.height || back.width != image.width ||
-      back.channels != image.channels) {
+  if (back.height != image.height || back.width != image.width || back.channels != image.channels) {
     throw std::logic_error("an encoded image decodes to another geometry");
   }
 }
@@ -153,7 +152,8 @@ void package(const uint8_t* data, size_t size) {
     // Repair the CRC, so that the mutations reach the fields behind it.
     const size_t body = bytes.size() - kChecksumBytes;
     const uint32_t crc = static_cast<uint32_t>(crc32_z(crc32_z(0, nullptr, 0), bytes.data(), body));
-    for (size_t i = 0; i < kChecksumBytes; ++i) bytes[body + i] = static_cast<uint8_t>(crc >> (8 * i));
+    for (size_t i = 0; i < kChecksumBytes; ++i)
+      bytes[body + i] = static_cast<uint8_t>(crc >> (8 * i));
   }
   accept_or_reject([&] {
     // As the trainer decodes: into a blob of the package's shape (which the memory cap bounds).

@@ -30,12 +30,18 @@ hsize_t draw_dim(ByteSource& bytes) {
 
 hid_t draw_type(ByteSource& bytes) {
   switch (bytes.byte() % 6) {
-    case 0: return H5T_IEEE_F32LE;
-    case 1: return H5T_IEEE_F64BE;
-    case 2: return H5T_STD_I32LE;
-    case 3: return H5T_STD_U8LE;
-    case 4: return H5T_STD_I64BE;
-    default: return H5T_C_S1;  // not numeric
+    case 0:
+      return H5T_IEEE_F32LE;
+    case 1:
+      return H5T_IEEE_F64BE;
+    case 2:
+      return H5T_STD_I32LE;
+    case 3:
+      return H5T_STD_U8LE;
+    case 4:
+      return H5T_STD_I64BE;
+    default:
+      return H5T_C_S1;  // not numeric
   }
 }
 
@@ -57,7 +63,8 @@ bool add_object(hid_t file, ByteSource& bytes) {
     dim = draw_dim(bytes);
     elements = dim != 0 && elements > ~hsize_t{0} / dim ? ~hsize_t{0} : elements * dim;
   }
-  const hid_t space = rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims.data(), nullptr);
+  const hid_t space =
+      rank == 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(rank, dims.data(), nullptr);
   const hid_t creation = H5Pcreate(H5P_DATASET_CREATE);
   H5Pset_obj_track_times(creation, false);
   const bool written = elements <= kMaxWrittenElements;

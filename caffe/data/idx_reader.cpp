@@ -126,8 +126,7 @@ IdxArray read_idx_file(const std::string& path, uint32_t expected_magic) {
   }
 
   array.values = read_up_to(file.get(), path, values);
-  const uint64_t found_size =
-      header_size + array.values.size() + count_remaining(file.get(), path);
+  const uint64_t found_size = header_size + array.values.size() + count_remaining(file.get(), path);
   if (found_size != expected_size) {
     fail("'", path, "' is ", found_size < expected_size ? "truncated" : "too long",
          ": its header (", dims_string(array.dims), ") means ", expected_size, " bytes, found ",

@@ -27,8 +27,9 @@ void parse_datum(std::string_view value, const std::string& description, ImageCh
 
 void read_datum(const db::LmdbReader& reader, const std::string& db_path, ImageChannels channels,
                 const std::vector<int>& shape, Datum* datum) {
-  parse_datum(reader.value(), "record '" + std::string(reader.key()) + "' in LMDB '" + db_path + "'",
-              channels, shape, datum);
+  parse_datum(reader.value(),
+              "record '" + std::string(reader.key()) + "' in LMDB '" + db_path + "'", channels,
+              shape, datum);
 }
 
 LmdbBatchReader::LmdbBatchReader(std::shared_ptr<const db::LmdbEnvironment> environment,
