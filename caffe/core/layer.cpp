@@ -4,6 +4,27 @@
 
 namespace caffe {
 
+namespace {
+
+// A shape with its leading 1s removed: legacy models store [N, K] weights as [1, 1, N, K].
+std::vector<int> without_leading_ones(std::vector<int> shape) {
+  while (shape.size() > 1 && shape.front() == 1) shape.erase(shape.begin());
+  return shape;
+}
+
+}  // namespace
+
+void check_loaded_param_shape(Blob* blob, const std::vector<int>& expected, const std::string& what,
+                              const std::string& why) {
+  if (blob->shape() == expected) return;
+  if (without_leading_ones(blob->shape()) == without_leading_ones(expected)) {
+    blob->Reshape(expected);  // same count: the values stay in place
+    return;
+  }
+  fail("the ", what, " from the model has shape ", blob->shape_string(), ", but ", why, " need ",
+       shape_string(expected));
+}
+
 Layer::Layer(const LayerParameter& param)
     : layer_param_(param), phase_(param.phase()) {
   for (const BlobProto& proto : layer_param_.blobs()) {

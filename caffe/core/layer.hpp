@@ -118,6 +118,13 @@ class Layer {
   uint64_t stream_seed_ = 0;
 };
 
+// Checks a parameter blob that came with the model (LayerParameter.blobs) against the shape the
+// layer needs: a shape that differs only by leading 1s (legacy 4-d blobs) is accepted and
+// reshaped in place, anything else is an error naming `what` ("weight blob"), both shapes and
+// `why` (the settings the expected shape follows from).
+void check_loaded_param_shape(Blob* blob, const std::vector<int>& expected, const std::string& what,
+                              const std::string& why);
+
 // Adds "layer 'name' (Type): " to a caffe::Error thrown by `body`.
 template <typename Body>
 auto with_layer_context(const Layer& layer, Body&& body) -> decltype(body()) {

@@ -7,28 +7,6 @@
 #include "caffe/util/math_functions.hpp"
 
 namespace caffe {
-namespace {
-
-// A shape with its leading 1s removed: legacy models store [N, K] weights as [1, 1, N, K].
-std::vector<int> without_leading_ones(std::vector<int> shape) {
-  while (shape.size() > 1 && shape.front() == 1) shape.erase(shape.begin());
-  return shape;
-}
-
-// Accepts `blob` if its shape is `expected`, possibly with legacy leading 1s (then reshaped).
-void check_param_shape(Blob* blob, const std::vector<int>& expected, const char* what,
-                       const std::string& why) {
-  if (blob->shape() == expected) return;
-  if (without_leading_ones(blob->shape()) == without_leading_ones(expected)) {
-    blob->Reshape(expected);  // same count: the values stay in place
-    return;
-  }
-  fail("the ", what, " blob from the model has shape ", blob->shape_string(), ", but ", why,
-       " need ", shape_string(expected));
-}
-
-}  // namespace
-
 void InnerProductLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const InnerProductParameter& param = layer_param_.inner_product_param();
   if (param.num_output() == 0 || param.num_output() > INT_MAX) {
@@ -68,10 +46,10 @@ void InnerProductLayer::CheckLoadedBlobs() const {
   std::ostringstream why;
   why << "num_output " << num_output_ << " and " << inputs_ << " inputs per row"
       << (transpose_ ? " (transpose: true)" : "");
-  check_param_shape(blobs_[0].get(), ExpectedWeightShape(), "weight", why.str());
+  check_loaded_param_shape(blobs_[0].get(), ExpectedWeightShape(), "weight blob", why.str());
   if (bias_term_) {
-    check_param_shape(blobs_[1].get(), {num_output_}, "bias",
-                      "num_output " + std::to_string(num_output_));
+    check_loaded_param_shape(blobs_[1].get(), {num_output_}, "bias blob",
+                             "num_output " + std::to_string(num_output_));
   }
 }
 

@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/layers/loss_normalization.hpp"
 #include "caffe/layers/softmax_layer.hpp"
 #include "caffe/util/math_functions.hpp"
 
@@ -13,11 +14,7 @@ namespace caffe {
 void SoftmaxWithLossLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*/) {
   const LossParameter& param = layer_param_.loss_param();
   ignore_ = IgnoreLabel{param.has_ignore_label(), param.ignore_label()};
-  if (param.has_normalize()) {
-    normalization_ = param.normalize() ? LossParameter::VALID : LossParameter::BATCH_SIZE;
-  } else {
-    normalization_ = param.normalization();
-  }
+  normalization_ = normalization_mode(param, LossParameter::VALID);
   if (layer_param_.loss_weight_size() > 1 && layer_param_.loss_weight(1) != 0.0f) {
     fail("the probabilities (top 1) are an output only and cannot carry a loss_weight (got ",
          layer_param_.loss_weight(1), ")");
@@ -34,14 +31,7 @@ void SoftmaxWithLossLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 }
 
 float SoftmaxWithLossLayer::normalizer() const {
-  int z = 1;
-  switch (normalization_) {
-    case LossParameter::FULL: z = split_.positions(); break;
-    case LossParameter::VALID: z = valid_count_; break;
-    case LossParameter::BATCH_SIZE: z = split_.outer; break;
-    case LossParameter::NONE: z = 1; break;
-  }
-  return static_cast<float>(std::max(z, 1));
+  return loss_normalizer(normalization_, split_.outer, split_.positions(), valid_count_);
 }
 
 bool SoftmaxWithLossLayer::wants_score_gradient(const std::vector<bool>& propagate_down) {

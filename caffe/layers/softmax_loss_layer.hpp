@@ -12,7 +12,8 @@ namespace caffe {
 //   loss = -(1/Z) sum_{positions n not ignored} log p_n[label_n]
 // with Z from loss_param.normalization: VALID (default: the non-ignored positions, so the loss
 // is the mean cross-entropy), FULL (all positions), BATCH_SIZE (the outer count), NONE (1);
-// the legacy `normalize` maps true to VALID and false to BATCH_SIZE.  Z is at least 1.
+// without `normalization`, the legacy `normalize` maps true to VALID and false to BATCH_SIZE
+// (caffe/layers/loss_normalization.hpp).  Z is at least 1.
 // Backward (scores only): dx_n = w/Z (p_n - onehot(label_n)), zero at ignored positions.
 // An optional second top receives p; it is an output only (no gradient flows back from it).
 class SoftmaxWithLossLayer : public Layer {

@@ -44,7 +44,7 @@ struct UpdateBuffers {
   float* weight;
   float* diff;
   float* history;
-  float* history2;  // second moment (Adam); null for the other rules
+  float* history2;  // the second history set (Adam: V, AdaDelta: U); null for the other rules
 };
 
 }  // namespace caffe

@@ -199,12 +199,12 @@ void Solver::RequireFraction(const char* field, float value) const {
   }
 }
 
-UpdateBuffers Solver::buffers(int param_id, bool second_moment) const {
+UpdateBuffers Solver::buffers(int param_id, bool second_set) const {
   Blob& param = learnable_param(param_id);
   const Mode on = mode();
   return UpdateBuffers{param.mutable_data_on(on), param.mutable_diff_on(on),
                        history_blob(0, param_id).mutable_data_on(on),
-                       second_moment ? history_blob(1, param_id).mutable_data_on(on) : nullptr};
+                       second_set ? history_blob(1, param_id).mutable_data_on(on) : nullptr};
 }
 
 void Solver::add_callback(Callback on_start, Callback on_gradients_ready) {

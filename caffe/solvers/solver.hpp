@@ -1,7 +1,7 @@
 // Solver: trains a Net from a SolverParameter.  Each iteration zeroes the parameter gradients,
 // runs iter_size forward/backward passes (accumulating gradients), and lets the update rule
-// (SGD, Nesterov, AdaGrad, RMSProp, Adam: one subclass each, chosen by `type`) change the
-// weights.  Around that: learning-rate policies, periodic testing, loss display, snapshots
+// (SGD, Nesterov, AdaGrad, RMSProp, AdaDelta, Adam: one subclass each, chosen by `type`) change
+// the weights.  Around that: learning-rate policies, periodic testing, loss display, snapshots
 // (.caffemodel + .solverstate) and exact resumption from them.
 #pragma once
 
@@ -89,8 +89,9 @@ class Solver {
  public:
   using Callback = std::function<void()>;
 
-  // Creates the solver named by param.type() ("SGD", "Nesterov", "AdaGrad", "RMSProp", "Adam";
-  // case-insensitive, so the legacy spellings "sgd", "adagrad", ... work too).
+  // Creates the solver named by param.type() ("SGD", "Nesterov", "AdaGrad", "RMSProp",
+  // "AdaDelta", "Adam"; case-insensitive, so the legacy spellings "sgd", "adagrad", ... work
+  // too).
   static std::unique_ptr<Solver> Create(const SolverParameter& param);
   // Reads a solver prototxt (see load_solver_param) and creates its solver.
   static std::unique_ptr<Solver> Create(const std::string& solver_path);
@@ -160,7 +161,7 @@ class Solver {
     return *history_[set * net_->learnable_params().size() + param_id];
   }
   // Weight, diff and history pointers of one parameter, on the current device.
-  UpdateBuffers buffers(int param_id, bool second_moment = false) const;
+  UpdateBuffers buffers(int param_id, bool second_set = false) const;
   // Settings checks for the rules' constructors.
   void RequireNoMomentum() const;
   void RequireFraction(const char* field, float value) const;  // value in [0, 1)

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "caffe/layers/loss_normalization.hpp"
 #include "caffe/solvers/solver.hpp"
 
 namespace caffe {
@@ -34,10 +35,8 @@ std::vector<int> perplexity_layers(const Net& net) {
            "): loss_param.report_perplexity applies to SoftmaxWithLoss layers only");
     }
     const LossParameter& loss = layer.loss_param();
-    const bool per_position = loss.has_normalize()
-                                  ? loss.normalize()
-                                  : loss.normalization() == LossParameter::VALID ||
-                                        loss.normalization() == LossParameter::FULL;
+    const LossParameter::NormalizationMode mode = normalization_mode(loss, LossParameter::VALID);
+    const bool per_position = mode == LossParameter::VALID || mode == LossParameter::FULL;
     if (!per_position) {
       fail("layer '", layer.name(),
            "' (SoftmaxWithLoss): loss_param.report_perplexity needs a "

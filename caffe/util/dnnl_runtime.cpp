@@ -30,12 +30,16 @@ void throw_dnnl_error(const char* what, const dnnl::error& error) {
        ")");
 }
 
-void execute(const char* what, const dnnl::primitive& primitive,
-             const std::unordered_map<int, dnnl::memory>& args) {
+void use_blas_threads() {
 #if DNNL_CPU_THREADING_RUNTIME == DNNL_RUNTIME_OMP
   // An OpenMP libdnnl (Debian's) runs on as many threads as the calling thread's OpenMP setting.
   omp_set_num_threads(blas_threads());
 #endif
+}
+
+void execute(const char* what, const dnnl::primitive& primitive,
+             const std::unordered_map<int, dnnl::memory>& args) {
+  use_blas_threads();
   thread_local dnnl::stream stream(cpu_engine());
   try {
     primitive.execute(stream, args);

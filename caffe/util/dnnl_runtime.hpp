@@ -19,6 +19,10 @@ dnnl::memory::desc nchw_desc(int num, int channels, int height, int width);
 // A memory object over no buffer yet; execute() is given the blob pointers each call.
 dnnl::memory unbound_memory(const dnnl::memory::desc& desc);
 
+// Sets the calling thread's oneDNN thread count to blas_threads().  oneDNN splits a primitive's
+// work for the thread count it sees when the primitive is created, so build() calls this too.
+void use_blas_threads();
+
 // Runs `primitive` on this thread's stream with blas_threads() threads and waits for it.
 // A oneDNN failure becomes caffe::Error naming `what`.
 void execute(const char* what, const dnnl::primitive& primitive,
@@ -30,6 +34,7 @@ void execute(const char* what, const dnnl::primitive& primitive,
 // caffe::Error naming `what`.
 template <typename Build>
 auto build(const char* what, Build&& body) -> decltype(body()) {
+  use_blas_threads();
   try {
     return body();
   } catch (const dnnl::error& error) {

@@ -29,6 +29,7 @@ from . import proto  # noqa: E402
 from ._caffe import (  # noqa: E402
     TEST,
     TRAIN,
+    AdaDeltaSolver,
     AdaGradSolver,
     AdamSolver,
     Blob,
@@ -65,8 +66,8 @@ from . import coord_map  # noqa: E402
 __version__ = "1.0.0"
 
 __all__ = [
-    "TEST", "TRAIN", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError", "Classifier",
-    "Detector", "Layer", "NesterovSolver", "Net", "NetSpec", "Phase", "RMSPropSolver",
+    "TEST", "TRAIN", "AdaDeltaSolver", "AdaGradSolver", "AdamSolver", "Blob", "CaffeError",
+    "Classifier", "Detector", "Layer", "NesterovSolver", "Net", "NetSpec", "Phase", "RMSPropSolver",
     "SGDSolver", "Solver", "blas_info", "blas_threads", "column_skip_enabled", "compression",
     "coord_map", "cuda_compiled", "get_mode", "get_solver", "gpu_count", "has_nccl", "io",
     "layer_type_list", "layers", "params", "proto", "pycaffe", "set_blas_threads",

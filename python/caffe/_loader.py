@@ -8,6 +8,7 @@ whose message names the cause and the fix.
 from __future__ import annotations
 
 import importlib
+import os
 import re
 from types import ModuleType
 
@@ -60,7 +61,10 @@ def load_caffe_pb2() -> ModuleType:
 
 
 def load_extension() -> ModuleType:
-    """Imports the compiled _caffe module."""
+    """Imports the compiled _caffe module.  libgomp (oneDNN's threads) reads OMP_WAIT_POLICY when
+    the extension loads it: unless the user chose one, PASSIVE keeps its idle threads from
+    spinning on the cores that OpenBLAS and our own threads need (as the caffe tool does)."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         return importlib.import_module("caffe._caffe")
     except ModuleNotFoundError as error:

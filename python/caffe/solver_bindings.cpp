@@ -124,7 +124,7 @@ struct Rule {
 
 constexpr Rule kRules[] = {
     {"SGDSolver", "SGD"},         {"NesterovSolver", "Nesterov"}, {"AdaGradSolver", "AdaGrad"},
-    {"RMSPropSolver", "RMSProp"}, {"AdamSolver", "Adam"},
+    {"RMSPropSolver", "RMSProp"}, {"AdaDeltaSolver", "AdaDelta"}, {"AdamSolver", "Adam"},
 };
 
 template <size_t R>

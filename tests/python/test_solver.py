@@ -74,6 +74,7 @@ RULES = [
     (caffe.NesterovSolver, dict(momentum=0.9)),
     (caffe.AdaGradSolver, dict()),
     (caffe.RMSPropSolver, dict(rms_decay=0.95)),
+    (caffe.AdaDeltaSolver, dict(momentum=0.95, delta=1e-6, base_lr=1.0)),
     (caffe.AdamSolver, dict(momentum=0.9, momentum2=0.999, base_lr=0.01)),
 ]
 
@@ -268,9 +269,13 @@ def test_rules_are_really_different(tmp_path: Path) -> None:
             assert not np.array_equal(results[first], results[second]), (first, second)
 
 
-def test_no_adadelta_solver_without_a_cpp_rule() -> None:
-    # AdaDelta is exported only when the core has the rule.
-    assert not hasattr(caffe, "AdaDeltaSolver")
+def test_legacy_enum_solver_type_picks_the_rule(tmp_path: Path) -> None:
+    # An old solver file names its rule by enum (solver_type: ADADELTA) and has no `type`.
+    path = solver_file(tmp_path, solver_type=caffe_pb2.SolverParameter.ADADELTA, momentum=0.9)
+    lines = path.read_text().splitlines()
+    assert "solver_type: ADADELTA" in lines and not any(line.startswith("type:") for line in lines)
+    solver = caffe.get_solver(str(path))
+    assert type(solver) is caffe.AdaDeltaSolver and solver.type == "AdaDelta"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -570,8 +575,8 @@ def test_from_param_rejects_other_messages() -> None:
 def test_errors_are_caffe_errors(tmp_path: Path) -> None:
     with pytest.raises(caffe.CaffeError, match="missing.prototxt"):
         caffe.SGDSolver(str(tmp_path / "missing.prototxt"))
-    with pytest.raises(caffe.CaffeError, match="unknown solver type 'AdaDelta'.*Known types"):
-        caffe.get_solver(str(solver_file(tmp_path, type="AdaDelta")))
+    with pytest.raises(caffe.CaffeError, match="unknown solver type 'AdaMax'.*Known types"):
+        caffe.get_solver(str(solver_file(tmp_path, type="AdaMax")))
     with pytest.raises(caffe.CaffeError, match="names no train net"):
         caffe.Solver.from_param(caffe_pb2.SolverParameter(base_lr=0.1))
     solver = caffe.SGDSolver(str(solver_file(tmp_path)))

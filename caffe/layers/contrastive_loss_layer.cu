@@ -1,0 +1,18 @@
+#include "caffe/layers/contrastive_loss_layer.hpp"
+#include "caffe/util/device.cuh"
+
+namespace caffe {
+
+void ContrastiveLossLayer::Forward_gpu(const BlobVec& bottom, const BlobVec& top) {
+  ForwardOn(Mode::GPU, bottom, top);
+}
+
+void ContrastiveLossLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
+                                        const BlobVec& bottom) {
+  BackwardOn(Mode::GPU, top, propagate_down, bottom);
+}
+
+}  // namespace caffe
+
+CAFFE_FOR_EACH_GPU(caffe::ContrastivePairTerms);
+CAFFE_FOR_EACH_GRID_GPU(caffe::ContrastiveGradient);
