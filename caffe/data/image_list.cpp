@@ -95,9 +95,10 @@ ImageListBatchReader::ImageListBatchReader(std::vector<ImageListEntry> entries, 
 void ImageListBatchReader::Read(uint64_t index, DatumBatch* batch) {
   const std::vector<int>& shape = options_.datum_shape;
   batch->datums.resize(options_.batch_size);
-  const uint64_t first = options_.skip + index * options_.batch_size;
+  const uint64_t first = index * options_.batch_size;
   for (size_t k = 0; k < options_.batch_size; ++k) {
-    const ImageListEntry& entry = entries_[order_.EntryAt(first + k)];
+    const uint64_t position = options_.skip + options_.shard.position(first + k);
+    const ImageListEntry& entry = entries_[order_.EntryAt(position)];
     Datum& datum = batch->datums[k];
     datum = read_listed_image(entry, options_.root_folder, options_.shaping, options_.list_file);
     if (datum.channels() != shape[0] || datum.height() != shape[1] || datum.width() != shape[2]) {

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "caffe/data/data_shard.hpp"
 #include "caffe/data/datum_prefetcher.hpp"
 #include "caffe/data/image_datum.hpp"
 
@@ -47,8 +48,8 @@ class ImageListOrder {
   std::vector<uint64_t> order_;  // (empty until a shuffled list needs one)
 };
 
-// Batches from an image list: batch b holds stream positions skip + b * batch_size + k,
-// k < batch_size, of the ImageListOrder.
+// Batches from an image list: batch b holds stream positions
+// skip + shard.position(b * batch_size + k), k < batch_size, of the ImageListOrder.
 class ImageListBatchReader : public DatumBatchReader {
  public:
   struct Options {
@@ -60,6 +61,7 @@ class ImageListBatchReader : public DatumBatchReader {
     bool shuffle = false;
     uint64_t shuffle_key = 0;
     std::vector<int> datum_shape;  // C, H, W every image must have after shaping
+    DataShard shard;               // which positions of the stream this reads
   };
 
   ImageListBatchReader(std::vector<ImageListEntry> entries, Options options);

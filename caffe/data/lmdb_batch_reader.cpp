@@ -42,31 +42,35 @@ LmdbBatchReader::LmdbBatchReader(std::shared_ptr<const db::LmdbEnvironment> envi
   if (options_.datum_shape.size() != 3) fail("the datum shape must be channels, height, width");
 }
 
-uint64_t LmdbBatchReader::FirstRecord(uint64_t index) const {
-  // Reduced first so the product cannot overflow for any realistic batch size.
+uint64_t LmdbBatchReader::RecordAt(uint64_t local) const {
+  // Reduced first so the product cannot overflow for any realistic stream position.
   const uint64_t records = num_records_;
-  return ((index % records) * (options_.batch_size % records) + options_.skip % records) % records;
+  const DataShard& shard = options_.shard;
+  const uint64_t position = (local % records) * (shard.count % records) + shard.rank % records;
+  return (position % records + options_.skip % records) % records;
 }
 
 void LmdbBatchReader::Read(uint64_t index, DatumBatch* batch) {
   batch->datums.resize(options_.batch_size);
-  SeekTo(FirstRecord(index));
-  for (Datum& datum : batch->datums) {
-    read_datum(*reader_, environment_->path(), options_.channels, options_.datum_shape, &datum);
-    Advance();
+  const uint64_t first = index * options_.batch_size;
+  for (size_t k = 0; k < batch->datums.size(); ++k) {
+    SeekTo(RecordAt(first + k));
+    read_datum(*reader_, environment_->path(), options_.channels, options_.datum_shape,
+               &batch->datums[k]);
   }
 }
 
 void LmdbBatchReader::SeekTo(uint64_t record) {
-  // Consecutive batches continue where the cursor is; a jump walks from the nearest point
-  // before it (LMDB cursors have no positional seek).
-  if (reader_ && reader_->valid() && position_ == record) return;
+  // LMDB cursors have no positional seek: walk forward from the cursor, wrapping around at the
+  // end (which notices a database that grew), unless starting over from the first record is
+  // shorter (a jump back to an earlier batch).
   if (!reader_) reader_.emplace(*environment_);
-  if (!reader_->valid() || position_ > record) {
+  const uint64_t ahead = reader_->valid() ? (record + num_records_ - position_) % num_records_ : 0;
+  if (!reader_->valid() || record + 1 < ahead) {
     if (!reader_->first()) fail("LMDB '", environment_->path(), "' has become empty");
     position_ = 0;
   }
-  while (position_ < record) Advance();
+  while (position_ != record) Advance();
 }
 
 void LmdbBatchReader::Advance() {

@@ -1,5 +1,6 @@
 // Batches of Datum records from an LMDB, in key order and wrapping around:
-//   batch b = records (skip + b * batch_size + k) mod num_records, k < batch_size.
+//   batch b = records (skip + shard.position(b * batch_size + k)) mod num_records,
+//   k < batch_size (without sharding: skip + b * batch_size + k).
 // Encoded records (JPEG / PNG) are decoded here, on the prefetch thread.
 #pragma once
 
@@ -10,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "caffe/data/data_shard.hpp"
 #include "caffe/data/datum_prefetcher.hpp"
 #include "caffe/data/db_lmdb.hpp"
 #include "caffe/data/image_codec.hpp"
@@ -32,6 +34,7 @@ class LmdbBatchReader : public DatumBatchReader {
     uint64_t skip = 0;                               // records skipped before batch 0
     std::vector<int> datum_shape;                    // C, H, W every (decoded) record must have
     ImageChannels channels = ImageChannels::NATIVE;  // what encoded records decode to
+    DataShard shard;                                 // which records of the stream this reads
   };
 
   // `num_records` is the count taken at setup; reading errors if the database changes.
@@ -39,8 +42,8 @@ class LmdbBatchReader : public DatumBatchReader {
                   Options options);
 
   void Read(uint64_t index, DatumBatch* batch) override;
-  // Index of the first record of batch `index`.
-  uint64_t FirstRecord(uint64_t index) const;
+  // The record at the reader's `local`-th stream position (batch b holds b * batch_size + k).
+  uint64_t RecordAt(uint64_t local) const;
 
  private:
   void SeekTo(uint64_t record);

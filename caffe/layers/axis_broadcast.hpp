@@ -26,12 +26,16 @@ std::vector<int> learned_operand_shape(const Blob& x, int axis, int num_axes);
 AxisSplit broadcast_split(const Blob& x, int axis, const std::vector<int>& operand,
                           const std::string& operand_name);
 
-// The operand index of element i of x: its middle index in the [outer, dim, inner] view.
-CAFFE_HOST_DEVICE inline int operand_index(const AxisSplit& split, long long i) {
-  return static_cast<int>((i / split.inner) % split.axis_dim);
+// Broadcast passes walk x as a grid of outer·dim planes of `inner` values,
+// for_each(mode, plane_count(split), split.inner, fn): element (plane, k) is x[plane·inner + k]
+// and its operand index is plane % dim, so no element pays for a division.
+inline int plane_count(const AxisSplit& split) { return split.outer * split.axis_dim; }
+
+CAFFE_HOST_DEVICE inline long long grid_element(const AxisSplit& split, int plane, int k) {
+  return static_cast<long long>(plane) * split.inner + k;
 }
 
-// y = x · scale[c] + bias[c] (c = operand_index); a null scale counts as 1, a null bias as 0.
+// y = x · scale[c] + bias[c] (c = plane % dim); a null scale counts as 1, a null bias as 0.
 // y may alias x.
 struct BroadcastAffine {
   AxisSplit split;
@@ -39,8 +43,9 @@ struct BroadcastAffine {
   const float* scale;
   const float* bias;
   float* y;
-  CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const int c = operand_index(split, i);
+  CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
+    const long long i = grid_element(split, plane, k);
+    const int c = plane % split.axis_dim;
     const float scaled = scale ? x[i] * scale[c] : x[i];
     y[i] = bias ? scaled + bias[c] : scaled;
   }

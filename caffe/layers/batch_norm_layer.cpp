@@ -47,9 +47,9 @@ void BatchNormLayer::FreezeStatistics() {
   // The statistics are running sums, not parameters: like BVLC Caffe, never let a solver update
   // them, whatever lr_mult the prototxt gives (the Net reads the specs after SetUp).
   for (int j = 0; j < kStatisticBlobs; ++j) {
-    ParamSpec* spec =
-        j < layer_param_.param_size() ? layer_param_.mutable_param(j) : layer_param_.add_param();
-    if (spec->lr_mult() != 0.0f) {
+    const bool given = j < layer_param_.param_size();  // a spec the prototxt wrote itself
+    ParamSpec* spec = given ? layer_param_.mutable_param(j) : layer_param_.add_param();
+    if (given && spec->lr_mult() != 0.0f) {
       LOG(WARNING) << context() << "the " << kStatisticNames[j] << " statistics are not learned; "
                    << "ignoring lr_mult " << spec->lr_mult();
     }
@@ -85,7 +85,7 @@ void BatchNormLayer::ComputeBatchStatistics(Mode mode, const float* x) {
   reduction_.Sum(mode, split_, x, inverse_m, 0.0f, mean);
   // The variance from the centred values (not E[x²] − μ², which cancels badly for large μ).
   float* squares = scratch_.mutable_data_on(mode);
-  for_each(mode, scratch_.count(), SquaredDeviation{split_, x, mean, squares});
+  for_each(mode, plane_count(split_), split_.inner, SquaredDeviation{split_, x, mean, squares});
   reduction_.Sum(mode, split_, squares, inverse_m, 0.0f, variance);
   for_each(mode, channels(), InverseStd{variance, eps_, inv_std_.mutable_data_on(mode)});
 }
@@ -109,13 +109,13 @@ void BatchNormLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& 
              GlobalStatistics{blobs_[0]->data_on(mode), blobs_[1]->data_on(mode),
                               blobs_[2]->data_on(mode), eps_, mean_.mutable_data_on(mode),
                               inv_std_.mutable_data_on(mode)});
-    for_each(mode, top[0]->count(),
+    for_each(mode, plane_count(split_), split_.inner,
              Normalize{split_, x, mean_.data_on(mode), inv_std_.data_on(mode), y});
     return;
   }
   ComputeBatchStatistics(mode, x);
   UpdateStoredStatistics(mode);
-  for_each(mode, top[0]->count(),
+  for_each(mode, plane_count(split_), split_.inner,
            Normalize{split_, x, mean_.data_on(mode), inv_std_.data_on(mode), y});
   blas(mode).copy(top[0]->count(), y, normalized_.mutable_data_on(mode));
 }
@@ -128,7 +128,8 @@ void BatchNormLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bo
   const float* inv_std = inv_std_.data_on(mode);
   if (use_global_stats_) {
     // The statistics are constants here: dx = dy / sqrt(σ² + eps).
-    for_each(mode, count, BroadcastAffine{split_, dy, inv_std, nullptr, dx});
+    for_each(mode, plane_count(split_), split_.inner,
+             BroadcastAffine{split_, dy, inv_std, nullptr, dx});
     return;
   }
   const float inverse_m = 1.0f / static_cast<float>(values_per_channel());
@@ -137,7 +138,7 @@ void BatchNormLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bo
   for_each(mode, count, ElementProduct{dy, y, dy_y});
   reduction_.Sum(mode, split_, dy_y, inverse_m, 0.0f, dy_y_mean_.mutable_data_on(mode));
   reduction_.Sum(mode, split_, dy, inverse_m, 0.0f, dy_mean_.mutable_data_on(mode));
-  for_each(mode, count,
+  for_each(mode, plane_count(split_), split_.inner,
            BatchNormInputGradient{split_, y, dy, dy_mean_.data_on(mode), dy_y_mean_.data_on(mode),
                                   inv_std, dx});
 }

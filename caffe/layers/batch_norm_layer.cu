@@ -14,10 +14,10 @@ void BatchNormLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& p
 
 }  // namespace caffe
 
-CAFFE_FOR_EACH_GPU(caffe::SquaredDeviation);
-CAFFE_FOR_EACH_GPU(caffe::Normalize);
+CAFFE_FOR_EACH_GRID_GPU(caffe::SquaredDeviation);
+CAFFE_FOR_EACH_GRID_GPU(caffe::Normalize);
 CAFFE_FOR_EACH_GPU(caffe::InverseStd);
 CAFFE_FOR_EACH_GPU(caffe::GlobalStatistics);
 CAFFE_FOR_EACH_GPU(caffe::MovingSums);
 CAFFE_FOR_EACH_GPU(caffe::MovingScaleFactor);
-CAFFE_FOR_EACH_GPU(caffe::BatchNormInputGradient);
+CAFFE_FOR_EACH_GRID_GPU(caffe::BatchNormInputGradient);

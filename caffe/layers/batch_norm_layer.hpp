@@ -64,8 +64,9 @@ struct SquaredDeviation {
   const float* x;
   const float* mean;
   float* out;
-  CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const float deviation = x[i] - mean[operand_index(split, i)];
+  CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
+    const long long i = grid_element(split, plane, k);
+    const float deviation = x[i] - mean[plane % split.axis_dim];
     out[i] = deviation * deviation;
   }
 };
@@ -77,8 +78,9 @@ struct Normalize {
   const float* mean;
   const float* inv_std;
   float* y;
-  CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const int c = operand_index(split, i);
+  CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
+    const long long i = grid_element(split, plane, k);
+    const int c = plane % split.axis_dim;
     y[i] = (x[i] - mean[c]) * inv_std[c];
   }
 };
@@ -142,8 +144,9 @@ struct BatchNormInputGradient {
   const float* dy_y_mean;
   const float* inv_std;
   float* dx;
-  CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const int c = operand_index(split, i);
+  CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
+    const long long i = grid_element(split, plane, k);
+    const int c = plane % split.axis_dim;
     dx[i] = (dy[i] - dy_mean[c] - y[i] * dy_y_mean[c]) * inv_std[c];
   }
 };

@@ -23,7 +23,7 @@ void BiasLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 }
 
 void BiasLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
-  for_each(mode, bottom[0]->count(),
+  for_each(mode, plane_count(split_), split_.inner,
            BroadcastAffine{split_, bottom[0]->data_on(mode), nullptr,
                            BiasOperand(bottom).data_on(mode), top[0]->mutable_data_on(mode)});
 }

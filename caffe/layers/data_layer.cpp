@@ -5,6 +5,7 @@
 #include <system_error>
 
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/data/data_shard.hpp"
 #include "caffe/data/db_lmdb.hpp"
 #include "caffe/data/image_datum.hpp"
 #include "caffe/data/lmdb_batch_reader.hpp"
@@ -61,6 +62,7 @@ void DataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*/) {
   options.skip = param.rand_skip();
   options.datum_shape = {first.channels(), first.height(), first.width()};
   options.channels = channels;
+  options.shard = data_shard(phase());
   const int batch_size = static_cast<int>(param.batch_size());
   StartBatches(transform, batch_size, options.datum_shape,
                std::make_unique<LmdbBatchReader>(std::move(environment), num_records_, options),

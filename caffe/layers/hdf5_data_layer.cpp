@@ -65,6 +65,7 @@ void HDF5DataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& top) {
   }
   batch_size_ = static_cast<int>(param.batch_size());
   shuffle_ = param.shuffle();
+  shard_ = data_shard(phase());
   if (layer_param_.top_size() < static_cast<int>(top.size())) {
     fail("every top needs a name: top i reads the dataset of the same name");
   }
@@ -179,8 +180,8 @@ HDF5DataLayer::LoadedFile& HDF5DataLayer::Load(size_t file) {
   return cache_.front();
 }
 
-void HDF5DataLayer::CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t count,
-                             int batch_row, const BlobVec& top) const {
+void HDF5DataLayer::CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t stride,
+                             uint64_t count, int batch_row, const BlobVec& top) const {
   if (shuffle_) {
     const uint64_t key = hash_combine(shuffle_key(epoch), source.file + 1);
     if (source.row_order.empty() || source.row_order_key != key) {
@@ -192,12 +193,13 @@ void HDF5DataLayer::CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first,
     const size_t row_size = static_cast<size_t>(row_sizes_[t]);
     const float* rows = source.tops[t]->cpu_data();
     float* out = top[t]->mutable_cpu_data() + static_cast<size_t>(batch_row) * row_size;
-    if (!shuffle_) {
+    if (!shuffle_ && stride == 1) {
       std::memcpy(out, rows + first * row_size, count * row_size * sizeof(float));
       continue;
     }
     for (uint64_t i = 0; i < count; ++i) {
-      std::memcpy(out + i * row_size, rows + source.row_order[first + i] * row_size,
+      const uint64_t row = first + i * stride;
+      std::memcpy(out + i * row_size, rows + (shuffle_ ? source.row_order[row] : row) * row_size,
                   row_size * sizeof(float));
     }
   }
@@ -205,9 +207,10 @@ void HDF5DataLayer::CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first,
 
 void HDF5DataLayer::Forward_cpu(const BlobVec& /*bottom*/, const BlobVec& top) {
   const uint64_t batch_start = forward_count() * static_cast<uint64_t>(batch_size_);
+  const uint64_t stride = shard_.count;
   int batch_row = 0;
   while (batch_row < batch_size_) {
-    const uint64_t global_row = batch_start + batch_row;
+    const uint64_t global_row = shard_.position(batch_start + batch_row);
     const uint64_t epoch = global_row / total_rows_;
     const uint64_t epoch_row = global_row % total_rows_;
     const EpochLayout& layout = LayoutFor(epoch);
@@ -216,8 +219,10 @@ void HDF5DataLayer::Forward_cpu(const BlobVec& /*bottom*/, const BlobVec& top) {
         layout.first_rows.begin() - 1);
     const size_t file = layout.file_order[slot];
     const uint64_t first = epoch_row - layout.first_rows[slot];
-    const uint64_t count = std::min<uint64_t>(batch_size_ - batch_row, files_[file].rows - first);
-    CopyRows(Load(file), epoch, first, count, batch_row, top);
+    // The shard's next rows stay in this file (and epoch) up to the file's end.
+    const uint64_t rows_here = (files_[file].rows - first + stride - 1) / stride;
+    const uint64_t count = std::min<uint64_t>(batch_size_ - batch_row, rows_here);
+    CopyRows(Load(file), epoch, first, stride, count, batch_row, top);
     batch_row += static_cast<int>(count);
   }
 }

@@ -7,13 +7,15 @@
 #include <vector>
 
 #include "caffe/core/layer.hpp"
+#include "caffe/data/data_shard.hpp"
 
 namespace caffe {
 
 // HDF5Data: top i holds batch_size rows of the float dataset named like top i, read from the
 // .h5 files listed in hdf5_data_param.source.  With R rows in all (files in list order), batch
 // b = forward_count() is global rows (b*batch_size + k) mod R, k < batch_size, so any batch can
-// be recomputed without replaying the ones before it (exact resume).
+// be recomputed without replaying the ones before it (exact resume).  In data-parallel training
+// rank r of K reads stream rows r, r + K, ... instead (data_shard.hpp).
 //
 // A dataset of shape [S, d1, ...] gives tops of shape [batch_size, d1, ...]; sequence data laid
 // out [S steps, N streams] thus yields T x N time-major blocks for truncated BPTT.  `shuffle`
@@ -68,13 +70,14 @@ class HDF5DataLayer : public Layer {
   const EpochLayout& LayoutFor(uint64_t epoch);
   // The file's data, read on first use; only the two most recently used stay in memory.
   LoadedFile& Load(size_t file);
-  // Copies `count` rows of `source`, starting at its row `first` (in epoch order), into the
-  // tops from batch row `batch_row` on.
-  void CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t count,
+  // Copies `count` rows of `source`, its rows first, first + stride, ... (in epoch order), into
+  // the tops from batch row `batch_row` on.
+  void CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first, uint64_t stride, uint64_t count,
                 int batch_row, const BlobVec& top) const;
 
   int batch_size_ = 0;
   bool shuffle_ = false;
+  DataShard shard_;
   std::vector<std::string> top_names_;
   std::vector<std::vector<uint64_t>> row_dims_;  // per top: the dataset's dims after the first
   std::vector<int> row_sizes_;                   // per top: floats per row

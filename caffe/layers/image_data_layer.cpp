@@ -40,9 +40,11 @@ void ImageDataLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*
   options.skip = param.rand_skip();
   options.shuffle = param.shuffle();
   options.shuffle_key = hash_combine(random_seed(), kShuffleSalt);
-  // The first image of the stream fixes the shape every image must have.
+  options.shard = data_shard(phase());
+  // The first image this layer reads fixes the shape every image must have.
   ImageListOrder order(entries.size(), options.shuffle, options.shuffle_key);
-  const Datum first = read_listed_image(entries[order.EntryAt(options.skip)], options.root_folder,
+  const uint64_t first_position = options.skip + options.shard.position(0);
+  const Datum first = read_listed_image(entries[order.EntryAt(first_position)], options.root_folder,
                                         options.shaping, options.list_file);
   options.datum_shape = {first.channels(), first.height(), first.width()};
 

@@ -14,7 +14,9 @@ namespace caffe {
 // size.  Batch b holds stream positions rand_skip + b*N + k of a stream that runs through the
 // list epoch after epoch, each epoch in list order or, with `shuffle`, in a permutation drawn
 // from random_seed() and the epoch, so any batch can be recomputed (exact resume).  As in Data,
-// rand_skip is a fixed offset rather than BVLC's random one, for that reason.
+// rand_skip is a fixed offset rather than BVLC's random one, for that reason.  In data-parallel
+// training, rank r of K reads stream positions rand_skip + r, rand_skip + r + K, ...
+// (data_shard.hpp).
 class ImageDataLayer : public DatumBatchLayer {
  public:
   using DatumBatchLayer::DatumBatchLayer;

@@ -45,7 +45,7 @@ void ScaleLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top)
     blas(mode).copy(count, x, saved_input_.mutable_data_on(mode));
   }
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->data_on(mode) : nullptr;
-  for_each(mode, count,
+  for_each(mode, plane_count(split_), split_.inner,
            BroadcastAffine{split_, x, ScaleOperand(bottom).data_on(mode), bias,
                            top[0]->mutable_data_on(mode)});
 }
@@ -69,7 +69,7 @@ void ScaleLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<boo
     reduction_.Sum(mode, split_, dy, 1.0f, 1.0f, blobs_[bias_index_]->mutable_diff_on(mode));
   }
   if (propagate_down[0]) {
-    for_each(mode, count,
+    for_each(mode, plane_count(split_), split_.inner,
              BroadcastAffine{split_, dy, ScaleOperand(bottom).data_on(mode), nullptr,
                              bottom[0]->mutable_diff_on(mode)});
   }

@@ -32,19 +32,6 @@ int parse_fixed_bits(const std::string& mode) {
   return bits <= kMaxBits ? bits : 0;
 }
 
-void check_options(const std::string& name, const CodecOptions& options) {
-  auto check = [&](bool ok, const char* what, auto value, const char* range) {
-    if (!ok) fail("codec: blob '", name, "': ", what, " = ", value, " must be in ", range);
-  };
-  check(options.sample_bits >= 1 && options.sample_bits <= kMaxBits, "M", options.sample_bits,
-        "1..16");
-  check(options.sample_fraction > 0.0 && options.sample_fraction <= 1.0, "F",
-        options.sample_fraction, "(0, 1]");
-  check(options.ceiling >= 1 && options.ceiling <= kMaxBits, "ceiling", options.ceiling, "1..16");
-  check(options.fixed_bits >= 1 && options.fixed_bits <= kMaxBits, "fixed bits", options.fixed_bits,
-        "1..16");
-}
-
 uint64_t weight_count(const std::string& name, const std::vector<int>& shape) {
   if (shape.size() > static_cast<size_t>(kMaxPackageAxes)) {
     fail("codec: blob '", name, "' has ", shape.size(), " axes (at most ", kMaxPackageAxes, ")");
@@ -145,6 +132,19 @@ auto from_source(const std::string& source, Body body) -> decltype(body()) {
 
 }  // namespace
 
+void check_codec_options(const CodecOptions& options, const std::string& context) {
+  auto check = [&](bool ok, const char* what, auto value, const char* range) {
+    if (!ok) fail(context, ": ", what, " = ", value, " must be in ", range);
+  };
+  check(options.sample_bits >= 1 && options.sample_bits <= kMaxBits, "M", options.sample_bits,
+        "1..16");
+  check(options.sample_fraction > 0.0 && options.sample_fraction <= 1.0, "F",
+        options.sample_fraction, "(0, 1]");
+  check(options.ceiling >= 1 && options.ceiling <= kMaxBits, "ceiling", options.ceiling, "1..16");
+  check(options.fixed_bits >= 1 && options.fixed_bits <= kMaxBits, "fixed bits", options.fixed_bits,
+        "1..16");
+}
+
 void set_codec_mode(const std::string& mode, CodecOptions* options) {
   const int fixed_bits = parse_fixed_bits(mode);
   if (mode == "dynamic") {
@@ -177,7 +177,7 @@ std::string codec_mode_name(CodecKind kind, int bits) {
 
 std::vector<uint8_t> encode_weights(const std::string& name, const float* values,
                                     const std::vector<int>& shape, const CodecOptions& options) {
-  check_options(name, options);
+  check_codec_options(options, "codec: blob '" + name + "'");
   PackageHeader header;
   header.kind = options.kind;
   header.shape = shape;

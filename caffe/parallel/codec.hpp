@@ -27,6 +27,8 @@ struct CodecOptions {
 // Sets options->kind (and fixed_bits) from "dynamic", "fixed:B", "fp16" or "none";
 // caffe::Error naming the accepted modes otherwise.
 void set_codec_mode(const std::string& mode, CodecOptions* options);
+// caffe::Error "<context>: M = 0 must be in 1..16" when an option is out of range.
+void check_codec_options(const CodecOptions& options, const std::string& context);
 // The name of a package's mode, as set_codec_mode reads it ("fixed:8"); the fixed-mode package
 // of a constant blob keeps no B and is "fixed".
 std::string codec_mode_name(CodecKind kind, int bits);

@@ -212,6 +212,15 @@ void Solver::add_callback(Callback on_start, Callback on_gradients_ready) {
   if (on_gradients_ready) on_gradients_ready_.push_back(std::move(on_gradients_ready));
 }
 
+void Solver::add_iteration_end_callback(Callback on_iteration_end) {
+  if (on_iteration_end) on_iteration_end_.push_back(std::move(on_iteration_end));
+}
+
+void Solver::set_state_hooks(StateHook on_snapshot, StateHook on_restore) {
+  on_snapshot_ = std::move(on_snapshot);
+  on_restore_ = std::move(on_restore);
+}
+
 float Solver::learning_rate() const { return learning_rate_at(param_, iter_); }
 
 // ------------------------------------------------------------------------------------------
@@ -255,6 +264,7 @@ void Solver::Step(int iters) {
     for (const Callback& callback : on_gradients_ready_) callback();
     ApplyUpdate();
     ++iter_;
+    for (const Callback& callback : on_iteration_end_) callback();
 
     const bool snapshot_due = param_.snapshot() > 0 && iter_ % param_.snapshot() == 0;
     if (snapshot_requested_.exchange(false) || snapshot_due) Snapshot();

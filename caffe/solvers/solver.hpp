@@ -144,6 +144,14 @@ class Solver {
   // on_gradients_ready after the gradients are accumulated, before the update.  Either may be
   // empty.  (Python callbacks and the data-parallel trainer hook in here.)
   void add_callback(Callback on_start, Callback on_gradients_ready);
+  // on_iteration_end runs after the update, with iter() advanced, before a due snapshot (the
+  // data-parallel trainer averages weights here).
+  void add_iteration_end_callback(Callback on_iteration_end);
+  // Let a data-parallel trainer keep every process's update history in one .solverstate:
+  // on_snapshot edits the state Snapshot writes (filled, not yet written), on_restore the state
+  // Restore read (not yet checked or applied).  Either may be empty.
+  using StateHook = std::function<void(SolverState&)>;
+  void set_state_hooks(StateHook on_snapshot, StateHook on_restore);
 
   // Asynchronous requests, honoured at the end of the current iteration (safe to call from a
   // signal handler or another thread; the library installs no signal handlers itself).
@@ -190,6 +198,9 @@ class Solver {
   std::vector<std::unique_ptr<Blob>> history_;
   std::vector<Callback> on_start_;
   std::vector<Callback> on_gradients_ready_;
+  std::vector<Callback> on_iteration_end_;
+  StateHook on_snapshot_;
+  StateHook on_restore_;
   std::vector<float> recent_losses_;  // ring of the last average_loss losses
   size_t losses_seen_ = 0;
   float smoothed_loss_ = 0;

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <filesystem>
+#include <sstream>
 
 #include "caffe/solvers/lr_policy.hpp"
 #include "caffe/solvers/solver.hpp"
@@ -31,6 +32,7 @@ SnapshotFiles Solver::Snapshot() {
   state.set_solver_type(type());
   state.set_random_seed(random_seed());
   for (const auto& blob : history_) blob->ToProto(state.add_history());
+  if (on_snapshot_) on_snapshot_(state);
   LOG(INFO) << "Snapshotting solver state to binary proto file " << files.solverstate;
   write_proto_to_binary_file(state, files.solverstate);
   return files;
@@ -77,17 +79,29 @@ void Solver::Restore(const std::string& solverstate_path) {
       fail_weights_as_state(solverstate_path);
     }
   }
+  if (on_restore_) on_restore_(state);
   if (state.has_solver_type() && lowercase(state.solver_type()) != lowercase(type())) {
     fail("'", solverstate_path, "' was written by the ", state.solver_type(),
          " solver, but this solver is ", type(), "; set type: \"", state.solver_type(),
          "\" in the solver prototxt to resume it");
   }
   const size_t params = net_->learnable_params().size();
-  if (static_cast<size_t>(state.history_size()) != history_.size()) {
-    fail("'", solverstate_path, "' holds ", state.history_size(), " history blob(s), but the ",
-         type(), " solver of net '", net_->name(), "' needs ", history_.size(), " (",
+  const size_t stored = static_cast<size_t>(state.history_size());
+  if (stored != history_.size()) {
+    // A data-parallel run stores one history per process (caffe/parallel/data_parallel.hpp).
+    const bool per_process =
+        !history_.empty() && stored > history_.size() && stored % history_.size() == 0;
+    std::ostringstream hint;
+    if (per_process) {
+      hint << "; it looks like the snapshot of a data-parallel run of " << stored / history_.size()
+           << " processes: resume it with mpirun -np " << stored / history_.size();
+    } else {
+      hint << "; was it written for another net or solver type?";
+    }
+    fail("'", solverstate_path, "' holds ", stored, " history blob(s), but the ", type(),
+         " solver of net '", net_->name(), "' needs ", history_.size(), " (",
          params ? history_.size() / params : 0, " per learnable parameter, ", params,
-         " parameters); was it written for another net or solver type?");
+         " parameters)", hint.str());
   }
   for (size_t i = 0; i < history_.size(); ++i) {
     if (!history_[i]->ShapeEquals(state.history(static_cast<int>(i)))) {

@@ -1,5 +1,8 @@
 // caffe: the command-line front end Caffe users know.
 //   caffe train --solver S.prototxt [--snapshot X.solverstate | --weights A.caffemodel,B.caffemodel]
+//   mpirun -np K caffe train --solver S.prototxt [--codec dynamic|fixed:B|fp16|none]
+//       [--codec_c 6] [--codec_M 4] [--codec_F 0.03] [--sync model_average|gradient_allreduce]
+//       [--sync_interval N]
 //   caffe test --model NET.prototxt --weights W.caffemodel [--iterations 50]
 //   caffe time --model NET.prototxt [--iterations 50] [--phase TRAIN|TEST]
 //   caffe device_query
@@ -28,6 +31,8 @@
 #include "caffe/core/common.hpp"
 #include "caffe/core/cuda_context.hpp"
 #include "caffe/core/net.hpp"
+#include "caffe/parallel/data_parallel.hpp"
+#include "caffe/parallel/mpi_context.hpp"
 #include "caffe/solvers/solver.hpp"
 
 DEFINE_string(solver, "", "train: the solver prototxt");
@@ -46,6 +51,24 @@ DEFINE_string(sighup_effect, "snapshot", "train: what SIGHUP does: stop, snapsho
 DEFINE_int32(threads, 0,
              "CPU threads for BLAS (sets OPENBLAS_NUM_THREADS and CAFFE_NUM_THREADS); 0: keep the "
              "environment's choice");
+// Data-parallel training (under mpirun): caffe/parallel/data_parallel.hpp.
+DEFINE_string(codec, "dynamic",
+              "train under mpirun: how weights (or gradients) travel: dynamic, "
+              "fixed:B (B = 1..16), fp16 or none");
+DEFINE_int32(codec_c, 6, "train under mpirun, codec dynamic: bits N = round(entropy) + c");
+DEFINE_int32(codec_M, 4,
+             "train under mpirun, codec dynamic: bits of the sampled quantization "
+             "whose entropy is measured");
+DEFINE_double(codec_F, 0.03, "train under mpirun, codec dynamic: fraction of the weights sampled");
+DEFINE_string(sync, "model_average",
+              "train under mpirun: model_average (average weights every --sync_interval "
+              "iterations) or gradient_allreduce (average gradients every iteration)");
+DEFINE_int32(sync_interval, 0,
+             "train under mpirun, model_average: iterations between weight "
+             "averages; 0: one epoch of a process's share of the data");
+DEFINE_bool(log_weight_hash, false,
+            "train under mpirun: log every process's weight hash after "
+            "each sync (a check that they agree)");
 
 namespace {
 
@@ -57,6 +80,10 @@ const char kUsage[] =
     "commands:\n"
     "  train         train a model:    caffe train --solver S.prototxt [--snapshot X.solverstate |\n"
     "                                  --weights A.caffemodel[,B.caffemodel]] [--gpu 0|all]\n"
+    "                data-parallel:    mpirun -np K caffe train --solver S.prototxt\n"
+    "                                  [--codec dynamic|fixed:B|fp16|none] [--codec_c 6]\n"
+    "                                  [--codec_M 4] [--codec_F 0.03] [--sync_interval N]\n"
+    "                                  [--sync model_average|gradient_allreduce]\n"
     "  test          score a model:    caffe test --model NET.prototxt --weights W.caffemodel\n"
     "                                  [--iterations 50] [--gpu 0]\n"
     "  time          time each layer:  caffe time --model NET.prototxt [--iterations 50]\n"
@@ -234,15 +261,16 @@ class SignalRouting {
 
 // ---- commands ----
 
-int train_command() {
+void check_train_flags() {
   require_flag(FLAGS_solver, "train", "solver", "the solver prototxt");
   if (!FLAGS_snapshot.empty() && !FLAGS_weights.empty()) {
     throw UsageError("give --snapshot (resume a run) or --weights (start from trained weights), "
                      "not both");
   }
-  const SignalEffect on_sigint = parse_effect(FLAGS_sigint_effect, "sigint_effect");
-  const SignalEffect on_sighup = parse_effect(FLAGS_sighup_effect, "sighup_effect");
+}
 
+// The solver file with the command line's changes.
+caffe::SolverParameter train_solver_param() {
   caffe::SolverParameter param = caffe::load_solver_param(FLAGS_solver);
   if (flag_given("level")) param.mutable_train_state()->set_level(FLAGS_level);
   for (const std::string& stage : split_commas(FLAGS_stage)) {
@@ -255,7 +283,11 @@ int train_command() {
     }
     param.add_weights(weights);
   }
+  return param;
+}
 
+// --gpu, else the solver's solver_mode.
+void select_train_mode(const caffe::SolverParameter& param) {
   std::vector<int> gpus = requested_gpus();
   if (gpus.empty() && param.has_solver_mode() && param.solver_mode() == caffe::SolverParameter::GPU) {
     if (caffe::gpu_count() > 0) {
@@ -266,6 +298,51 @@ int train_command() {
     }
   }
   select_mode(gpus);
+}
+
+const char* const kDataParallelFlags[] = {"codec",         "codec_c", "codec_M",        "codec_F",
+                                          "sync_interval", "sync",    "log_weight_hash"};
+
+caffe::DataParallelOptions data_parallel_options() {
+  caffe::DataParallelOptions options;
+  options.mode = caffe::parse_sync_mode(FLAGS_sync);
+  caffe::set_codec_mode(FLAGS_codec, &options.codec);
+  options.codec.c = FLAGS_codec_c;
+  options.codec.sample_bits = FLAGS_codec_M;
+  options.codec.sample_fraction = FLAGS_codec_F;
+  options.sync_interval = FLAGS_sync_interval;
+  options.log_weight_hash = FLAGS_log_weight_hash;
+  return options;
+}
+
+// `caffe train` started by mpirun: every process runs this, one rank each.
+int train_data_parallel_command() {
+  const caffe::MpiContext mpi;
+  return mpi.Run([&mpi] {
+    caffe::train_data_parallel(mpi, [] {
+      check_train_flags();
+      caffe::DataParallelJob job{train_solver_param(), data_parallel_options(), FLAGS_snapshot};
+      select_train_mode(job.solver);
+      return job;
+    });
+  });
+}
+
+int train_command() {
+  if (caffe::MpiContext::launched_by_mpirun()) return train_data_parallel_command();
+  for (const char* flag : kDataParallelFlags) {
+    if (flag_given(flag)) {
+      throw UsageError(std::string("--") + flag +
+                       " is for data-parallel training; start it with "
+                       "mpirun -np K caffe train --solver S.prototxt --" +
+                       flag + " ...");
+    }
+  }
+  check_train_flags();
+  const SignalEffect on_sigint = parse_effect(FLAGS_sigint_effect, "sigint_effect");
+  const SignalEffect on_sighup = parse_effect(FLAGS_sighup_effect, "sighup_effect");
+  const caffe::SolverParameter param = train_solver_param();
+  select_train_mode(param);
 
   std::unique_ptr<caffe::Solver> solver = caffe::Solver::Create(param);
   SignalRouting signals(*solver, on_sigint, on_sighup);
@@ -395,6 +472,8 @@ int main(int argc, char** argv) {
   gflags::SetVersionString("1.0");
   gflags::ParseCommandLineFlags(&argc, &argv, true);
   google::InitGoogleLogging(argv[0]);
+  // Under mpirun, rank 0 logs for the job; the others log warnings and errors only.
+  if (caffe::MpiContext::launch_rank() > 0) FLAGS_minloglevel = google::WARNING;
 
   const std::map<std::string, std::function<int()>> commands = {
       {"train", train_command},

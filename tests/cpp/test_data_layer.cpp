@@ -166,6 +166,26 @@ TEST(DataLayerTest, RandSkipOffsetsEveryBatch) {
   expect_records(run, datums, {0, 1, 2});
 }
 
+TEST(DataLayerTest, TrainingShardReadsEveryKthRecordOfTheStream) {
+  TempDir dir;
+  const auto datums = random_datums(10, 1, 3, 3);
+  write_datums(dir / "db", datums);
+  const test::TrainingShardScope shard(1, 3);  // records 1, 4, 7, 10 = 0, 13 = 3, ...
+  DataLayerRun run(dir / "db", "", TRAIN, 2);
+  run.forward(2);  // a jump first: batches are a function of their index
+  expect_records(run, datums, {3, 6});
+  run.forward(0);
+  expect_records(run, datums, {1, 4});
+  run.forward(1);
+  expect_records(run, datums, {7, 0});
+  DataLayerRun skipped(dir / "db", "", TRAIN, 2, 2, "rand_skip: 2");
+  skipped.forward(0);
+  expect_records(skipped, datums, {3, 6});
+  DataLayerRun test_phase(dir / "db", "", TEST, 2);  // tests read every record
+  test_phase.forward(0);
+  expect_records(test_phase, datums, {0, 1});
+}
+
 TEST(DataLayerTest, LabelTopIsOptional) {
   TempDir dir;
   const auto datums = random_datums(4, 1, 2, 2);

@@ -265,6 +265,45 @@ TEST(HDF5DataLayerTest, ShuffleIsAPerEpochPermutationRecomputableFromTheBatchInd
   set_random_seed(saved_seed);
 }
 
+// Row `position` of a data top laid out kStreams values per row.
+std::vector<float> row_of(const std::vector<float>& rows, size_t position) {
+  return std::vector<float>(rows.begin() + position * kStreams,
+                            rows.begin() + (position + 1) * kStreams);
+}
+
+TEST(HDF5DataLayerTest, TrainingShardReadsEveryKthRowAcrossFilesAndEpochs) {
+  SequenceFiles files;  // 9 rows: 5 in file one, 4 in file two
+  const std::vector<float> stream = files.expected_batch(0, 36);  // four epochs in order
+  const test::TrainingShardScope shard(1, 2);                     // stream rows 1, 3, 5, ...
+  Hdf5Fixture f(files.list, 4, {"data", "target"});
+  for (uint64_t b : {3, 0, 1, 2}) {
+    const std::vector<float> data = f.forward(b);
+    for (size_t k = 0; k < 4; ++k) {
+      EXPECT_EQ(row_of(data, k), row_of(stream, 2 * (4 * b + k) + 1))
+          << "batch " << b << " row " << k;
+    }
+    const std::vector<float> target = f.forward(b, 1);
+    for (size_t i = 0; i < data.size(); ++i) EXPECT_EQ(target[i], data[i] + 0.5f);
+  }
+}
+
+TEST(HDF5DataLayerTest, ShuffledShardsSplitEachEpochOfTheShuffledStream) {
+  const uint64_t saved_seed = random_seed();
+  set_random_seed(99);
+  SequenceFiles files;
+  Hdf5Fixture whole(files.list, 9, {"data"}, true);
+  const std::vector<float> epoch0 = whole.forward(0);
+  for (uint64_t rank = 0; rank < 3; ++rank) {
+    const test::TrainingShardScope shard(rank, 3);
+    Hdf5Fixture part(files.list, 3, {"data"}, true);
+    const std::vector<float> batch = part.forward(0);
+    for (size_t k = 0; k < 3; ++k) {
+      EXPECT_EQ(row_of(batch, k), row_of(epoch0, rank + 3 * k)) << "rank " << rank << " row " << k;
+    }
+  }
+  set_random_seed(saved_seed);
+}
+
 TEST(HDF5DataLayerTest, GpuModeReadsTheSameBatches) {
   SKIP_IF_NO_GPU();
   SequenceFiles files;

@@ -116,6 +116,17 @@ TEST(ImageDataLayerTest, ReadsTheListInOrderAndWrapsAround) {
   EXPECT_EQ(items_of(folder, skipped.forward(0), 60), (std::vector<int>{4, 0, 1}));
 }
 
+TEST(ImageDataLayerTest, TrainingShardReadsEveryKthPositionOfTheStream) {
+  ImageFolder folder;
+  const test::TrainingShardScope shard(1, 2);  // positions 1, 3, 5 = 0, 7 = 2, ...
+  ImageDataRun run(folder, "batch_size: 2", TRAIN);
+  EXPECT_EQ(items_of(folder, run.forward(1), 60), (std::vector<int>{0, 2}));
+  EXPECT_EQ(items_of(folder, run.forward(0), 60), (std::vector<int>{1, 3}));
+  EXPECT_EQ(run.labels(), (std::vector<float>{11, 13}));
+  ImageDataRun test_phase(folder, "batch_size: 2", TEST);
+  EXPECT_EQ(items_of(folder, test_phase.forward(0), 60), (std::vector<int>{0, 1}));
+}
+
 TEST(ImageDataLayerTest, GrayAndResize) {
   ImageFolder folder;
   ImageDataRun gray(folder, "batch_size: 1 is_color: false");

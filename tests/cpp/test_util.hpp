@@ -14,6 +14,7 @@
 #include "caffe/core/common.hpp"
 #include "caffe/core/layer.hpp"
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/data/data_shard.hpp"
 #include "caffe/util/io.hpp"
 
 namespace caffe {
@@ -76,6 +77,12 @@ void check_gpu_matches_cpu(const std::string& prototxt, const std::vector<std::v
 struct GpuModeScope {
   GpuModeScope() { set_mode(Mode::GPU); }
   ~GpuModeScope() { set_mode(Mode::CPU); }
+};
+
+// Makes training data layers set up in the scope read shard `rank` of `count` (data_shard.hpp).
+struct TrainingShardScope {
+  TrainingShardScope(uint64_t rank, uint64_t count) { set_training_shard({rank, count}); }
+  ~TrainingShardScope() { set_training_shard({}); }
 };
 
 }  // namespace test

@@ -2,6 +2,7 @@
 `caffe train`, check the accuracy, and check that a resumed run continues exactly."""
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -45,7 +46,9 @@ def write_model(directory: Path, lmdbs: Path, hidden: int, max_iter: int, snapsh
 
 
 def caffe_train(*args: str) -> str:
-    result = subprocess.run([str(CAFFE), "train", *args], capture_output=True, text=True)
+    # INFO logging on, whatever an earlier test left in os.environ (GLOG_minloglevel).
+    result = subprocess.run([str(CAFFE), "train", *args], capture_output=True, text=True,
+                            env={**os.environ, "GLOG_minloglevel": "0"})
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stderr
 

@@ -1,0 +1,125 @@
+#include "caffe/parallel/mpi_context.hpp"
+
+#include <mpi.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstdlib>
+#include <exception>
+#include <iostream>
+#include <string>
+
+namespace caffe {
+namespace {
+
+// MPI counts are ints: larger transfers go in pieces (broadcast) or are refused (gathers).
+constexpr size_t kMaxPiece = size_t{1} << 30;
+
+void check_int_count(size_t bytes, const char* what) {
+  if (bytes > static_cast<size_t>(INT_MAX)) {
+    fail(what, " of ", bytes, " bytes exceeds MPI's limit of ", INT_MAX,
+         " bytes per collective; use a compressing codec or fewer processes");
+  }
+}
+
+std::vector<int> int_counts(const std::vector<size_t>& offsets) {
+  std::vector<int> counts;
+  for (size_t r = 0; r + 1 < offsets.size(); ++r) {
+    counts.push_back(static_cast<int>(offsets[r + 1] - offsets[r]));
+  }
+  return counts;
+}
+
+std::vector<int> int_displacements(const std::vector<size_t>& offsets) {
+  return std::vector<int>(offsets.begin(), offsets.end() - 1);
+}
+
+// One write, so that mpirun does not interleave the line with another rank's output.
+void print_line(const std::string& line) { std::cerr << line + "\n" << std::flush; }
+
+}  // namespace
+
+int MpiContext::launch_rank() {
+  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+  return rank ? std::atoi(rank) : -1;
+}
+
+MpiContext::MpiContext() {
+  int provided = 0;
+  MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided);
+  // The default, made explicit: a failed MPI call ends the whole job rather than one rank.
+  MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_ARE_FATAL);
+  MPI_Comm_rank(MPI_COMM_WORLD, &rank_);
+  MPI_Comm_size(MPI_COMM_WORLD, &size_);
+  MPI_Comm local = MPI_COMM_NULL;
+  MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
+  MPI_Comm_size(local, &local_size_);
+  MPI_Comm_free(&local);
+}
+
+MpiContext::~MpiContext() { MPI_Finalize(); }
+
+int MpiContext::Run(const std::function<void()>& body) const {
+  try {
+    body();
+    return 0;
+  } catch (const AgreedError& error) {
+    if (rank_ == 0) print_line(std::string("caffe: ") + error.what());
+    return 1;
+  } catch (const std::exception& error) {
+    print_line("caffe: rank " + std::to_string(rank_) + " of " + std::to_string(size_) + ": " +
+               error.what());
+  }
+  Abort();
+}
+
+void MpiContext::Abort() const {
+  MPI_Abort(MPI_COMM_WORLD, 1);
+  std::abort();  // (MPI_Abort does not return)
+}
+
+std::vector<size_t> MpiContext::GatherSizes(size_t size) const {
+  std::vector<uint64_t> sizes(size_);
+  const uint64_t mine = size;
+  MPI_Allgather(&mine, 1, MPI_UINT64_T, sizes.data(), 1, MPI_UINT64_T, MPI_COMM_WORLD);
+  std::vector<size_t> offsets{0};
+  for (uint64_t bytes : sizes) offsets.push_back(offsets.back() + bytes);
+  return offsets;
+}
+
+Gathered MpiContext::AllGather(const uint8_t* data, size_t size) const {
+  Gathered gathered;
+  gathered.offsets = GatherSizes(size);
+  check_int_count(gathered.offsets.back(), "an exchange");
+  gathered.bytes.resize(gathered.offsets.back());
+  const std::vector<int> counts = int_counts(gathered.offsets);
+  const std::vector<int> displacements = int_displacements(gathered.offsets);
+  MPI_Allgatherv(data, static_cast<int>(size), MPI_BYTE, gathered.bytes.data(), counts.data(),
+                 displacements.data(), MPI_BYTE, MPI_COMM_WORLD);
+  return gathered;
+}
+
+Gathered MpiContext::GatherToRoot(const uint8_t* data, size_t size) const {
+  Gathered gathered;
+  const std::vector<size_t> offsets = GatherSizes(size);
+  check_int_count(offsets.back(), "a gather");
+  if (rank_ == 0) {
+    gathered.offsets = offsets;
+    gathered.bytes.resize(offsets.back());
+  }
+  const std::vector<int> counts = int_counts(offsets);
+  const std::vector<int> displacements = int_displacements(offsets);
+  MPI_Gatherv(data, static_cast<int>(size), MPI_BYTE, gathered.bytes.data(), counts.data(),
+              displacements.data(), MPI_BYTE, 0, MPI_COMM_WORLD);
+  return gathered;
+}
+
+void MpiContext::Broadcast(void* data, size_t size) const {
+  auto* bytes = static_cast<uint8_t*>(data);
+  for (size_t done = 0; done < size; done += kMaxPiece) {
+    const size_t piece = std::min(kMaxPiece, size - done);
+    MPI_Bcast(bytes + done, static_cast<int>(piece), MPI_BYTE, 0, MPI_COMM_WORLD);
+  }
+}
+
+}  // namespace caffe

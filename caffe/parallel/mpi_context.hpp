@@ -1,0 +1,73 @@
+// The process group of a data-parallel `caffe train`: MPI_COMM_WORLD of an OpenMPI job that
+// mpirun started, the few collectives the trainer needs, and how a job ends on an error:
+// - an error that every rank detects alike (AgreedError: a setting that differs across ranks,
+//   a snapshot of another process count) is printed once, by rank 0, and every rank exits 1;
+// - any other error is printed by the rank that hit it ("rank r of K: ...") and aborts the
+//   whole job (MPI_Abort), so that no rank waits for a peer that is gone.  A rank that dies
+//   (a crash, a kill) is noticed by mpirun, which ends the others.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+#include "caffe/core/common.hpp"
+
+namespace caffe {
+
+// An error every rank raised alike, from the same gathered facts.
+class AgreedError : public Error {
+ public:
+  using Error::Error;
+};
+
+// Every rank's bytes, in rank order.
+struct Gathered {
+  std::vector<uint8_t> bytes;
+  std::vector<size_t> offsets;  // rank r's bytes are [offsets[r], offsets[r + 1])
+
+  const uint8_t* data(int rank) const { return bytes.data() + offsets[rank]; }
+  size_t size(int rank) const { return offsets[rank + 1] - offsets[rank]; }
+};
+
+class MpiContext {
+ public:
+  // This process's rank when mpirun started it (OpenMPI's OMPI_COMM_WORLD_RANK), else -1.
+  static int launch_rank();
+  static bool launched_by_mpirun() { return launch_rank() >= 0; }
+
+  // MPI_Init_thread (only the calling thread makes MPI calls); MPI errors are fatal to the job.
+  MpiContext();
+  // MPI_Finalize.
+  ~MpiContext();
+  MpiContext(const MpiContext&) = delete;
+  MpiContext& operator=(const MpiContext&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  // Ranks of this job on this host.
+  int local_size() const { return local_size_; }
+
+  // Runs `body` with the error handling above; returns the exit status (0, or 1 after an
+  // AgreedError).  Any other exception aborts the job and does not return.
+  int Run(const std::function<void()>& body) const;
+  [[noreturn]] void Abort() const;
+
+  // Every rank's `size` bytes (sizes may differ across ranks).
+  Gathered AllGather(const uint8_t* data, size_t size) const;
+  // The same, delivered to rank 0 only (other ranks get an empty Gathered).
+  Gathered GatherToRoot(const uint8_t* data, size_t size) const;
+  // Copies rank 0's `size` bytes at `data` into every rank's `data`.
+  void Broadcast(void* data, size_t size) const;
+
+ private:
+  // Every rank's byte count, and the offsets they give (checked against MPI's int counts).
+  std::vector<size_t> GatherSizes(size_t size) const;
+
+  int rank_ = 0;
+  int size_ = 1;
+  int local_size_ = 1;
+};
+
+}  // namespace caffe

@@ -1,0 +1,51 @@
+// One exchange of the data-parallel trainer: every rank encodes its float arrays (weights, or
+// gradients) with the codec, the ranks allgather the packages, and every rank decodes all of
+// them and replaces each array by the mean over the ranks of the decoded values.  Every rank
+// averages the same decoded packages (its own included) in rank order, so all ranks end with
+// bit-identical arrays whatever the codec.
+//
+// A rank's message is its packages in array order, framed as
+//   u32 array count, u64 package size per array, the packages one after another.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "caffe/parallel/codec.hpp"
+#include "caffe/parallel/mpi_context.hpp"
+
+namespace caffe {
+
+// An array the ranks average: a learnable blob's data or diff.
+struct ExchangedArray {
+  std::string name;  // for errors ("ip1[0]")
+  float* values = nullptr;
+  std::vector<int> shape;
+  size_t count = 0;
+};
+
+// What one or more exchanges cost this rank.
+struct ExchangeStats {
+  int exchanges = 0;
+  uint64_t params = 0;        // values sent
+  uint64_t bytes_sent = 0;    // message bytes (packages and framing)
+  double quantized_bits = 0;  // sum over arrays of bits per value x count (32 for none)
+  double payload_bits = 0;    // sum of the packages' payload bits (after Huffman)
+  double encode_ms = 0;
+  double decode_ms = 0;  // decoding and averaging
+  double communication_ms = 0;
+
+  void Add(const ExchangeStats& other);
+  // "N bytes sent, B bits/param quantized, H after Huffman (W with headers), ratio Rx,
+  //  encode E ms, decode D ms, communication C ms", per exchange.
+  std::string describe() const;
+};
+
+// Averages `arrays` over the ranks of `mpi` through packages of `codec` (its seed is replaced
+// by one derived from `round`, the array and the rank, so a resumed run samples alike).
+// Errors name the sender and the array of a package that does not decode.
+ExchangeStats average_over_ranks(const MpiContext& mpi, const std::vector<ExchangedArray>& arrays,
+                                 CodecOptions codec, uint64_t round);
+
+}  // namespace caffe
