@@ -215,7 +215,8 @@ void write_weight_seeds(const CorpusWriter& out, const NetParameter& fixed_param
 }
 
 // A snapshot of the solverstate target's solver (SGD, momentum), its learned_net a bare name
-// (the target looks it up beside the state), and one with a history set too many.
+// (the target looks it up beside the state); the same with two history sets (a 2-process
+// data-parallel snapshot), and that one labelled Adam.
 void write_state_seeds(const CorpusWriter& out, const NetParameter& fixed_param) {
   const fs::path folder = fs::temp_directory_path() / "caffe_make_corpus";
   fs::create_directories(folder);
@@ -235,6 +236,7 @@ void write_state_seeds(const CorpusWriter& out, const NetParameter& fixed_param)
   out.write_binary("solverstate", "sgd_iter_2.solverstate", state);
   const int histories = state.history_size();
   for (int i = 0; i < histories; ++i) *state.add_history() = state.history(i);
+  out.write_binary("solverstate", "sgd_2_ranks.solverstate", state);
   state.set_solver_type("Adam");
   out.write_binary("solverstate", "adam_iter_2.solverstate", state);
 }

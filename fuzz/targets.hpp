@@ -45,7 +45,8 @@ void solver_text(const uint8_t* data, size_t size);
 void upgrade(const uint8_t* data, size_t size);
 // Binary NetParameter (.caffemodel): Net::CopyTrainedLayersFrom(file) into a small fixed net.
 void caffemodel(const uint8_t* data, size_t size);
-// Binary SolverState (.solverstate): Solver::Restore(file) of a small fixed SGD solver.
+// Binary SolverState (.solverstate): Solver::Restore(file) of a small fixed SGD solver, alone and
+// as rank 1 of a 2-process data-parallel job (which keeps its own history set first).
 void solverstate(const uint8_t* data, size_t size);
 // Binary DropoutSchedule: the approximate-dropout schedule reader, and a layer in TRAIN using it.
 void schedule(const uint8_t* data, size_t size);

@@ -7,6 +7,7 @@
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/core/net.hpp"
 #include "caffe/core/net_upgrade.hpp"
+#include "caffe/parallel/history_snapshot.hpp"
 #include "caffe/solvers/lr_policy.hpp"
 #include "caffe/solvers/solver.hpp"
 #include "caffe/solvers/solver_upgrade.hpp"
@@ -35,20 +36,36 @@ Net& fixed_net() {
 
 // SGD with momentum (one history blob per parameter) over the fixed net, whose weights are saved
 // in the scratch folder as kFixedCaffemodel, the learned_net of the seed solverstates.
+std::unique_ptr<Solver> make_fixed_solver() {
+  const RandomSeedScope seed;
+  SolverParameter param;
+  param.set_type("SGD");
+  param.set_base_lr(0.1f);
+  param.set_momentum(0.9f);
+  param.set_lr_policy("step");
+  param.set_stepsize(10);
+  param.set_gamma(0.5f);
+  param.set_snapshot_prefix(scratch_dir() + "/fixed");
+  *param.mutable_train_net_param() = fixed_net_param();
+  std::unique_ptr<Solver> created = Solver::Create(param);
+  created->net().Save(scratch_dir() + "/" + kFixedCaffemodel);
+  return created;
+}
+
 Solver& fixed_solver() {
+  static const std::unique_ptr<Solver> solver = make_fixed_solver();
+  return *solver;
+}
+
+// The same solver as rank 1 of a 2-process data-parallel job, which takes its own history set
+// from the state (caffe/parallel/history_snapshot.hpp) before restoring it.
+Solver& fixed_rank_solver() {
   static const std::unique_ptr<Solver> solver = [] {
-    const RandomSeedScope seed;
-    SolverParameter param;
-    param.set_type("SGD");
-    param.set_base_lr(0.1f);
-    param.set_momentum(0.9f);
-    param.set_lr_policy("step");
-    param.set_stepsize(10);
-    param.set_gamma(0.5f);
-    param.set_snapshot_prefix(scratch_dir() + "/fixed");
-    *param.mutable_train_net_param() = fixed_net_param();
-    std::unique_ptr<Solver> created = Solver::Create(param);
-    created->net().Save(scratch_dir() + "/" + kFixedCaffemodel);
+    std::unique_ptr<Solver> created = make_fixed_solver();
+    const size_t per_rank = created->history().size();
+    created->set_state_hooks(nullptr, [per_rank](SolverState& state) {
+      keep_rank_history(/*rank=*/1, /*ranks=*/2, per_rank, "fuzz.solverstate", &state);
+    });
     return created;
   }();
   return *solver;
@@ -126,14 +143,15 @@ void solverstate(const uint8_t* data, size_t size) {
   SolverState peek;
   peek.ParsePartialFromArray(data, static_cast<int>(size));
   if (peek.learned_net().find('/') != std::string::npos) return;
-  Solver& solver = fixed_solver();
   const std::string path = write_scratch("fuzz.solverstate", as_text(data, size));
-  accept_or_reject([&] {
-    const RandomSeedScope seed;
-    const BlobMemoryCap cap;
-    solver.Restore(path);
-    solver.learning_rate();
-  });
+  for (Solver* solver : {&fixed_solver(), &fixed_rank_solver()}) {
+    accept_or_reject([&] {
+      const RandomSeedScope seed;
+      const BlobMemoryCap cap;
+      solver->Restore(path);
+      solver->learning_rate();
+    });
+  }
 }
 
 void schedule(const uint8_t* data, size_t size) {
