@@ -15,8 +15,8 @@ Seeds change the weight initialization (solver random_seed); the data order is t
 Solver (every run; change with the flags): SGD, batch 32 per rank, base_lr 0.1, momentum 0.9,
 exponential lr decay (lr_policy "exp", lr x 0.9 per epoch), L1 regularization
 (regularization_type "L1", weight_decay 3e-5), 6 epochs; rank 0 tests its averaged model on the
-10,000 test images after every sync.  Default: 21 settings x 5 seeds = 105 runs of about 20 s,
-35-40 minutes on 2 shared cores (5 ranks oversubscribe them; runs go one after another).
+10,000 test images after every sync.  Default: 21 settings x 5 seeds = 105 runs of about 16 s:
+28 minutes measured on 2 shared cores (5 ranks oversubscribe them; runs go one after another).
 
 Per run: final and peak test accuracy, epochs to the peak, and the mean over syncs of the bits
 per parameter of rank 0's packages, quantized and after Huffman (from the trainer's sync log

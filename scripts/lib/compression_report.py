@@ -136,7 +136,7 @@ def figure5(groups: dict[str, list[Row]], out: Path) -> Path | None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    fig, axis = plt.subplots(figsize=(7, 4.5))
+    fig, axis = plt.subplots(figsize=(10, 4.5))
     for name, color in zip(names, ("tab:blue", "tab:red")):
         for key, style, what in (("bits_quantized", "--", "quantized"),
                                  ("bits_huffman", "-", "after Huffman")):
@@ -154,7 +154,8 @@ def figure5(groups: dict[str, list[Row]], out: Path) -> Path | None:
     axis.set(xlabel="epoch", ylabel="bits per parameter",
              title="Fig. 5: bits per parameter per epoch (rank 0's packages)")
     axis.xaxis.set_major_locator(MaxNLocator(integer=True))
-    return finish(fig, [axis], out)
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1))  # beside the lines
+    return finish(fig, [axis], out, legend=False)
 
 
 def finish(fig, axes, out: Path, legend: bool = True) -> Path:
