@@ -11,13 +11,17 @@ caffe/util/sparse_backward.cpp.
 
 Part `train` (b): one whole training iteration (forward, backward, SGD update) of
 cifar10_alexnet, cifar10_resnet18 and cifar10_mobilenet.  Each net is first trained for
---warmup-iterations on real CIFAR-10 images (an LMDB made by scripts/get_cifar10.py, --data) so
-that its ReLU gradients are as sparse as in training; then, starting from those weights and
-batch, the baseline (the plain net, dense backward) is timed against the net with GradSparsify
-layers at each --percentiles value (placed by `python -m caffe.grad_sparsify`) with the sparse
-backward in 'auto', and against the plain net in 'auto' (p = 0).  Rows {net, p, density,
-ms_baseline, ms_sparse, speedup}; density is the share of non-zeros in the top gradients of all
-Convolution and InnerProduct layers together.
+--warmup-iterations on real CIFAR-10 images (an LMDB made by scripts/get_cifar10.py, --data; on
+every core, weights cached in --work-dir) so that its ReLU gradients are as sparse as in
+training; then, starting from those weights and one real batch, the baseline (the plain net,
+dense backward) is timed against the net with GradSparsify layers at each --percentiles value
+(placed by `python -m caffe.grad_sparsify`) with the sparse backward in 'auto', and against the
+plain net in 'auto' (p = 0).  The timed iterations use a learning rate of 1e-6, so that every
+contender sees the same state.  Rows {net, p, density, ms_baseline, ms_sparse, speedup,
+ms_gs_dense}; density is the share of non-zeros in the top gradients of all Convolution and
+InnerProduct layers together, and ms_gs_dense times the net with GradSparsify on the dense
+backward (what the GradSparsify layers cost by themselves).  A second list breaks the baseline,
+p = 0 and p = 0.9 down into forward and backward of Convolution, InnerProduct and the rest.
 
 Timings are medians of --iterations calls measured in interleaved rounds
 (scripts/lib/bench_common.py).
@@ -194,11 +198,13 @@ def spread(values: list[float]) -> float:
 class TrainNet:
     name: str
     model: str  # folder under models/
+    # The warm-up's learning rate for a batch of 128: the model's solver's, except AlexNet's 0.05,
+    # at which (scaled to batch 32) its ReLUs die within 200 iterations (gradient density 0.1%).
     base_lr: float
 
 
 TRAIN_NETS = {net.name: net for net in (
-    TrainNet("alexnet", "cifar10_alexnet", 0.05),
+    TrainNet("alexnet", "cifar10_alexnet", 0.01),
     TrainNet("resnet18", "cifar10_resnet18", 0.1),
     TrainNet("mobilenet", "cifar10_mobilenet", 0.1),
 )}
@@ -242,12 +248,14 @@ def warm_weights(caffe: Any, caffe_pb2: Any, net: TrainNet, args: argparse.Names
     net_path = workdir / f"{net.name}_lmdb.prototxt"
     net_path.write_text(lmdb_net_text(caffe_pb2, net, args.data, args.batch))
     solver_path = workdir / f"{net.name}_warm_solver.prototxt"
-    solver_path.write_text(solver_text(net_path, net.base_lr))
+    # The models' rates are for batch 128; scaled linearly to the batch used here.
+    solver_path.write_text(solver_text(net_path, net.base_lr * args.batch / 128))
     caffe.set_sparse_backward("auto")
     solver = caffe.get_solver(str(solver_path))
     if weights.exists():
         solver.net.copy_from(str(weights))
     else:
+        caffe.set_blas_threads(os.cpu_count() or 1)  # untimed: on every core
         chunk = 10
         with tqdm(total=args.warmup_iterations, desc=f"warm-up {net.name}", unit="it") as bar:
             for done in range(0, args.warmup_iterations, chunk):
@@ -257,6 +265,7 @@ def warm_weights(caffe: Any, caffe_pb2: Any, net: TrainNet, args: argparse.Names
                 bar.set_postfix(loss=f"{float(solver.net.blobs['loss'].data):.3f}")
         args.work_dir.mkdir(parents=True, exist_ok=True)
         solver.net.save(str(weights))
+        caffe.set_blas_threads(args.threads)
     solver.net.forward()
     return weights, solver.net.blobs["data"].data.copy(), solver.net.blobs["label"].data.copy()
 
@@ -293,6 +302,30 @@ def gradient_density(net: Any) -> float:
     return nonzero / max(total, 1)
 
 
+def layer_breakdown(caffe: Any, net: Any, policy: str, clock: Callable[[], float],
+                    repeats: int = 3) -> dict[str, float]:
+    """Milliseconds of forward and backward per layer group (Convolution, InnerProduct, the
+    rest), the median of `repeats` passes layer by layer."""
+    caffe.set_sparse_backward(policy)
+    groups = ("Convolution", "InnerProduct", "other")
+    runs: list[dict[str, float]] = []
+    last = len(net.layers) - 1
+    for _ in range(repeats):
+        run = {f"{group}_{phase}": 0.0 for group in groups for phase in ("forward", "backward")}
+        for phase, order in (("forward", range(last + 1)), ("backward", range(last, -1, -1))):
+            for index in order:
+                group = net.layers[index].type
+                group = group if group in groups else "other"
+                start = clock()
+                if phase == "forward":
+                    net._forward(index, index)
+                else:
+                    net._backward(index, index)
+                run[f"{group}_{phase}"] += (clock() - start) * 1e3
+        runs.append(run)
+    return {key: round(statistics.median(run[key] for run in runs), 1) for key in runs[0]}
+
+
 def solver_step(caffe: Any, solver: Any, policy: str) -> Callable[[], None]:
     def step() -> None:
         caffe.set_sparse_backward(policy)
@@ -300,8 +333,11 @@ def solver_step(caffe: Any, solver: Any, policy: str) -> Callable[[], None]:
     return step
 
 
-def bench_train(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[dict]:
-    rows = []
+def bench_train(caffe: Any, caffe_pb2: Any,
+                args: argparse.Namespace) -> tuple[list[dict], list[dict]]:
+    """The iteration rows, and the per-layer-group breakdown of the baseline, p = 0 and p = 0.9."""
+    rows: list[dict] = []
+    breakdown: list[dict] = []
     percentiles = args.percentiles
     if importlib.util.find_spec("caffe.grad_sparsify") is None:
         print("caffe.grad_sparsify is not in this build: only the plain net (p = 0) is measured")
@@ -319,6 +355,7 @@ def bench_train(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[di
                 placed = workdir / f"{name}_gs{percentile}.prototxt"
                 place_grad_sparsify(plain, placed, percentile)
                 contenders[f"p={percentile}"] = ("auto", placed)
+                contenders[f"p={percentile} dense"] = ("never", placed)
             solvers = {key: timing_solver(caffe, path, weights, data, labels)
                        for key, (_, path) in contenders.items()}
             steps = {key: solver_step(caffe, solvers[key], contenders[key][0])
@@ -326,7 +363,7 @@ def bench_train(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[di
             samples = time_side_by_side(steps, args)
             medians = bench_common.medians(samples)
             for key, (policy, _) in contenders.items():
-                if key == "baseline":
+                if key == "baseline" or key.endswith("dense"):
                     continue
                 caffe.set_sparse_backward(policy)
                 solvers[key].step(1)
@@ -336,6 +373,9 @@ def bench_train(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[di
                              "ms_baseline": round(medians["baseline"], 1),
                              "ms_sparse": round(medians[key], 1),
                              "speedup": round(medians["baseline"] / medians[key], 3),
+                             # the same net with the dense backward: what GradSparsify costs
+                             "ms_gs_dense": round(medians.get(f"{key} dense", medians["baseline"]),
+                                                  1),
                              "spread_baseline": spread(samples["baseline"]),
                              "spread_sparse": spread(samples[key])})
                 tqdm.write(f"  {name} p={p}: density {rows[-1]['density']}, baseline "
@@ -345,12 +385,18 @@ def bench_train(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[di
             solvers["baseline"].step(1)
             tqdm.write(f"  {name} baseline: density "
                        f"{gradient_density(solvers['baseline'].net):.4f} (dense backward)")
+            clock = time.process_time if args.clock == "cpu" else time.perf_counter
+            for key, (policy, _) in contenders.items():
+                if key in ("baseline", "p=0.9", "p=0"):
+                    shares = layer_breakdown(caffe, solvers[key].net, policy, clock)
+                    breakdown.append({"net": name, "contender": key, **shares})
+                    tqdm.write(f"  {name} {key} per layer group (ms): {shares}")
     caffe.set_sparse_backward("auto")
     bench_common.print_table(
-        ["net", "p", "density", "ms_baseline", "ms_sparse", "speedup"],
-        [[r["net"], r["p"], r["density"], r["ms_baseline"], r["ms_sparse"], r["speedup"]]
-         for r in rows])
-    return rows
+        ["net", "p", "density", "ms_baseline", "ms_sparse", "speedup", "ms_gs_dense"],
+        [[r["net"], r["p"], r["density"], r["ms_baseline"], r["ms_sparse"], r["speedup"],
+          r["ms_gs_dense"]] for r in rows])
+    return rows, breakdown
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -381,8 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="time on the wall clock (default) or as the process's CPU time")
     parser.add_argument("--json", metavar="FILE",
-                        help="write the rows as JSON ({part: rows}; parts not run are kept "
-                             "from an existing FILE)")
+                        help="write the rows as JSON ({part: rows}); an existing FILE keeps "
+                             "the parts, nets and shapes not measured now")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.batch < 1 or args.iterations < 1:
         parser.error("--threads, --batch and --iterations must be at least 1")
@@ -406,7 +452,8 @@ def main(argv: list[str] | None = None) -> int:
     if "conv" in args.parts:
         results[f"conv_{args.clock}"] = bench_conv(caffe, caffe_pb2, args)
     if "train" in args.parts:
-        results[f"train_{args.clock}"] = bench_train(caffe, caffe_pb2, args)
+        results[f"train_{args.clock}"], results[f"train_layers_{args.clock}"] = bench_train(
+            caffe, caffe_pb2, args)
     write_results(args.json, results)
     return 0
 
@@ -417,7 +464,11 @@ def write_results(path: str | None, results: dict[str, list[dict]]) -> None:
     merged: dict[str, Any] = {}
     if Path(path).exists():
         merged = json.loads(Path(path).read_text())
-    merged.update(results)
+    for part, rows in results.items():
+        # Rows of the shapes / nets measured now replace theirs; the others are kept.
+        key = "net" if part.startswith("train") else "shape"
+        measured = {row[key] for row in rows}
+        merged[part] = [row for row in merged.get(part, []) if row[key] not in measured] + rows
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(merged, indent=2) + "\n")
     print(f"wrote {path}")

@@ -123,6 +123,13 @@ RowLayout SparseConvBackward::PositionRows() const {
   return rows;
 }
 
+RowLayout SparseConvBackward::SampledRows(const RowLayout& rows) {
+  RowLayout sample = rows;
+  sample.rows = rows.rows / kSampleStride;
+  sample.outer_stride = rows.outer_stride * kSampleStride;
+  return sample;
+}
+
 bool SparseConvBackward::Prepare(Mode mode, const float* dy, bool wants_dx) {
   CHECK(configured_) << "SparseConvBackward::Prepare before Configure";
   density_ = 1.0;
@@ -134,7 +141,16 @@ bool SparseConvBackward::Prepare(Mode mode, const float* dy, bool wants_dx) {
     return false;
   }
   const double crossover = sparse_backward_crossover(mode, geometry_, wants_dx);
-  if (policy == SparseBackwardPolicy::kAuto && crossover <= 0.0) return false;  // never pays
+  if (policy == SparseBackwardPolicy::kAuto) {
+    if (crossover <= 0.0) return false;  // never pays
+    // Where dy is clearly denser than the crossover (a BatchNorm's gradient), a sample decides:
+    // counting it all costs a few percent of an iteration that the sparse path cannot repay.
+    const RowLayout sample = SampledRows(rows);
+    if (sample.rows > 0) {
+      density_ = static_cast<double>(channel_rows_.Count(mode, sample, dy)) / sample.elements();
+      if (density_ > kSampleMargin * crossover) return false;
+    }
+  }
   density_ = static_cast<double>(channel_rows_.Count(mode, rows, dy)) / rows.elements();
   if (policy == SparseBackwardPolicy::kAuto && density_ > crossover) return false;
   channel_rows_.Fill(mode, dy);

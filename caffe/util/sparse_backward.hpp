@@ -24,8 +24,9 @@
 // of what the sparse product saves; librsb would also rebuild its matrix format from dy every
 // call and add a build dependency.  The gathers above read the windows in place.
 //
-// Where the sparse path pays: SparseConvBackward::Prepare measures dy's density (one counting
-// pass) and compares it with sparse_backward_crossover, measured on the host (see there).
+// Where the sparse path pays: SparseConvBackward::Prepare measures dy's density (a counting pass
+// over a seventh of its rows, then, unless that is clearly too dense, over all of them) and
+// compares it with sparse_backward_crossover, measured on the host (see there).
 #pragma once
 
 #include <vector>
@@ -205,6 +206,12 @@ class SparseConvBackward {
   RowLayout ChannelRows() const;
   // dy's (image, group, output position) rows; entries are the group's output channels.
   RowLayout PositionRows() const;
+  // Every kSampleStride-th of `rows` (a stride prime to common channel counts, so that the
+  // sample mixes channels): Prepare's first look at dy's density.  When the sample's density is
+  // above kSampleMargin times the crossover, dy is not counted in full.
+  static constexpr int kSampleStride = 7;
+  static constexpr double kSampleMargin = 1.5;
+  static RowLayout SampledRows(const RowLayout& rows);
   void BackwardOnDevice(Mode mode, const float* x, const float* weights, float* dx, float* dweights,
                         float* dbias);
   void BackwardOnHost(const float* x, const float* weights, float* dx, float* dweights,
@@ -222,10 +229,9 @@ class SparseConvBackward {
   double density_ = 1.0;
   bool position_rows_ready_ = false;  // the last Prepare compressed dy by positions too
   SparseRows channel_rows_, position_rows_;
-  // Host buffers: x, dx and W in the kernels' blocked layouts and dW as [O, kh, kw, C/G]; the
-  // input row and column where each output position's window starts; per input row (column) and
-  // tap row (column), the output row (column) that reads it there, or -1.
-  std::vector<float> x_blocked_, dx_blocked_, weights_blocked_, dweights_ohwc_;
+  // For the host kernels: the input row and column where each output position's window starts;
+  // per input row (column) and tap row (column), the output row (column) that reads it there,
+  // or -1.
   std::vector<int> window_row_, window_col_, output_row_, output_col_;
 };
 

@@ -362,6 +362,18 @@ void run_balanced(const std::vector<double>& costs, const std::function<void(int
 // Bytes of x that one WGC pass keeps in the cache (a core's share of L2).
 constexpr long long kWeightPassBytes = 512 * 1024;
 
+// The blocked copies, shared by every layer of the thread (layers run their backward one after
+// the other, so one layer's copies never outlive its call): x, then dx, in `activations`; the
+// dW accumulator [O, kh, kw, C/G], then blocked W, in `weights`.
+struct HostScratch {
+  std::vector<float> activations, weights;
+};
+
+HostScratch& host_scratch() {
+  thread_local HostScratch scratch;
+  return scratch;
+}
+
 }  // namespace
 
 void SparseConvBackward::ComputeHostTables() {
@@ -444,6 +456,7 @@ void SparseConvBackward::BackwardOnHost(const float* x, const float* weights, fl
                       output_row_.data(),
                       output_col_.data()};
   const int filter = s.filter_size();
+  HostScratch& scratch = host_scratch();
   // One-pixel images (InnerProduct) are their own blocked layout, and 1x1 kernels' stored
   // weights are already [O, kh, kw, C/G].
   const bool plain_is_blocked = view.plane() == 1;
@@ -452,19 +465,19 @@ void SparseConvBackward::BackwardOnHost(const float* x, const float* weights, fl
   if (dweights || dbias) {
     const float* x_blocked = x;
     if (dweights && !plain_is_blocked) {
-      x_blocked_.resize(s.batch * view.image_size());
+      scratch.activations.resize(s.batch * view.image_size());
       parallel_for(s.batch, 1, [&](long long begin, long long end) {
         for (long long n = begin; n < end; ++n) {
           change_image_layout(s, x + n * view.image_size(),
-                              x_blocked_.data() + n * view.image_size(), true);
+                              scratch.activations.data() + n * view.image_size(), true);
         }
       });
-      x_blocked = x_blocked_.data();
+      x_blocked = scratch.activations.data();
     }
     float* gradient = dweights;
     if (dweights && !weights_in_kernel_order) {
-      dweights_ohwc_.assign(static_cast<size_t>(s.outputs) * filter, 0.0f);
-      gradient = dweights_ohwc_.data();
+      scratch.weights.assign(static_cast<size_t>(s.outputs) * filter, 0.0f);
+      gradient = scratch.weights.data();
     }
     std::vector<double> costs(s.outputs, filter);
     for (int n = 0; n < s.batch; ++n) {
@@ -490,14 +503,14 @@ void SparseConvBackward::BackwardOnHost(const float* x, const float* weights, fl
   if (dx) {
     InputWeights input_weights{weights, false};
     if (!weights_in_kernel_order) {
-      weights_blocked_.resize(static_cast<size_t>(s.outputs) * filter);
+      scratch.weights.resize(static_cast<size_t>(s.outputs) * filter);
       for_each_weight(s, [&](int o, int c, int tap, long long index) {
-        weights_blocked_[blocked_weight_index(s, o, c, tap)] = weights[index];
+        scratch.weights[blocked_weight_index(s, o, c, tap)] = weights[index];
       });
-      input_weights = {weights_blocked_.data(), true};
+      input_weights = {scratch.weights.data(), true};
     }
-    if (!plain_is_blocked) dx_blocked_.resize(s.batch * view.image_size());
-    float* dx_target = plain_is_blocked ? dx : dx_blocked_.data();
+    if (!plain_is_blocked) scratch.activations.resize(s.batch * view.image_size());
+    float* dx_target = plain_is_blocked ? dx : scratch.activations.data();
     std::vector<double> costs(s.batch, static_cast<double>(view.image_size()));
     for (int n = 0; n < s.batch; ++n) {
       const int* row_offsets = view.channel_offsets + n * s.outputs;
