@@ -119,7 +119,8 @@ class TemporaryFile {
                                : slash == 0               ? "/"
                                                           : target.substr(0, slash);
     const std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
-    std::string pattern = folder + "/." + name + ".tmp.XXXXXX";
+    // Cut so that the temporary's name stays within NAME_MAX (255) when the target's does.
+    std::string pattern = folder + "/." + name.substr(0, 240) + ".tmp.XXXXXX";
     fd_ = mkstemp(pattern.data());
     if (fd_ < 0) {
       fail("cannot write '", target,
