@@ -129,9 +129,13 @@ class Solver {
   void Solve(const std::string& resume_file = "");
   // Runs `iters` training iterations (testing and snapshotting when due).
   void Step(int iters);
-  // Loads a .solverstate: iteration, weights (its learned_net) and update history.
+  // Loads a .solverstate: iteration, weights (its learned_net) and update history.  A file
+  // that is not a whole snapshot of this net and solver (a .caffemodel, a truncated or corrupt
+  // file, another net's) is an error naming it.
   void Restore(const std::string& solverstate_path);
-  // Writes <prefix>_iter_N.caffemodel and <prefix>_iter_N.solverstate (each atomically).
+  // Writes <prefix>_iter_N.caffemodel and <prefix>_iter_N.solverstate (each atomically, the
+  // weights first).  A failure (a full disk) is an error naming the file and the last complete
+  // snapshot, which stays intact; the solver's state in memory is unchanged.
   SnapshotFiles Snapshot();
   // Runs test_iter[id] batches through test net `id` and logs and returns the mean outputs
   // (OutputAccumulator).  Every pass reads the same batches: pass b sets the test net's
@@ -209,6 +213,8 @@ class Solver {
   void UpdateSmoothedLoss(float loss);
   void DisplayTrainOutputs() const;
   std::string SnapshotPath(const char* extension) const;
+  // Restore's check that the state's history fits this solver and net (count and shapes).
+  void CheckHistoryShapes(const SolverState& state, const std::string& solverstate_path) const;
   bool DisplayDue() const { return param_.display() > 0 && iter_ % param_.display() == 0; }
 
   std::unique_ptr<Net> net_;
@@ -227,6 +233,7 @@ class Solver {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> snapshot_requested_{false};
   bool stopped_early_ = false;
+  std::string last_solverstate_;  // written by the last Snapshot, or read by Restore
 };
 
 // Reads a solver prototxt for training from that file: relative net, test_net, train_net and

@@ -47,8 +47,14 @@ DEFINE_int32(iterations, 50, "test, time: batches to run; train: overrides max_i
 DEFINE_string(phase, "", "test, time: the net phase, TRAIN or TEST (test: TEST, time: TRAIN)");
 DEFINE_int32(level, 0, "the net state's level");
 DEFINE_string(stage, "", "the net state's stages, comma-separated");
-DEFINE_string(sigint_effect, "stop", "train: what SIGINT (Ctrl-C) does: stop, snapshot or none");
-DEFINE_string(sighup_effect, "snapshot", "train: what SIGHUP does: stop, snapshot or none");
+// stop: finish the iteration, snapshot (when snapshot_after_train), exit 0; snapshot: snapshot
+// after the iteration and train on; none: only say that the signal came.
+DEFINE_string(sigint_effect, "stop",
+              "train: what SIGINT (Ctrl-C) does: stop (snapshot if snapshot_after_train, then "
+              "exit 0), snapshot (and train on) or none");
+DEFINE_string(sighup_effect, "snapshot",
+              "train: what SIGHUP does: stop (snapshot if snapshot_after_train, then exit 0), "
+              "snapshot (and train on) or none");
 DEFINE_int32(threads, 0,
              "CPU threads for BLAS (sets OPENBLAS_NUM_THREADS and CAFFE_NUM_THREADS); 0: keep the "
              "environment's choice");
@@ -223,7 +229,9 @@ extern "C" void handle_signal(int signal_number) {
       write_stderr("caffe: snapshot requested\n");
       solver->request_snapshot();
       break;
-    case SignalEffect::kNone:
+    case SignalEffect::kNone:  // said, so that a user sees the signal arrived
+      write_stderr(signal_number == SIGINT ? "caffe: SIGINT ignored (--sigint_effect none)\n"
+                                           : "caffe: SIGHUP ignored (--sighup_effect none)\n");
       break;
   }
 }
