@@ -33,8 +33,7 @@ void ConvolutionLayer::ForwardPair(Mode /*mode*/, ConvEngine& engine, const floa
 void ConvolutionLayer::BackwardPair(Mode /*mode*/, ConvEngine& engine, const float* x,
                                     const float* dy, const float* weights, float* dx,
                                     float* dweights, float* dbias) {
-  if (dweights || dbias) engine.BackwardWeights(x, dy, dweights, dbias);
-  if (dx) engine.BackwardData(dy, weights, dx);
+  engine.Backward(x, dy, weights, dx, dweights, dbias);
 }
 
 REGISTER_LAYER("Convolution", ConvolutionLayer);
