@@ -64,9 +64,9 @@ struct SquaredDeviationTerms {
   static constexpr int kSums = 1;
   const float* x;
   const float* mean;
-  CAFFE_HOST_DEVICE TermPair operator()(long long i, int c) const {
+  CAFFE_HOST_DEVICE float first(long long i, int c) const {
     const float deviation = x[i] - mean[c];
-    return {deviation * deviation, 0.0f};
+    return deviation * deviation;
   }
 };
 

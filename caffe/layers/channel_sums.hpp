@@ -2,8 +2,10 @@
 // statistics of BatchNorm and the operand gradients of Scale and Bias.  What is summed is a terms
 // functor, written once for both devices:
 //   struct Terms {
-//     static constexpr int kSums = 1 or 2;                // how many sums it feeds
-//     CAFFE_HOST_DEVICE TermPair operator()(long long i, int c) const;  // element i, channel c
+//     static constexpr int kSums = 1 or 2;  // how many sums it feeds
+//     // The terms of element i (in channel c) in the first and (kSums 2) the second sum.
+//     CAFFE_HOST_DEVICE float first(long long i, int c) const;
+//     CAFFE_HOST_DEVICE float second(long long i, int c) const;
 //   };
 // On the CPU each channel's terms are added where they are computed, in one pass over the
 // elements and with no buffer (channels, or blocks of outer rows, on the parallel_for threads);
@@ -19,11 +21,6 @@
 
 namespace caffe {
 
-struct TermPair {
-  float first;
-  float second;
-};
-
 // Where a sum goes: sums[c] = alpha · Σ + beta · sums[c] (beta 0 overwrites, NaN included).
 // A null `sums` is not wanted.
 struct SumTarget {
@@ -36,7 +33,7 @@ struct SumTarget {
 struct ValueTerms {
   static constexpr int kSums = 1;
   const float* values;
-  CAFFE_HOST_DEVICE TermPair operator()(long long i, int /*c*/) const { return {values[i], 0.0f}; }
+  CAFFE_HOST_DEVICE float first(long long i, int /*c*/) const { return values[i]; }
 };
 
 // first = a[i] · b[i], second = a[i]: Σ dy·x and Σ dy together.
@@ -44,9 +41,8 @@ struct ProductAndValueTerms {
   static constexpr int kSums = 2;
   const float* a;
   const float* b;
-  CAFFE_HOST_DEVICE TermPair operator()(long long i, int /*c*/) const {
-    return {a[i] * b[i], a[i]};
-  }
+  CAFFE_HOST_DEVICE float first(long long i, int /*c*/) const { return a[i] * b[i]; }
+  CAFFE_HOST_DEVICE float second(long long i, int /*c*/) const { return a[i]; }
 };
 
 // A GPU pass that writes the terms out (the GPU sums them with the BLAS).
@@ -58,9 +54,9 @@ struct WriteTerms {
   float* second;
   CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
     const long long i = static_cast<long long>(plane) * split.inner + k;
-    const TermPair pair = terms(i, plane % split.axis_dim);
-    first[i] = pair.first;
-    if constexpr (Terms::kSums == 2) second[i] = pair.second;
+    const int c = plane % split.axis_dim;
+    first[i] = terms.first(i, c);
+    if constexpr (Terms::kSums == 2) second[i] = terms.second(i, c);
   }
 };
 
@@ -77,6 +73,14 @@ class AxisReduction {
   Blob ones_;
   Blob partial_;  // [outer, dim]: the sums over inner
 };
+
+// GCC unrolls a short loop completely and then vectorises the loop around it, with shuffles
+// that interleave the lanes; kept as a loop, the eight lanes become two vector additions.
+#if defined(__GNUC__) && !defined(__clang__) && !defined(__CUDACC__)
+#define CAFFE_VECTOR_LOOP _Pragma("GCC unroll 1")
+#else
+#define CAFFE_VECTOR_LOOP
+#endif
 
 class ChannelSums {
  public:
@@ -129,10 +133,8 @@ void ChannelSums::SumTilesOnCpu(const AxisSplit& split, const Terms& terms, Tili
   const long long tile_elements = static_cast<long long>(tiling.rows_per_tile) * inner;
   const long long min_tiles = std::max(1LL, kElementwiseMinChunk / std::max(1LL, tile_elements));
   parallel_for(tiles, min_tiles, [&](long long begin, long long end) {
-    const Terms body = terms;  // a local copy the compiler keeps in registers
-    // Eight float lanes per row (vectorised, summed into double per row): the order of the
-    // additions depends on the shape only.
     constexpr int kLanes = 8;
+    const Terms body = terms;  // a local copy the compiler keeps in registers
     for (long long tile = begin; tile < end; ++tile) {
       const int c = static_cast<int>(tile / tiling.tiles_per_channel);
       const int first_row =
@@ -141,23 +143,29 @@ void ChannelSums::SumTilesOnCpu(const AxisSplit& split, const Terms& terms, Tili
       double sum_first = 0.0, sum_second = 0.0;
       for (int o = first_row; o < last_row; ++o) {
         const long long row = (static_cast<long long>(o) * dim + c) * inner;
+        // Eight float lanes per row (two vector additions), summed into double: the order of
+        // the additions depends on the shape only.
         float lanes_first[kLanes] = {}, lanes_second[kLanes] = {};
         int k = 0;
         for (; k + kLanes <= inner; k += kLanes) {
+          CAFFE_VECTOR_LOOP
           for (int lane = 0; lane < kLanes; ++lane) {
-            const TermPair pair = body(row + k + lane, c);
-            lanes_first[lane] += pair.first;
-            if constexpr (Terms::kSums == 2) lanes_second[lane] += pair.second;
+            lanes_first[lane] += body.first(row + k + lane, c);
+          }
+          if constexpr (Terms::kSums == 2) {
+            CAFFE_VECTOR_LOOP
+            for (int lane = 0; lane < kLanes; ++lane) {
+              lanes_second[lane] += body.second(row + k + lane, c);
+            }
           }
         }
         for (; k < inner; ++k) {
-          const TermPair pair = body(row + k, c);
-          lanes_first[0] += pair.first;
-          if constexpr (Terms::kSums == 2) lanes_second[0] += pair.second;
+          lanes_first[0] += body.first(row + k, c);
+          if constexpr (Terms::kSums == 2) lanes_second[0] += body.second(row + k, c);
         }
         for (int lane = 0; lane < kLanes; ++lane) {
           sum_first += lanes_first[lane];
-          if constexpr (Terms::kSums == 2) sum_second += lanes_second[lane];
+          sum_second += lanes_second[lane];
         }
       }
       partials[2 * tile] = sum_first;
