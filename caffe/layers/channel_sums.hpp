@@ -84,6 +84,9 @@ class AxisReduction {
 
 class ChannelSums {
  public:
+  // The most values of a row summed in float (512 per lane) before the sum goes on in double.
+  static constexpr int kRowBlock = 4096;
+
   // The sums of terms over channel c = the middle index of `split`, into first (terms' first
   // values) and second (their second values; Terms::kSums 2 only).
   template <typename Terms>
@@ -143,29 +146,32 @@ void ChannelSums::SumTilesOnCpu(const AxisSplit& split, const Terms& terms, Tili
       double sum_first = 0.0, sum_second = 0.0;
       for (int o = first_row; o < last_row; ++o) {
         const long long row = (static_cast<long long>(o) * dim + c) * inner;
-        // Eight float lanes per row (two vector additions), summed into double: the order of
-        // the additions depends on the shape only.
-        float lanes_first[kLanes] = {}, lanes_second[kLanes] = {};
-        int k = 0;
-        for (; k + kLanes <= inner; k += kLanes) {
-          CAFFE_VECTOR_LOOP
-          for (int lane = 0; lane < kLanes; ++lane) {
-            lanes_first[lane] += body.first(row + k + lane, c);
-          }
-          if constexpr (Terms::kSums == 2) {
+        // Blocks of a row in eight float lanes (two vector additions), each block's lanes then
+        // added in double: the order of the additions depends on the shape only.
+        for (int block = 0; block < inner; block += kRowBlock) {
+          const int block_end = std::min(inner, block + kRowBlock);
+          float lanes_first[kLanes] = {}, lanes_second[kLanes] = {};
+          int k = block;
+          for (; k + kLanes <= block_end; k += kLanes) {
             CAFFE_VECTOR_LOOP
             for (int lane = 0; lane < kLanes; ++lane) {
-              lanes_second[lane] += body.second(row + k + lane, c);
+              lanes_first[lane] += body.first(row + k + lane, c);
+            }
+            if constexpr (Terms::kSums == 2) {
+              CAFFE_VECTOR_LOOP
+              for (int lane = 0; lane < kLanes; ++lane) {
+                lanes_second[lane] += body.second(row + k + lane, c);
+              }
             }
           }
-        }
-        for (; k < inner; ++k) {
-          lanes_first[0] += body.first(row + k, c);
-          if constexpr (Terms::kSums == 2) lanes_second[0] += body.second(row + k, c);
-        }
-        for (int lane = 0; lane < kLanes; ++lane) {
-          sum_first += lanes_first[lane];
-          sum_second += lanes_second[lane];
+          for (; k < block_end; ++k) {
+            lanes_first[0] += body.first(row + k, c);
+            if constexpr (Terms::kSums == 2) lanes_second[0] += body.second(row + k, c);
+          }
+          for (int lane = 0; lane < kLanes; ++lane) {
+            sum_first += lanes_first[lane];
+            sum_second += lanes_second[lane];
+          }
         }
       }
       partials[2 * tile] = sum_first;
