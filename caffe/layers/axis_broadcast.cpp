@@ -31,35 +31,6 @@ AxisSplit broadcast_split(const Blob& x, int axis, const std::vector<int>& opera
   return AxisSplit{x.count(0, first), x.count(first, end), x.count(end)};
 }
 
-const float* AxisReduction::Ones(Mode mode, int count) {
-  if (ones_.count() < count) {
-    ones_.Reshape({count});
-    blas(Mode::CPU).set(count, 1.0f, ones_.mutable_cpu_data());
-  }
-  return ones_.data_on(mode);
-}
-
-void AxisReduction::Sum(Mode mode, const AxisSplit& split, const float* values, float alpha,
-                        float beta, float* sums) {
-  const Blas& math = blas(mode);
-  const int dim = split.axis_dim;
-  if (dim == 0) return;
-  if (beta == 0.0f) math.set(dim, 0.0f, sums);  // a BLAS may scale what sums held (NaN) by 0
-  if (split.outer == 0 || split.inner == 0) {
-    math.scal(dim, beta, sums);
-    return;
-  }
-  const float* over_inner = values;  // [outer, dim]
-  if (split.inner > 1) {
-    partial_.Reshape({split.outer * dim});
-    float* partial = partial_.mutable_data_on(mode);
-    math.gemv(Trans::No, split.outer * dim, split.inner, 1.0f, values, Ones(mode, split.inner),
-              0.0f, partial);
-    over_inner = partial;
-  }
-  math.gemv(Trans::Yes, split.outer, dim, alpha, over_inner, Ones(mode, split.outer), beta, sums);
-}
-
 bool operand_is_bottom(const BlobVec& bottom, const BlobVec& top, const char* operand_name) {
   if (bottom.size() < 2) return false;
   if (top[0] == bottom[1]) {

@@ -1,7 +1,8 @@
 // Helpers for layers that combine a blob x with an operand spanning some of x's axes (Scale, Bias,
 // BatchNorm).  x is seen as [outer, dim, inner] around the axes the operand spans (an AxisSplit
 // whose axis_dim is the operand's count); operand value c applies to every element whose middle
-// index is c.  Gradients of such an operand are sums over outer and inner (AxisReduction).
+// index is c.  Gradients of such an operand are sums over outer and inner
+// (caffe/layers/channel_sums.hpp).
 #pragma once
 
 #include <memory>
@@ -36,42 +37,30 @@ CAFFE_HOST_DEVICE inline long long grid_element(const AxisSplit& split, int plan
 }
 
 // y = x · scale[c] + bias[c] (c = plane % dim); a null scale counts as 1, a null bias as 0.
-// y may alias x.
+// y may alias x; x_copy, when not null, receives x in the same pass.
 struct BroadcastAffine {
   AxisSplit split;
   const float* x;
   const float* scale;
   const float* bias;
   float* y;
+  float* x_copy = nullptr;
   CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
     const long long i = grid_element(split, plane, k);
     const int c = plane % split.axis_dim;
-    const float scaled = scale ? x[i] * scale[c] : x[i];
+    const float value = x[i];
+    if (x_copy) x_copy[i] = value;
+    const float scaled = scale ? value * scale[c] : value;
     y[i] = bias ? scaled + bias[c] : scaled;
   }
 };
 
-// out = a ⊙ b (the terms of a scale operand's gradient, Σ dy · x).  out may alias a or b.
+// out = a ⊙ b.  out may alias a or b.
 struct ElementProduct {
   const float* a;
   const float* b;
   float* out;
   CAFFE_HOST_DEVICE void operator()(long long i) const { out[i] = a[i] * b[i]; }
-};
-
-// sums[c] = alpha · Σ_{o, i} values[o, c, i] + beta · sums[c], by two matrix-vector products with
-// a vector of ones (over inner, then over outer), on either device.  Keeps its buffers between
-// calls.
-class AxisReduction {
- public:
-  void Sum(Mode mode, const AxisSplit& split, const float* values, float alpha, float beta,
-           float* sums);
-
- private:
-  const float* Ones(Mode mode, int count);
-
-  Blob ones_;
-  Blob partial_;  // [outer, dim]: the sums over inner
 };
 
 // Scale and Bias take their operand from bottom 1 when they have two bottoms (and refuse a top

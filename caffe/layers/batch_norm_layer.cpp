@@ -72,21 +72,16 @@ void BatchNormLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
   for (Blob* per_channel : {&mean_, &variance_, &inv_std_, &dy_mean_, &dy_y_mean_}) {
     per_channel->Reshape({channels});
   }
-  if (!use_global_stats_) {
-    normalized_.ReshapeLike(x);
-    scratch_.ReshapeLike(x);
-  }
+  if (!use_global_stats_) normalized_.ReshapeLike(x);
 }
 
 void BatchNormLayer::ComputeBatchStatistics(Mode mode, const float* x) {
   const float inverse_m = 1.0f / static_cast<float>(values_per_channel());
   float* mean = mean_.mutable_data_on(mode);
   float* variance = variance_.mutable_data_on(mode);
-  reduction_.Sum(mode, split_, x, inverse_m, 0.0f, mean);
+  sums_.Sum(mode, split_, ValueTerms{x}, {mean, inverse_m});
   // The variance from the centred values (not E[x²] − μ², which cancels badly for large μ).
-  float* squares = scratch_.mutable_data_on(mode);
-  for_each(mode, plane_count(split_), split_.inner, SquaredDeviation{split_, x, mean, squares});
-  reduction_.Sum(mode, split_, squares, inverse_m, 0.0f, variance);
+  sums_.Sum(mode, split_, SquaredDeviationTerms{x, mean}, {variance, inverse_m});
   for_each(mode, channels(), InverseStd{variance, eps_, inv_std_.mutable_data_on(mode)});
 }
 
@@ -110,14 +105,14 @@ void BatchNormLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& 
                               blobs_[2]->data_on(mode), eps_, mean_.mutable_data_on(mode),
                               inv_std_.mutable_data_on(mode)});
     for_each(mode, plane_count(split_), split_.inner,
-             Normalize{split_, x, mean_.data_on(mode), inv_std_.data_on(mode), y});
+             Normalize{split_, x, mean_.data_on(mode), inv_std_.data_on(mode), y, nullptr});
     return;
   }
   ComputeBatchStatistics(mode, x);
   UpdateStoredStatistics(mode);
   for_each(mode, plane_count(split_), split_.inner,
-           Normalize{split_, x, mean_.data_on(mode), inv_std_.data_on(mode), y});
-  blas(mode).copy(top[0]->count(), y, normalized_.mutable_data_on(mode));
+           Normalize{split_, x, mean_.data_on(mode), inv_std_.data_on(mode), y,
+                     normalized_.mutable_data_on(mode)});
 }
 
 void BatchNormLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) {
@@ -134,10 +129,9 @@ void BatchNormLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bo
   }
   const float inverse_m = 1.0f / static_cast<float>(values_per_channel());
   const float* y = normalized_.data_on(mode);
-  float* dy_y = scratch_.mutable_data_on(mode);
-  for_each(mode, count, ElementProduct{dy, y, dy_y});
-  reduction_.Sum(mode, split_, dy_y, inverse_m, 0.0f, dy_y_mean_.mutable_data_on(mode));
-  reduction_.Sum(mode, split_, dy, inverse_m, 0.0f, dy_mean_.mutable_data_on(mode));
+  sums_.Sum(mode, split_, ProductAndValueTerms{dy, y},
+            {dy_y_mean_.mutable_data_on(mode), inverse_m},
+            {dy_mean_.mutable_data_on(mode), inverse_m});
   for_each(mode, plane_count(split_), split_.inner,
            BatchNormInputGradient{split_, y, dy, dy_mean_.data_on(mode), dy_y_mean_.data_on(mode),
                                   inv_std, dx});

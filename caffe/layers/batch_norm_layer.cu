@@ -14,7 +14,7 @@ void BatchNormLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& p
 
 }  // namespace caffe
 
-CAFFE_FOR_EACH_GRID_GPU(caffe::SquaredDeviation);
+CAFFE_FOR_EACH_GRID_GPU(caffe::WriteTerms<caffe::SquaredDeviationTerms>);
 CAFFE_FOR_EACH_GRID_GPU(caffe::Normalize);
 CAFFE_FOR_EACH_GPU(caffe::InverseStd);
 CAFFE_FOR_EACH_GPU(caffe::GlobalStatistics);

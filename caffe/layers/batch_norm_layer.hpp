@@ -5,6 +5,7 @@
 
 #include "caffe/core/layer.hpp"
 #include "caffe/layers/axis_broadcast.hpp"
+#include "caffe/layers/channel_sums.hpp"
 
 namespace caffe {
 
@@ -48,40 +49,41 @@ class BatchNormLayer : public Layer {
   float moving_average_fraction_ = 0.999f;
   float eps_ = 1e-5f;
   AxisSplit split_;  // [N, C, H·W]
-  AxisReduction reduction_;
+  ChannelSums sums_;
   // Per channel, from the last forward: the mean, the batch variance (batch statistics only)
   // and 1 / sqrt(σ² + eps).
   Blob mean_, variance_, inv_std_;
   // Batch statistics only: y as the forward wrote it (a later in-place layer may overwrite the
-  // top), and a full-size scratch buffer.
-  Blob normalized_, scratch_;
+  // top).
+  Blob normalized_;
   Blob dy_mean_, dy_y_mean_;  // per channel, backward with batch statistics
 };
 
-// out = (x − mean[c])².
-struct SquaredDeviation {
-  AxisSplit split;
+// first = (x − mean[c])²: the terms of the batch variance (caffe/layers/channel_sums.hpp).
+struct SquaredDeviationTerms {
+  static constexpr int kSums = 1;
   const float* x;
   const float* mean;
-  float* out;
-  CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
-    const long long i = grid_element(split, plane, k);
-    const float deviation = x[i] - mean[plane % split.axis_dim];
-    out[i] = deviation * deviation;
+  CAFFE_HOST_DEVICE float first(long long i, int c) const {
+    const float deviation = x[i] - mean[c];
+    return deviation * deviation;
   }
 };
 
-// y = (x − mean[c]) · inv_std[c]; y may alias x.
+// y = (x − mean[c]) · inv_std[c], also into `kept` when not null; y may alias x.
 struct Normalize {
   AxisSplit split;
   const float* x;
   const float* mean;
   const float* inv_std;
   float* y;
+  float* kept;
   CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
     const long long i = grid_element(split, plane, k);
     const int c = plane % split.axis_dim;
-    y[i] = (x[i] - mean[c]) * inv_std[c];
+    const float normalized = (x[i] - mean[c]) * inv_std[c];
+    y[i] = normalized;
+    if (kept) kept[i] = normalized;
   }
 };
 

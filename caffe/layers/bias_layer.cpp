@@ -35,7 +35,7 @@ void BiasLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool
       mode, bias_is_bottom_, bias_is_bottom_ ? propagate_down[1] : param_propagate_down(0),
       &BiasOperand(bottom));
   if (bias_gradient.diff) {
-    reduction_.Sum(mode, split_, dy, 1.0f, bias_gradient.beta, bias_gradient.diff);
+    sums_.Sum(mode, split_, ValueTerms{dy}, {bias_gradient.diff, 1.0f, bias_gradient.beta});
   }
   // dx = dy: nothing to do in place.
   if (propagate_down[0] && top[0] != bottom[0]) {

@@ -4,6 +4,7 @@
 
 #include "caffe/core/layer.hpp"
 #include "caffe/layers/axis_broadcast.hpp"
+#include "caffe/layers/channel_sums.hpp"
 
 namespace caffe {
 
@@ -42,7 +43,7 @@ class BiasLayer : public Layer {
 
   bool bias_is_bottom_ = false;
   AxisSplit split_;
-  AxisReduction reduction_;
+  ChannelSums sums_;
 };
 
 }  // namespace caffe

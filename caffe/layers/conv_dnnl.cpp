@@ -68,13 +68,18 @@ DnnlTensor::DnnlTensor(const memory::desc& plain, const memory::desc& chosen, Ro
   reorder_ = dnnl::reorder(chosen_, plain_, attr);
 }
 
-memory DnnlTensor::Bind(const float* data) {
+memory DnnlTensor::Bind(const float* data, const DnnlTensor* reordered) {
   // oneDNN takes non-const handles; inputs are only read.
   plain_.set_data_handle(const_cast<float*>(data));
   if (!separate_) return plain_;
   if (role_ == Role::kInput) {
+    if (reordered && reordered->role_ == Role::kInput && reordered->separate_ &&
+        reordered->reordered_from_ == data && reordered->chosen_.get_desc() == chosen_.get_desc()) {
+      return reordered->chosen_;
+    }
     dnnl_runtime::execute("convolution reorder", reorder_,
                           {{DNNL_ARG_FROM, plain_}, {DNNL_ARG_TO, chosen_}});
+    reordered_from_ = data;
   }
   return chosen_;
 }
@@ -152,8 +157,13 @@ void DnnlConvEngine::Forward(const float* x, const float* weights, const float* 
 
 void DnnlConvEngine::BackwardData(const float* dy, const float* weights, float* dx) {
   FollowThreadCount();
+  RunBackwardData(dy, weights, dx, nullptr);
+}
+
+void DnnlConvEngine::RunBackwardData(const float* dy, const float* weights, float* dx,
+                                     const DnnlTensor* reordered_dy) {
   dnnl_runtime::execute("convolution backward-data", backward_data_,
-                        {{DNNL_ARG_DIFF_DST, data_args_.dy.Bind(dy)},
+                        {{DNNL_ARG_DIFF_DST, data_args_.dy.Bind(dy, reordered_dy)},
                          {DNNL_ARG_WEIGHTS, data_args_.weights.Bind(weights)},
                          {DNNL_ARG_DIFF_SRC, data_args_.dx.Bind(dx)}});
   data_args_.dx.Commit();
@@ -172,6 +182,15 @@ void DnnlConvEngine::BackwardWeights(const float* x, const float* dy, float* dwe
   dnnl_runtime::execute("convolution backward-weights", backward_weights_, args);
   if (dweights) weights_args_.dweights.Commit();
   if (dbias && geometry().bias) weights_args_.dbias.Commit();
+}
+
+void DnnlConvEngine::Backward(const float* x, const float* dy, const float* weights, float* dx,
+                              float* dweights, float* dbias) {
+  FollowThreadCount();
+  const bool weights_wanted = dweights || (dbias && geometry().bias);
+  if (weights_wanted) BackwardWeights(x, dy, dweights, dbias);
+  // Nothing ran between the two passes, so backward-weights' copy of dy is current.
+  if (dx) RunBackwardData(dy, weights, dx, weights_wanted ? &weights_args_.dy : nullptr);
 }
 
 }  // namespace caffe

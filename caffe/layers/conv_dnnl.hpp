@@ -26,8 +26,9 @@ class DnnlTensor {
   DnnlTensor(const dnnl::memory::desc& plain, const dnnl::memory::desc& chosen, Role role);
 
   // The memory to pass to the primitive for the plain buffer `data`; an input in another layout
-  // is reordered into it now.
-  dnnl::memory Bind(const float* data);
+  // is reordered into it now, unless `reordered` is an input that holds `data` in that layout
+  // already.
+  dnnl::memory Bind(const float* data, const DnnlTensor* reordered = nullptr);
   // After the primitive ran: moves (or adds) an output computed in its own buffer to the plain
   // buffer last bound.
   void Commit();
@@ -35,6 +36,7 @@ class DnnlTensor {
  private:
   Role role_ = Role::kInput;
   bool separate_ = false;  // the primitive works on chosen_, not on plain_
+  const float* reordered_from_ = nullptr;  // an input's plain buffer last reordered into chosen_
   dnnl::memory plain_, chosen_;
   dnnl::reorder reorder_;
 };
@@ -44,6 +46,9 @@ class DnnlConvEngine : public ConvEngine {
   void Forward(const float* x, const float* weights, const float* bias, float* y) override;
   void BackwardData(const float* dy, const float* weights, float* dx) override;
   void BackwardWeights(const float* x, const float* dy, float* dweights, float* dbias) override;
+  // Backward-data takes dy as backward-weights reordered it, when both chose one layout.
+  void Backward(const float* x, const float* dy, const float* weights, float* dx, float* dweights,
+                float* dbias) override;
 
  protected:
   void Prepare() override;
@@ -51,6 +56,8 @@ class DnnlConvEngine : public ConvEngine {
  private:
   // Rebuilds the primitives when the framework's thread count changed since Prepare.
   void FollowThreadCount();
+  void RunBackwardData(const float* dy, const float* weights, float* dx,
+                       const DnnlTensor* reordered_dy);
 
   int prepared_threads_ = 0;
   dnnl::convolution_forward forward_;

@@ -21,6 +21,12 @@ void ConvEngine::Configure(const ConvGeometry& geometry) {
   configured_ = true;
 }
 
+void ConvEngine::Backward(const float* x, const float* dy, const float* weights, float* dx,
+                          float* dweights, float* dbias) {
+  if (dweights || dbias) BackwardWeights(x, dy, dweights, dbias);
+  if (dx) BackwardData(dy, weights, dx);
+}
+
 std::unique_ptr<ConvEngine> make_conv_engine(Backend backend, Mode mode) {
 #ifdef CAFFE_USE_DNNL
   if (backend == Backend::kDnnl) {

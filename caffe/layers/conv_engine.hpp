@@ -30,6 +30,11 @@ class ConvEngine {
   // dweights += the gradient of <dy, y> with respect to the weights, and dbias += Σ dy over
   // images and positions (geometries with a bias only); either pointer may be null.
   virtual void BackwardWeights(const float* x, const float* dy, float* dweights, float* dbias) = 0;
+  // Both backward passes of one (x, dy) pair, each only when one of its outputs is wanted (not
+  // null): BackwardWeights, then BackwardData.  An engine may share work between the two (oneDNN
+  // reorders dy once).
+  virtual void Backward(const float* x, const float* dy, const float* weights, float* dx,
+                        float* dweights, float* dbias);
 
  protected:
   // Called by Configure when the geometry changed; geometry() is the new one.

@@ -38,8 +38,7 @@ void ConvolutionLayer::BackwardPair(Mode mode, ConvEngine& engine, const float* 
     sparse_.Backward(mode, x, weights, dx, dweights, dbias);
     return;
   }
-  if (dweights || dbias) engine.BackwardWeights(x, dy, dweights, dbias);
-  if (dx) engine.BackwardData(dy, weights, dx);
+  engine.Backward(x, dy, weights, dx, dweights, dbias);
 }
 
 REGISTER_LAYER("Convolution", ConvolutionLayer);

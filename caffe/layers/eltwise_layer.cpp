@@ -1,9 +1,24 @@
 #include "caffe/layers/eltwise_layer.hpp"
 
+#include <glog/logging.h>
+
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/layers/axis_broadcast.hpp"
 
 namespace caffe {
+
+void weighted_sum(Mode mode, int count, const std::vector<const float*>& inputs,
+                  const std::vector<float>& factors, float* out) {
+  CHECK_EQ(inputs.size(), factors.size());
+  if (inputs.size() == 1) {
+    for_each(mode, count, ScaledCopy{factors[0], inputs[0], out});
+    return;
+  }
+  for_each(mode, count, ScaledSum{factors[0], inputs[0], factors[1], inputs[1], out});
+  for (size_t k = 2; k < inputs.size(); ++k) {
+    for_each(mode, count, ScaledSum{1.0f, out, factors[k], inputs[k], out});
+  }
+}
 
 void EltwiseLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& top) {
   const EltwiseParameter& param = layer_param_.eltwise_param();
@@ -51,12 +66,12 @@ void EltwiseLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& to
   float* y = top[0]->mutable_data_on(mode);
   const int bottoms = static_cast<int>(bottom.size());
   switch (operation_) {
-    case EltwiseParameter::SUM:
-      for_each(mode, count, ScaledCopy{coeffs_[0], bottom[0]->data_on(mode), y});
-      for (int k = 1; k < bottoms; ++k) {
-        blas(mode).axpy(count, coeffs_[k], bottom[k]->data_on(mode), y);
-      }
+    case EltwiseParameter::SUM: {
+      std::vector<const float*> inputs;
+      for (const Blob* x : bottom) inputs.push_back(x->data_on(mode));
+      weighted_sum(mode, count, inputs, coeffs_, y);
       break;
+    }
     case EltwiseParameter::PROD:
       for_each(mode, count, ElementProduct{bottom[0]->data_on(mode), bottom[1]->data_on(mode), y});
       for (int k = 2; k < bottoms; ++k) {

@@ -16,6 +16,7 @@ void EltwiseLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& pro
 }  // namespace caffe
 
 CAFFE_FOR_EACH_GPU(caffe::ScaledCopy);
+CAFFE_FOR_EACH_GPU(caffe::ScaledSum);
 CAFFE_FOR_EACH_GPU(caffe::ArgMaxStart);
 CAFFE_FOR_EACH_GPU(caffe::ArgMaxUpdate);
 CAFFE_FOR_EACH_GPU(caffe::ArgMaxGradient);

@@ -53,6 +53,23 @@ struct ScaledCopy {
   CAFFE_HOST_DEVICE void operator()(long long i) const { out[i] = factor * in[i]; }
 };
 
+// out = a_factor · a + b_factor · b; out may alias a or b.
+struct ScaledSum {
+  float a_factor;
+  const float* a;
+  float b_factor;
+  const float* b;
+  float* out;
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    out[i] = a_factor * a[i] + b_factor * b[i];
+  }
+};
+
+// out = Σ_k factors[k] · inputs[k] (one or more inputs of `count` values), in one pass per input
+// after the second; out may not alias an input.  Eltwise SUM and Split's backward.
+void weighted_sum(Mode mode, int count, const std::vector<const float*>& inputs,
+                  const std::vector<float>& factors, float* out);
+
 // MAX, bottom 0: y = x, winner = 0.
 struct ArgMaxStart {
   const float* x;

@@ -22,15 +22,15 @@ class ReLULayer : public NeuronLayer {
   float negative_slope_ = 0;
 };
 
-// Both operands are read before the choice, so the compiler selects without a branch (inputs
-// after Dropout are zero or not at random, which a branch would mispredict).
+// select_value (caffe/util/device.hpp): the sign of inputs after Dropout or BatchNorm is random,
+// which a branch would mispredict.
 struct ReLUForward {
   const float* x;
   float* y;
   float slope;
   CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const float value = x[i], scaled = slope * value;
-    y[i] = value > 0 ? value : scaled;
+    const float value = x[i];
+    y[i] = select_value(value > 0, value, slope * value);
   }
 };
 
@@ -41,8 +41,8 @@ struct ReLUBackward {
   float* dx;
   float slope;
   CAFFE_HOST_DEVICE void operator()(long long i) const {
-    const float gradient = dy[i], scaled = slope * gradient;
-    dx[i] = x[i] > 0 ? gradient : scaled;
+    const float gradient = dy[i];
+    dx[i] = select_value(x[i] > 0, gradient, slope * gradient);
   }
 };
 

@@ -36,37 +36,36 @@ void ScaleLayer::Reshape(const BlobVec& bottom, const BlobVec& top) {
 }
 
 void ScaleLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
-  const int count = bottom[0]->count();
   const float* x = bottom[0]->data_on(mode);
   // In place, y overwrites x, which ds needs: keep a copy when ds may be asked for.
   const bool scale_learns = scale_is_bottom_ || param_propagate_down(0);
+  float* x_copy = nullptr;
   if (top[0] == bottom[0] && scale_learns) {
     saved_input_.ReshapeLike(*bottom[0]);
-    blas(mode).copy(count, x, saved_input_.mutable_data_on(mode));
+    x_copy = saved_input_.mutable_data_on(mode);
   }
   const float* bias = bias_index_ >= 0 ? blobs_[bias_index_]->data_on(mode) : nullptr;
   for_each(mode, plane_count(split_), split_.inner,
            BroadcastAffine{split_, x, ScaleOperand(bottom).data_on(mode), bias,
-                           top[0]->mutable_data_on(mode)});
+                           top[0]->mutable_data_on(mode), x_copy});
 }
 
 void ScaleLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
                             const BlobVec& bottom) {
-  const int count = top[0]->count();
   const float* dy = top[0]->diff_on(mode);
   // ds and db first: in place, dx overwrites dy.
   const OperandGradient scale_gradient = operand_gradient(
       mode, scale_is_bottom_, scale_is_bottom_ ? propagate_down[1] : param_propagate_down(0),
       &ScaleOperand(bottom));
+  const bool bias_wanted = bias_index_ >= 0 && param_propagate_down(bias_index_);
+  const SumTarget bias_gradient = {
+      bias_wanted ? blobs_[bias_index_]->mutable_diff_on(mode) : nullptr, 1.0f, 1.0f};
   if (scale_gradient.diff) {
     const float* x = top[0] == bottom[0] ? saved_input_.data_on(mode) : bottom[0]->data_on(mode);
-    products_.ReshapeLike(*top[0]);
-    float* products = products_.mutable_data_on(mode);
-    for_each(mode, count, ElementProduct{dy, x, products});
-    reduction_.Sum(mode, split_, products, 1.0f, scale_gradient.beta, scale_gradient.diff);
-  }
-  if (bias_index_ >= 0 && param_propagate_down(bias_index_)) {
-    reduction_.Sum(mode, split_, dy, 1.0f, 1.0f, blobs_[bias_index_]->mutable_diff_on(mode));
+    sums_.Sum(mode, split_, ProductAndValueTerms{dy, x},
+              {scale_gradient.diff, 1.0f, scale_gradient.beta}, bias_gradient);
+  } else if (bias_gradient.sums) {
+    sums_.Sum(mode, split_, ValueTerms{dy}, bias_gradient);
   }
   if (propagate_down[0]) {
     for_each(mode, plane_count(split_), split_.inner,

@@ -4,6 +4,7 @@
 
 #include "caffe/core/layer.hpp"
 #include "caffe/layers/axis_broadcast.hpp"
+#include "caffe/layers/channel_sums.hpp"
 
 namespace caffe {
 
@@ -44,9 +45,8 @@ class ScaleLayer : public Layer {
   bool scale_is_bottom_ = false;
   int bias_index_ = -1;  // index of b in blobs_, -1 without bias_term
   AxisSplit split_;
-  AxisReduction reduction_;
+  ChannelSums sums_;
   Blob saved_input_;  // x, when the forward overwrote it in place
-  Blob products_;     // dy ⊙ x, summed into ds
 };
 
 }  // namespace caffe

@@ -1,6 +1,7 @@
 #include "caffe/layers/split_layer.hpp"
 
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/layers/eltwise_layer.hpp"
 #include "caffe/util/device.hpp"
 
 namespace caffe {
@@ -8,10 +9,10 @@ namespace {
 
 // bottom diff = sum of the tops' diffs, on `mode`'s device.
 void sum_top_diffs(Mode mode, const BlobVec& top, Blob* bottom) {
-  const int count = bottom->count();
-  float* sum = bottom->mutable_diff_on(mode);
-  blas(mode).copy(count, top[0]->diff_on(mode), sum);
-  for (size_t t = 1; t < top.size(); ++t) blas(mode).axpy(count, 1.0f, top[t]->diff_on(mode), sum);
+  std::vector<const float*> diffs;
+  for (const Blob* y : top) diffs.push_back(y->diff_on(mode));
+  weighted_sum(mode, bottom->count(), diffs, std::vector<float>(diffs.size(), 1.0f),
+               bottom->mutable_diff_on(mode));
 }
 
 }  // namespace

@@ -7,11 +7,14 @@
 
 namespace caffe {
 
-// Calls fn(begin, end) on contiguous chunks that cover [0, count), one chunk per CPU thread
-// (as many as blas_threads()), the caller's thread running the first; returns when every chunk
-// is done.  Runs fn(0, count) inline when count < 2 · min_chunk or only one thread is set, so
-// small loops pay no hand-off.  The helper threads sleep between calls (they never spin on a core
-// that the BLAS threads need).  fn must not throw; chunks must not write the same elements.
+// Calls fn(begin, end) on contiguous chunks that cover [0, count), up to four per CPU thread
+// (threads: blas_threads()), each but the last at least min_chunk long; returns when every chunk
+// is done.
+// The caller's thread and the helpers claim chunks in turn, so a helper that the OS has not
+// scheduled yet (a busy machine) costs nothing: the caller runs the chunks that nobody claimed.
+// Runs fn(0, count) inline when count < 2 · min_chunk or only one thread is set, so small loops
+// pay no hand-off.  The helper threads sleep between calls (they never spin on a core that the
+// BLAS threads need).  fn must not throw; chunks must not write the same elements.
 void parallel_for(long long count, long long min_chunk,
                   const std::function<void(long long begin, long long end)>& fn);
 
