@@ -10,12 +10,20 @@ namespace caffe {
 
 std::string shape_string(const std::vector<int>& shape) {
   std::ostringstream out;
-  for (int dim : shape) out << dim << " ";
-  out << "(" << [&] {
-    long long total = 1;
-    for (int dim : shape) total *= dim;
-    return total;
-  }() << ")";
+  // The shapes printed include the ones refused for being too large: their product may not fit.
+  long long total = 1;
+  bool overflow = false;
+  for (int dim : shape) {
+    out << dim << " ";
+    overflow = overflow || __builtin_mul_overflow(total, dim, &total);
+  }
+  out << "(";
+  if (overflow) {
+    out << "a product beyond 64 bits";
+  } else {
+    out << total;
+  }
+  out << ")";
   return out.str();
 }
 

@@ -1,5 +1,6 @@
 #include "caffe/core/synced_memory.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 
@@ -11,19 +12,48 @@ namespace {
 
 constexpr size_t kHostAlignment = 64;  // a cache line; lets BLAS use aligned loads
 
-void* host_alloc(size_t size) {
+std::atomic<size_t> host_limit{0};
+std::atomic<size_t> host_in_use{0};
+
+// What aligned_alloc is asked for: a positive multiple of the alignment.
+size_t host_bytes(size_t size) {
   const size_t rounded = (size + kHostAlignment - 1) / kHostAlignment * kHostAlignment;
-  void* ptr = std::aligned_alloc(kHostAlignment, rounded > 0 ? rounded : kHostAlignment);
-  if (!ptr) fail("out of host memory allocating ", size, " bytes");
+  return rounded > 0 ? rounded : kHostAlignment;
+}
+
+void* host_alloc(size_t size) {
+  const size_t bytes = host_bytes(size);
+  const size_t held = host_in_use.fetch_add(bytes) + bytes;
+  const size_t limit = host_limit.load();
+  if (limit > 0 && held > limit) {
+    host_in_use -= bytes;
+    fail("allocating ", size, " bytes would bring the host memory of blobs to ", held,
+         " bytes, over the limit of ", limit, " bytes");
+  }
+  void* ptr = std::aligned_alloc(kHostAlignment, bytes);
+  if (!ptr) {
+    host_in_use -= bytes;
+    fail("out of host memory allocating ", size, " bytes");
+  }
   return ptr;
+}
+
+void host_free(void* ptr, size_t size) {
+  if (!ptr) return;
+  std::free(ptr);
+  host_in_use -= host_bytes(size);
 }
 
 [[noreturn]] void no_gpu() { fail("GPU memory requested, but this build has no CUDA support"); }
 
 }  // namespace
 
+void set_host_memory_limit(size_t bytes) { host_limit = bytes; }
+size_t host_memory_limit() { return host_limit; }
+size_t host_memory_in_use() { return host_in_use; }
+
 SyncedMemory::~SyncedMemory() {
-  std::free(cpu_ptr_);
+  host_free(cpu_ptr_, size_);
 #ifdef CAFFE_USE_CUDA
   if (gpu_ptr_) cudaFree(gpu_ptr_);
 #endif

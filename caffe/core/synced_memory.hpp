@@ -6,6 +6,15 @@
 
 namespace caffe {
 
+// A cap on the host memory that all SyncedMemory buffers hold at once (0, the default: none).
+// An allocation past it is a caffe::Error naming both sizes, so a net whose shapes ask for more
+// than the cap fails cleanly instead of allocating it (the fuzz harnesses set one; see
+// docs/reliability.md).  Process-wide; the count includes buffers allocated before the call.
+void set_host_memory_limit(size_t bytes);
+size_t host_memory_limit();
+// Bytes of host memory the SyncedMemory buffers hold now.
+size_t host_memory_in_use();
+
 class SyncedMemory {
  public:
   enum class Head { UNINITIALIZED, AT_CPU, AT_GPU, SYNCED };

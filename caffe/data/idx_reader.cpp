@@ -53,6 +53,22 @@ size_t count_remaining(gzFile file, const std::string& path) {
   return total;
 }
 
+// Reads up to `size` bytes, growing the buffer chunk by chunk as the data arrives: memory follows
+// the bytes present, never the size a (possibly corrupt) header claims.
+std::vector<uint8_t> read_up_to(gzFile file, const std::string& path, uint64_t size) {
+  constexpr uint64_t kChunk = uint64_t{1} << 24;
+  std::vector<uint8_t> data;
+  while (data.size() < size) {
+    const size_t start = data.size();
+    const size_t chunk = static_cast<size_t>(std::min(kChunk, size - start));
+    data.resize(start + chunk);
+    const size_t got = read_bytes(file, path, data.data() + start, chunk);
+    data.resize(start + got);
+    if (got < chunk) break;
+  }
+  return data;
+}
+
 uint32_t big_endian_u32(const uint8_t* bytes) {
   return (uint32_t{bytes[0]} << 24) | (uint32_t{bytes[1]} << 16) | (uint32_t{bytes[2]} << 8) |
          uint32_t{bytes[3]};
@@ -109,9 +125,8 @@ IdxArray read_idx_file(const std::string& path, uint32_t expected_magic) {
          4 + header_read);
   }
 
-  array.values.resize(values);
-  const size_t values_read = read_bytes(file.get(), path, array.values.data(), values);
-  const uint64_t found_size = header_size + values_read + count_remaining(file.get(), path);
+  array.values = read_up_to(file.get(), path, values);
+  const uint64_t found_size = header_size + array.values.size() + count_remaining(file.get(), path);
   if (found_size != expected_size) {
     fail("'", path, "' is ", found_size < expected_size ? "truncated" : "too long",
          ": its header (", dims_string(array.dims), ") means ", expected_size, " bytes, found ",

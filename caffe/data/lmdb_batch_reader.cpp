@@ -8,11 +8,8 @@
 
 namespace caffe {
 
-void read_datum(const db::LmdbReader& reader, const std::string& db_path, ImageChannels channels,
-                const std::vector<int>& shape, Datum* datum) {
-  const std::string_view value = reader.value();
-  const std::string description =
-      "record '" + std::string(reader.key()) + "' in LMDB '" + db_path + "'";
+void parse_datum(std::string_view value, const std::string& description, ImageChannels channels,
+                 const std::vector<int>& shape, Datum* datum) {
   if (!datum->ParseFromArray(value.data(), static_cast<int>(value.size()))) {
     fail(description, " is not a Datum (", value.size(), " bytes that do not parse)");
   }
@@ -26,6 +23,13 @@ void read_datum(const db::LmdbReader& reader, const std::string& db_path, ImageC
   } catch (const Error& error) {
     fail(description, ": ", error.what());
   }
+}
+
+void read_datum(const db::LmdbReader& reader, const std::string& db_path, ImageChannels channels,
+                const std::vector<int>& shape, Datum* datum) {
+  parse_datum(reader.value(),
+              "record '" + std::string(reader.key()) + "' in LMDB '" + db_path + "'", channels,
+              shape, datum);
 }
 
 LmdbBatchReader::LmdbBatchReader(std::shared_ptr<const db::LmdbEnvironment> environment,

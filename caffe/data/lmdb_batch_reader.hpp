@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "caffe/data/data_shard.hpp"
@@ -17,9 +18,12 @@
 
 namespace caffe {
 
-// Parses the reader's current record into `datum`, decodes it when it is encoded (to
-// `channels`), and checks it with check_datum against `shape` (C, H, W), or against its own
-// shape when `shape` is empty.  Errors name the record's key and the database.
+// Parses a record's bytes into `datum`, decodes it when it is encoded (to `channels`), and
+// checks it with check_datum against `shape` (C, H, W), or against its own shape when `shape`
+// is empty.  Errors start with `description` (which record of which database).
+void parse_datum(std::string_view value, const std::string& description, ImageChannels channels,
+                 const std::vector<int>& shape, Datum* datum);
+// parse_datum of the reader's current record; errors name the record's key and the database.
 void read_datum(const db::LmdbReader& reader, const std::string& db_path, ImageChannels channels,
                 const std::vector<int>& shape, Datum* datum);
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <climits>
 #include <cstring>
+#include <memory>
 #include <sstream>
 
 #include "caffe/core/layer_registry.hpp"
@@ -28,6 +29,23 @@ std::string format_shape(const std::vector<uint64_t>& dims) {
 // The stream every shuffle of `epoch` derives from.
 uint64_t shuffle_key(uint64_t epoch) {
   return hash_combine(hash_combine(random_seed(), kShuffleSalt), epoch);
+}
+
+// A file's dataset is read into one blob (as BVLC Caffe reads it), so it must have the shape of
+// one: every dimension and the product at most INT_MAX.  Checked before anything is allocated:
+// a forged header must not make the layer ask for terabytes.
+void check_fits_a_blob(const std::vector<uint64_t>& dims, const std::string& name,
+                       const std::string& path) {
+  uint64_t values = 1;
+  for (uint64_t dim : dims) {
+    const bool too_many = dim > INT_MAX || (dim != 0 && values > INT_MAX / dim);
+    if (too_many) {
+      fail("dataset '", name, "' in '", path, "' has shape ", format_shape(dims),
+           ", more values than a blob holds (", INT_MAX,
+           "); HDF5Data reads each file whole, so split the data into several files");
+    }
+    values *= dim;
+  }
 }
 
 }  // namespace
@@ -90,6 +108,7 @@ uint64_t HDF5DataLayer::CheckFile(const std::string& path) {
            " rows but '", top_names_[t], "' has ", dims[0],
            "; all datasets of a file must share their first dimension");
     }
+    check_fits_a_blob(dims, top_names_[t], path);
     if (row_dims_.size() == t) {
       row_dims_.push_back(row_dims);  // the first file sets the row shapes
     } else if (row_dims_[t] != row_dims) {
@@ -152,8 +171,9 @@ HDF5DataLayer::LoadedFile& HDF5DataLayer::Load(size_t file) {
       fail("dataset '", top_names_[t], "' in '", source.path, "' is now ", format_shape(dims),
            " but was ", format_shape(expected), " when the layer was set up");
     }
-    loaded.tops.emplace_back(source.rows * static_cast<uint64_t>(row_sizes_[t]));
-    reader.read(top_names_[t], loaded.tops.back().data());
+    // (CheckFile made sure that the dataset fits a blob; the cap on host memory applies.)
+    loaded.tops.push_back(std::make_unique<Blob>(std::vector<int>(dims.begin(), dims.end())));
+    reader.read(top_names_[t], loaded.tops.back()->mutable_cpu_data());
   }
   cache_.push_front(std::move(loaded));
   if (cache_.size() > kCachedFiles) cache_.pop_back();
@@ -171,7 +191,7 @@ void HDF5DataLayer::CopyRows(LoadedFile& source, uint64_t epoch, uint64_t first,
   }
   for (size_t t = 0; t < top.size(); ++t) {
     const size_t row_size = static_cast<size_t>(row_sizes_[t]);
-    const float* rows = source.tops[t].data();
+    const float* rows = source.tops[t]->cpu_data();
     float* out = top[t]->mutable_cpu_data() + static_cast<size_t>(batch_row) * row_size;
     if (!shuffle_ && stride == 1) {
       std::memcpy(out, rows + first * row_size, count * row_size * sizeof(float));

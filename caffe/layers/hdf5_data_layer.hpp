@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <list>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -22,7 +23,8 @@ namespace caffe {
 // random_seed() and the epoch); sequence data must keep it false, or the steps scatter.
 //
 // Files are read whole, lazily: the layer keeps the two most recently used files in memory
-// (a batch that crosses a file boundary needs both; PTB fits in one).
+// (a batch that crosses a file boundary needs both; PTB fits in one), each dataset in a blob, so
+// a dataset may hold at most INT_MAX values (more is an error at setup).
 class HDF5DataLayer : public Layer {
  public:
   using Layer::Layer;
@@ -48,11 +50,11 @@ class HDF5DataLayer : public Layer {
     std::string path;
     uint64_t rows = 0;
   };
-  // One file's datasets, one row-major array per top, and (when shuffling) the row order of
+  // One file's datasets, one blob per top, and (when shuffling) the row order of
   // the epoch that last read it.
   struct LoadedFile {
     size_t file = 0;
-    std::vector<std::vector<float>> tops;
+    std::vector<std::unique_ptr<Blob>> tops;
     uint64_t row_order_key = 0;
     std::vector<uint64_t> row_order;
   };

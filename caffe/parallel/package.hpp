@@ -32,8 +32,9 @@ inline bool quantizes(CodecKind kind) {
 
 constexpr uint16_t kPackageVersion = 1;
 constexpr int kMaxPackageAxes = 32;
-// Large enough for any blob, small enough that bit counts of the payload cannot overflow.
-constexpr uint64_t kMaxPackageCount = uint64_t{1} << 40;
+// A package holds one blob: at most as many weights as a blob (INT_MAX).  A constant blob's
+// package has no payload, so this bound is all that limits what decoding it allocates.
+constexpr uint64_t kMaxPackageCount = 2147483647;
 
 struct PackageHeader {
   CodecKind kind = CodecKind::kDynamic;

@@ -45,6 +45,24 @@ struct ReportedOutput {
 // `normalize: false` means).
 std::vector<int> perplexity_layers(const Net& net);
 
+// The gradient density of one layer that reports one (Layer::GradientDensity: GradSparsify).
+struct LayerGradientDensity {
+  std::string layer;
+  double density = 0;      // fraction of non-zeros in the bottom gradient it wrote
+  long long elements = 0;  // its bottom's element count (the weight in the mean)
+};
+
+// One entry per layer of `net` that reports a density, in net order (layers that have not run a
+// backward yet are left out).
+std::vector<LayerGradientDensity> gradient_densities(const Net& net);
+// Σ density · elements / Σ elements (0 for an empty list).
+double weighted_mean_density(const std::vector<LayerGradientDensity>& densities);
+// Logs the densities, one line per layer then the weighted mean (nothing for an empty list):
+//     Gradient density layer conv2_gs = 0.152344 (204800 elements)
+//     Gradient density mean = 0.142 (element-weighted over 4 layers)
+// The solver's display and `caffe time` print these lines; scripts parse them.
+void log_gradient_densities(const std::vector<LayerGradientDensity>& densities);
+
 // Sums a net's outputs over forward passes, for the solver's test passes, its training display
 // and `caffe test` (one place, so that they all report the same list).  The report holds every
 // element of every output blob, in output order, then one perplexity exp(mean loss) for each

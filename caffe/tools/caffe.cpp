@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -408,6 +409,21 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The gradient-sparsifying layers' densities averaged over the timed iterations, in the lines
+// of the solver's display (caffe::log_gradient_densities).
+void log_mean_gradient_densities(const caffe::Net& net, const std::vector<double>& density_sum,
+                                 int iterations) {
+  std::vector<caffe::LayerGradientDensity> densities = caffe::gradient_densities(net);
+  if (densities.empty()) return;
+  LOG(INFO) << "Gradient densities (mean over " << iterations << " backward passes):";
+  for (caffe::LayerGradientDensity& entry : densities) {
+    const auto& names = net.layer_names();
+    const size_t l = std::find(names.begin(), names.end(), entry.layer) - names.begin();
+    entry.density = density_sum[l] / iterations;
+  }
+  caffe::log_gradient_densities(densities);
+}
+
 int time_command() {
   require_flag(FLAGS_model, "time", "model", "the net prototxt");
   if (FLAGS_iterations <= 0) throw UsageError("--iterations must be > 0");
@@ -426,6 +442,7 @@ int time_command() {
 
   using Clock = std::chrono::steady_clock;
   std::vector<double> forward_ms(num_layers, 0.0), backward_ms(num_layers, 0.0);
+  std::vector<double> density_sum(num_layers, 0.0);  // GradSparsify layers: Σ over iterations
   double forward_total = 0, backward_total = 0;
   const Clock::time_point benchmark_start = Clock::now();
   LOG(INFO) << "*** Benchmark begins ***";
@@ -443,6 +460,7 @@ int time_command() {
       const Clock::time_point start = Clock::now();
       net->BackwardFromTo(l, l);
       backward_ms[l] += milliseconds_since(start);
+      density_sum[l] += net->layers()[l]->GradientDensity().value_or(0.0);
     }
     const double iteration_ms = milliseconds_since(iteration_start);
     forward_total += forward_done;
@@ -456,6 +474,7 @@ int time_command() {
     LOG(INFO) << std::setw(12) << name << "\tforward: " << forward_ms[l] / n << " ms.";
     LOG(INFO) << std::setw(12) << name << "\tbackward: " << backward_ms[l] / n << " ms.";
   }
+  log_mean_gradient_densities(*net, density_sum, FLAGS_iterations);
   LOG(INFO) << "Average Forward pass: " << forward_total / n << " ms.";
   LOG(INFO) << "Average Backward pass: " << backward_total / n << " ms.";
   LOG(INFO) << "Average Forward-Backward: " << (forward_total + backward_total) / n << " ms.";

@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <climits>
+#include <string>
+
 #include "caffe/core/blob.hpp"
 #include "tests/cpp/test_util.hpp"
 
@@ -39,6 +42,32 @@ TEST(BlobTest, ProtoRoundTripAndLegacyDims) {
   EXPECT_EQ(blob.cpu_data()[5], 5.0f);
   Blob wrong({3, 2});
   EXPECT_THROW(wrong.FromProto(legacy, false), Error);
+}
+
+// Found by fuzzing a mean file: the product of a refused shape overflowed in its error message.
+TEST(BlobTest, ShapeStringOfAnOverflowingShapeSaysSo) {
+  EXPECT_EQ(shape_string({2, 3}), "2 3 (6)");
+  EXPECT_EQ(shape_string({INT_MAX, INT_MAX, INT_MAX}),
+            "2147483647 2147483647 2147483647 (a product beyond 64 bits)");
+  Blob blob;
+  const std::string message = test::error_of([&] { blob.Reshape({INT_MAX, INT_MAX, INT_MAX}); });
+  EXPECT_NE(message.find("beyond 64 bits"), std::string::npos) << message;
+}
+
+TEST(BlobTest, HostMemoryLimitRefusesAllocationsPastIt) {
+  const size_t before = host_memory_in_use();
+  const size_t previous_limit = host_memory_limit();
+  set_host_memory_limit(before + 4096);
+  {
+    Blob small({256});  // 1 KiB
+    small.mutable_cpu_data();
+    EXPECT_GT(host_memory_in_use(), before);
+    Blob large({4096});  // 16 KiB: past the limit
+    const std::string message = test::error_of([&] { large.mutable_cpu_data(); });
+    EXPECT_NE(message.find("over the limit"), std::string::npos) << message;
+  }
+  set_host_memory_limit(previous_limit);
+  EXPECT_EQ(host_memory_in_use(), before);
 }
 
 TEST(BlobTest, GpuRoundTrip) {

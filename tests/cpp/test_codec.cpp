@@ -340,6 +340,17 @@ TEST(CodecDamageTest, ForgedHeadersWithAValidChecksumAreErrors) {
   expect_rejected(forged(header, {}), "constant blob");
 }
 
+// A constant blob's package has no payload, so only its count bounds what decoding allocates:
+// a count beyond a blob's is refused before anything is (fuzz/regressions/package/).
+TEST(CodecDamageTest, ConstantPackageOfMoreWeightsThanABlobIsAnError) {
+  PackageHeader header;
+  header.bits = 0;
+  header.shape = {1 << 20, 1 << 20};
+  header.count = uint64_t{1} << 40;
+  header.w_min = header.w_max = 0.25f;
+  expect_rejected(forged(header, {}), "weights is too many");
+}
+
 TEST(CodecDamageTest, ForgedRawPayloadsAreErrors) {
   PackageHeader header;
   header.kind = CodecKind::kFp16;
