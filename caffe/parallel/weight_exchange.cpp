@@ -175,9 +175,9 @@ std::string ExchangeStats::describe() const {
        << payload_bits / values << " after Huffman (" << 8.0 * bytes_sent / values
        << " with headers), compression " << std::setprecision(2)
        << 32.0 * values / (8.0 * (bytes_sent > 0 ? bytes_sent : 1)) << "x, encode " << encode_ms / n
-       << " ms, decode " << decode_ms / n << " ms, communication " << communication_ms / n << " ms (" << wait_ms / n
-       << " waiting for the ranks), CPU time: encode " << encode_cpu_ms / n << " ms, decode "
-       << decode_cpu_ms / n << " ms";
+       << " ms, decode " << decode_ms / n << " ms, communication " << communication_ms / n
+       << " ms (" << wait_ms / n << " waiting for the ranks), CPU time: encode "
+       << encode_cpu_ms / n << " ms, decode " << decode_cpu_ms / n << " ms";
   return line.str();
 }
 

@@ -95,6 +95,7 @@ class NetnsCluster:
     # ---- set up and tear down ----
 
     def create(self) -> None:
+        """NamespacesRefused when any step is (what it made so far stays for remove())."""
         try:
             first = subprocess.run(["ip", "netns", "add", self.launcher], capture_output=True,
                                    text=True)
@@ -104,6 +105,13 @@ class NetnsCluster:
             raise NamespacesRefused(f"`ip netns add` failed: {first.stderr.strip()} "
                                     "(network namespaces need root or CAP_NET_ADMIN)")
         self._created.append(self.launcher)
+        try:
+            self._wire()
+        except RuntimeError as error:
+            raise NamespacesRefused(str(error)) from error
+
+    def _wire(self) -> None:
+        """The bridge, the rank namespaces, their links and mpirun's remote shell."""
         _check(["ip", "link", "add", self.bridge, "type", "bridge"])
         self._disable_ipv6(self.bridge)
         _check(["ip", "link", "set", self.bridge, "up"])
@@ -149,12 +157,6 @@ class NetnsCluster:
         self._created.clear()
         if Path(f"/sys/class/net/{self.bridge}").exists():
             _run(["ip", "link", "del", self.bridge])
-
-    def leftovers(self) -> list[str]:
-        """Namespaces and devices of this cluster's prefix that exist now (for checks)."""
-        names = _run(["ip", "netns", "list"]).stdout.split()
-        devices = os.listdir("/sys/class/net")
-        return [name for name in names + devices if name.startswith(self.prefix)]
 
     # ---- links ----
 

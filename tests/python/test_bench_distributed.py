@@ -1,8 +1,7 @@
 """scripts/bench_distributed.py --quick (K = 2, the tiny net 784-32-10, codecs none and dynamic):
-the JSON rows it writes, and that the network namespaces, veths and bridge it creates are gone
-when it ends, normally or by Ctrl-C.  The namespace tests need root (CAP_NET_ADMIN) and skip
-otherwise; the loopback topology runs for anyone with mpirun.  Skipped, with the reason, where
-mpirun is not installed."""
+the JSON rows it writes, that the network namespaces, veths and bridge it creates are gone
+when it ends, normally or by Ctrl-C, and what it says without mpirun.  The namespace tests need
+root (CAP_NET_ADMIN) and skip otherwise; the loopback topology runs for anyone with mpirun."""
 from __future__ import annotations
 
 import json
@@ -19,8 +18,8 @@ import pytest
 from conftest import BUILD_DIR, REPO
 
 SCRIPT = REPO / "scripts" / "bench_distributed.py"
-pytestmark = pytest.mark.skipif(shutil.which("mpirun") is None,
-                                reason="mpirun not found: install Debian's openmpi-bin")
+needs_mpirun = pytest.mark.skipif(shutil.which("mpirun") is None,
+                                  reason="mpirun not found: install Debian's openmpi-bin")
 needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces need root "
                                 "(CAP_NET_ADMIN); the bench falls back to loopback without it")
 TIMEOUT = 600  # seconds: the quick run takes about 10
@@ -68,6 +67,7 @@ def check_rows(rows: list[dict], topology: str, link_mbit: float | None) -> None
     assert dynamic["bits_per_param"] <= 12 and dynamic["bytes_per_sync"] < none["bytes_per_sync"]
 
 
+@needs_mpirun
 @needs_root
 def test_quick_run_over_namespaces_writes_rows_and_removes_what_it_created(tmp_path: Path) -> None:
     process = start(tmp_path)
@@ -75,10 +75,11 @@ def test_quick_run_over_namespaces_writes_rows_and_removes_what_it_created(tmp_p
     rows = json.loads((tmp_path / "rows.json").read_text())
     check_rows(rows, "netns-bridge", 100.0)
     assert all(row["delay_ms"] in (0.0, 0.5) for row in rows)
-    assert "dynamic sync" in output and "faster than none" in output
+    assert "dynamic sync" in output and "as fast as none" in output
     assert leftovers(process.pid) == []
 
 
+@needs_mpirun
 @needs_root
 def test_ctrl_c_removes_the_namespaces(tmp_path: Path) -> None:
     """SIGINT while the namespaces exist (during pretraining or a run): the bench stops with
@@ -99,6 +100,18 @@ def test_ctrl_c_removes_the_namespaces(tmp_path: Path) -> None:
     assert leftovers(process.pid) == []
 
 
+@needs_mpirun
 def test_loopback_topology_writes_marked_rows(tmp_path: Path) -> None:
     finish(start(tmp_path, "--topology", "loopback"))
     check_rows(json.loads((tmp_path / "rows.json").read_text()), "loopback", None)
+
+
+def test_without_mpirun_it_says_how_to_get_it(tmp_path: Path) -> None:
+    result = subprocess.run([sys.executable, str(SCRIPT), "--quick", "--caffe-bin",
+                             str(BUILD_DIR / "tools")], capture_output=True, text=True,
+                            timeout=120, env={**os.environ, "PATH": str(tmp_path)})
+    assert result.returncode == 1
+    assert result.stdout.strip() == (
+        "bench_distributed: mpirun not found: install OpenMPI (Debian: apt-get install "
+        "openmpi-bin libopenmpi-dev; scripts/install.sh does) and build caffe with it"), \
+        result.stdout + result.stderr
