@@ -1,31 +1,32 @@
 #!/usr/bin/env python3
-"""Data-parallel `caffe train` over a real (emulated) network: time per weight sync and per
-epoch of the codecs none, fp16, fixed:8 and dynamic, at K = 2 and 4 ranks, on shaped links.
+"""Data-parallel `caffe train` over a real (emulated) network: time per weight sync and per epoch
+of the codecs none, fp16, fixed:8 and dynamic, at K = 2 and 4 ranks, on shaped links.
 
 Topology "netns-bridge" (needs root): each rank in its own network namespace, joined to a
 private Linux bridge by a veth pair whose two ends are shaped with tc (tbf at --links Mbit/s
 each way, plus --delay-ms on what a rank sends, where the kernel has netem), like hosts on a
-switch; mpirun starts one OpenMPI daemon per namespace, over TCP only (`--mca btl tcp,self`:
-no shared memory).  Without the right to create namespaces the bench says so and falls back to
-"loopback": every rank on the host's loopback (TCP, unshaped).  Each row names its topology.
+switch; mpirun starts one OpenMPI daemon per namespace, over TCP only (`--mca btl tcp,self`: no
+shared memory; eager messages and the ring allgather, see MPI_TUNING). Without the right to
+create namespaces the bench says so and falls back to "loopback": every rank on the host's
+loopback (TCP, unshaped). Each row names its topology.
 
 Nets: the paper's MLP 784-392-50-10 and a big one, 784-2048-2048-10 (tanh), with the paper's
 solver (SGD, lr 0.1, momentum 0.9, L1 weight decay 3e-5, batch 32), on MNIST training images
-(synthetic ones when MNIST is absent).  What a sync costs depends on the weights: the dynamic
-codec's bits follow their entropy, which falls as training spreads them.  So one process first
+(synthetic ones when MNIST is absent). What a sync costs depends on the weights: the dynamic
+codec's bits follow their entropy, which falls as training spreads them. So one process first
 trains each net for --pretrain-iterations (default: one epoch of MNIST), and every run starts
-from those weights.  A run trains 1 + --epochs epochs of --records images, a rank syncing once
-per epoch of its shard (the trainer's default); the first sync, which opens the TCP
-connections, is not counted.
+from those weights. A run trains 1 + --epochs epochs of --records images, a rank syncing once
+per epoch of its shard (the trainer's default); the first sync, which opens the TCP connections,
+is not counted.
 
 Per sync, from rank 0's log: encode, transfer (the allgather once every rank has arrived) and
-decode milliseconds; ms_sync is their sum, wall-clock.  On this machine the ranks share its
-cores, so ms_sync_cpu also puts the codec's CPU time in place of its wall time (what a rank with
-cores of its own would take).  Time spent waiting for slower ranks is apart (wait_ms); ms_epoch
-is the time between two syncs: an epoch of training plus its sync.
+decode milliseconds; ms_sync is their sum, wall-clock. Where the ranks share a machine's cores,
+the codec's wall time includes waiting for a core, so ms_sync_cpu puts the codec's CPU time in
+its place (what a rank with cores of its own would take). Time spent waiting for slower ranks is
+apart (wait_ms); ms_epoch is the time between two syncs: an epoch of training plus its sync.
 
-Targets: at 100 Mbit/s with K = 4, the dynamic sync is >= 5x faster than none and >= 2.5x
-faster than fp16, codec CPU time included.
+Targets: at 100 Mbit/s with K = 4, the dynamic sync is >= 5x faster than none and >= 2.5x faster
+than fp16, codec CPU time included.
 """
 from __future__ import annotations
 
@@ -114,7 +115,8 @@ def parse_syncs(log: str) -> list[Sync]:
 
 
 def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--json", metavar="FILE", help="write one row per (net, link, K, codec)")
     parser.add_argument("--quick", action="store_true",
                         help="a smoke run for tests: K=2, the tiny net 784-32-10, codecs none "
