@@ -31,7 +31,6 @@ than fp16, codec CPU time included.
 from __future__ import annotations
 
 import argparse
-import atexit
 import math
 import os
 import re
@@ -445,17 +444,20 @@ def report(rows: list[dict]) -> None:
 
 # ---- main ----
 
-def make_launcher(args: argparse.Namespace, workdir: Path) -> Launcher:
+def find_mpirun() -> str:
     mpirun = shutil.which("mpirun")
     if mpirun is None:
         raise ScriptError("mpirun not found: install OpenMPI (Debian: apt-get install "
                           "openmpi-bin libopenmpi-dev; scripts/install.sh does) and build "
                           "caffe with it")
-    if args.topology == "loopback":
+    return mpirun
+
+
+def make_launcher(args: argparse.Namespace, cluster: Optional[NetnsCluster]) -> Launcher:
+    """Creates the cluster's namespaces, or says why it cannot and falls back to loopback."""
+    mpirun = find_mpirun()
+    if cluster is None:
         return Launcher(mpirun, None, args.run_timeout)
-    hosts = max(int(k) for k in args.ranks.split(","))
-    cluster = NetnsCluster(hosts, workdir)
-    atexit.register(cluster.remove)
     try:
         cluster.create()
     except NamespacesRefused as why:
@@ -463,30 +465,34 @@ def make_launcher(args: argparse.Namespace, workdir: Path) -> Launcher:
         print(f"network namespaces refused: {why}; falling back to plain loopback (unshaped; "
               f"rows marked topology=loopback)")
         return Launcher(mpirun, None, args.run_timeout)
-    print(f"netns-bridge: {hosts} rank namespaces {cluster.hosts[0]}.. on bridge "
+    print(f"netns-bridge: {len(cluster.hosts)} rank namespaces {cluster.hosts[0]}.. on bridge "
           f"{cluster.bridge}")
     return Launcher(mpirun, cluster, args.run_timeout)
 
 
 def main(argv: Optional[list[str]] = None) -> int:
     args = parse_args(argv)
-    # Ctrl-C is KeyboardInterrupt; a kill is made an exit too, so that cleanup runs either way.
+    # Ctrl-C is KeyboardInterrupt; a kill is made an exit too, so that the cleanup runs either
+    # way: the namespaces (and the jobs in them) go before the folder the jobs write in.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-    launcher = None
     try:
         caffe = find_tool(args.caffe_bin, "caffe")
         with tempfile.TemporaryDirectory(prefix="bench_distributed_") as workdir:
-            launcher = make_launcher(args, Path(workdir))
-            rows = measure(args, launcher, caffe, Path(workdir))
+            cluster = None
+            if args.topology == "auto":
+                hosts = max(int(k) for k in args.ranks.split(","))
+                cluster = NetnsCluster(hosts, Path(workdir))
+            try:
+                rows = measure(args, make_launcher(args, cluster), caffe, Path(workdir))
+            finally:
+                if cluster is not None:
+                    cluster.remove()
     except ScriptError as error:
         print(f"bench_distributed: {error}")
         return 1
     except KeyboardInterrupt:
         print("bench_distributed: interrupted (the namespaces it made are removed)")
         return 130
-    finally:
-        if launcher and launcher.cluster:
-            launcher.cluster.remove()
     print(f"machine: {bench_common.cpu_model()}, {os.cpu_count()} logical cores shared by the "
           f"ranks (threads per rank: cores / K)")
     report(rows)

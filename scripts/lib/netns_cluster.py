@@ -13,6 +13,7 @@ the cluster and any other network, and IPv6 is off on every device the cluster a
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 from dataclasses import dataclass
@@ -69,7 +70,7 @@ def _tbf(device: str, mbit: float) -> list[str]:
 
 class NetnsCluster:
     """`hosts` rank namespaces and the launcher namespace; a context manager that removes them
-    all on exit (and `remove()` may be called again, e.g. from atexit)."""
+    all on exit (`remove()` may be called again)."""
 
     def __init__(self, hosts: int, workdir: Path, prefix: Optional[str] = None) -> None:
         self.prefix = prefix or f"acb{os.getpid()}"
@@ -96,6 +97,9 @@ class NetnsCluster:
 
     def create(self) -> None:
         """NamespacesRefused when any step is (what it made so far stays for remove())."""
+        # A name is listed before it is made, so that an interrupt in between leaves nothing
+        # that remove() would not delete.
+        self._created.append(self.launcher)
         try:
             first = subprocess.run(["ip", "netns", "add", self.launcher], capture_output=True,
                                    text=True)
@@ -104,7 +108,6 @@ class NetnsCluster:
         if first.returncode != 0:
             raise NamespacesRefused(f"`ip netns add` failed: {first.stderr.strip()} "
                                     "(network namespaces need root or CAP_NET_ADMIN)")
-        self._created.append(self.launcher)
         try:
             self._wire()
         except RuntimeError as error:
@@ -117,8 +120,8 @@ class NetnsCluster:
         _check(["ip", "link", "set", self.bridge, "up"])
         self._attach(self.launcher, f"{self.prefix}hl", LAUNCHER_ADDRESS)
         for rank, host in enumerate(self.hosts):
-            _check(["ip", "netns", "add", host])
             self._created.append(host)
+            _check(["ip", "netns", "add", host])
             self._attach(host, f"{self.prefix}h{rank}", f"10.231.0.{rank + 1}/24")
         for host in self.hosts:
             (self.sessions / host).mkdir(parents=True, exist_ok=True)
@@ -146,6 +149,9 @@ class NetnsCluster:
     def remove(self) -> None:
         """Ends what still runs in the namespaces (the job's daemons and ranks, which this
         process started), then deletes the namespaces (and with them the veths) and the bridge."""
+        if shutil.which("ip") is None:  # nothing can have been made
+            self._created.clear()
+            return
         for namespace in reversed(self._created):
             pids = _run(["ip", "netns", "pids", namespace]).stdout.split()
             for pid in pids:

@@ -79,17 +79,25 @@ def test_quick_run_over_namespaces_writes_rows_and_removes_what_it_created(tmp_p
     assert leftovers(process.pid) == []
 
 
+def processes_in(namespace: str) -> list[str]:
+    return subprocess.run(["ip", "netns", "pids", namespace], capture_output=True,
+                          text=True).stdout.split()
+
+
 @needs_mpirun
 @needs_root
-def test_ctrl_c_removes_the_namespaces(tmp_path: Path) -> None:
-    """SIGINT while the namespaces exist (during pretraining or a run): the bench stops with
-    a message and leaves none of them behind."""
+@pytest.mark.parametrize("moment", ["setup", "job"])
+def test_ctrl_c_removes_the_namespaces(tmp_path: Path, moment: str) -> None:
+    """SIGINT while the bench sets up its namespaces, or while a job runs in them (a process
+    lives in the first rank's namespace): the bench stops with a message, ends the job and
+    leaves none of its namespaces or devices behind."""
     process = start(tmp_path)
     try:
         deadline = time.monotonic() + 120
-        while not leftovers(process.pid):
-            assert process.poll() is None and time.monotonic() < deadline, "no namespaces seen"
-            time.sleep(0.05)
+        while not (leftovers(process.pid) if moment == "setup"
+                   else processes_in(f"acb{process.pid}r0")):
+            assert process.poll() is None and time.monotonic() < deadline, f"no {moment} seen"
+            time.sleep(0.02)
         process.send_signal(signal.SIGINT)
         output, _ = process.communicate(timeout=120)
     finally:
