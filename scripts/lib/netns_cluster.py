@@ -25,9 +25,9 @@ LAUNCHER_ADDRESS = "10.231.0.254/24"
 # The rank's queue on each shaped link: deep enough for TCP, short enough not to add latency.
 QUEUE_MS = 10
 # mpirun's remote shell: the "host" it names is the namespace to run the command in.  Every
-# host gets its own OpenMPI session directory: the namespaces share the machine's hostname and
-# /tmp, where daemons starting at once would race to create the same directories (a daemon that
-# loses dies after it has detached, and mpirun waits for it forever).
+# host gets its own OpenMPI session directory under the cluster's folder: the namespaces share
+# the machine's hostname and /tmp, where daemons starting at once would race to create the same
+# directories (a daemon that loses dies after it has detached, and mpirun waits for it forever).
 AGENT = """#!/bin/sh
 host=$1
 shift
@@ -123,7 +123,7 @@ class NetnsCluster:
             self._created.append(host)
             _check(["ip", "netns", "add", host])
             self._attach(host, f"{self.prefix}h{rank}", f"10.231.0.{rank + 1}/24")
-        for host in self.hosts:
+        for host in [self.launcher, *self.hosts]:
             (self.sessions / host).mkdir(parents=True, exist_ok=True)
         self.agent.write_text(AGENT.format(sessions=self.sessions))
         self.agent.chmod(0o755)
@@ -201,7 +201,10 @@ class NetnsCluster:
         if not 1 <= ranks <= len(self.hosts):
             raise ValueError(f"{ranks} ranks on a cluster of {len(self.hosts)} hosts")
         hosts = ",".join(f"{host}:1" for host in self.hosts[:ranks])
-        return ["ip", "netns", "exec", self.launcher, mpirun, "--allow-run-as-root",
+        # mpirun's session directory goes with the cluster's too (through TMPDIR, which unlike
+        # an MCA setting it does not pass on to the daemons), also when mpirun is killed.
+        tmpdir = f"TMPDIR={self.sessions / self.launcher}"
+        return ["ip", "netns", "exec", self.launcher, "env", tmpdir, mpirun, "--allow-run-as-root",
                 "-np", str(ranks), "--host", hosts, "--map-by", "node",
                 "--mca", "plm_rsh_agent", str(self.agent), "--mca", "plm_rsh_no_tree_spawn", "1",
                 "--mca", "oob_tcp_if_include", SUBNET,
