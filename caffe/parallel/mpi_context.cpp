@@ -1,5 +1,6 @@
 #include "caffe/parallel/mpi_context.hpp"
 
+#include <glog/logging.h>
 #include <mpi.h>
 
 #include <algorithm>
@@ -8,6 +9,7 @@
 #include <exception>
 #include <iostream>
 #include <string>
+#include <utility>
 
 namespace caffe {
 namespace {
@@ -38,11 +40,6 @@ std::vector<int> int_displacements(const std::vector<size_t>& offsets) {
 void print_line(const std::string& line) { std::cerr << line + "\n" << std::flush; }
 
 }  // namespace
-
-int MpiContext::launch_rank() {
-  const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
-  return rank ? std::atoi(rank) : -1;
-}
 
 MpiContext::MpiContext() {
   int provided = 0;
@@ -88,8 +85,15 @@ std::vector<size_t> MpiContext::GatherSizes(size_t size) const {
 }
 
 Gathered MpiContext::AllGather(const uint8_t* data, size_t size) const {
+  return AllGather(data, size, GatherSizes(size));
+}
+
+Gathered MpiContext::AllGather(const uint8_t* data, size_t size,
+                               std::vector<size_t> offsets) const {
+  CHECK_EQ(offsets.size(), static_cast<size_t>(size_) + 1) << "offsets of every rank's bytes";
+  CHECK_EQ(offsets[rank_ + 1] - offsets[rank_], size) << "this rank's offsets";
   Gathered gathered;
-  gathered.offsets = GatherSizes(size);
+  gathered.offsets = std::move(offsets);
   check_int_count(gathered.offsets.back(), "an exchange");
   gathered.bytes.resize(gathered.offsets.back());
   const std::vector<int> counts = int_counts(gathered.offsets);

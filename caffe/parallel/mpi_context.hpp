@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <functional>
 #include <vector>
 
@@ -34,7 +35,11 @@ struct Gathered {
 class MpiContext {
  public:
   // This process's rank when mpirun started it (OpenMPI's OMPI_COMM_WORLD_RANK), else -1.
-  static int launch_rank();
+  // (Inline: a build without MPI still tells a process that mpirun started.)
+  static int launch_rank() {
+    const char* rank = std::getenv("OMPI_COMM_WORLD_RANK");
+    return rank ? std::atoi(rank) : -1;
+  }
   static bool launched_by_mpirun() { return launch_rank() >= 0; }
 
   // MPI_Init_thread (only the calling thread makes MPI calls); MPI errors are fatal to the job.
@@ -54,17 +59,19 @@ class MpiContext {
   int Run(const std::function<void()>& body) const;
   [[noreturn]] void Abort() const;
 
+  // Every rank's byte count, as the offsets of their bytes in a Gathered.  A small allgather
+  // that returns once every rank has called it: where the ranks meet.
+  std::vector<size_t> GatherSizes(size_t size) const;
   // Every rank's `size` bytes (sizes may differ across ranks).
   Gathered AllGather(const uint8_t* data, size_t size) const;
+  // The same, with every rank's GatherSizes(size) in `offsets`.
+  Gathered AllGather(const uint8_t* data, size_t size, std::vector<size_t> offsets) const;
   // The same, delivered to rank 0 only (other ranks get an empty Gathered).
   Gathered GatherToRoot(const uint8_t* data, size_t size) const;
   // Copies rank 0's `size` bytes at `data` into every rank's `data`.
   void Broadcast(void* data, size_t size) const;
 
  private:
-  // Every rank's byte count, and the offsets they give (checked against MPI's int counts).
-  std::vector<size_t> GatherSizes(size_t size) const;
-
   int rank_ = 0;
   int size_ = 1;
   int local_size_ = 1;

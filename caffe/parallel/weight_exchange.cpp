@@ -1,20 +1,39 @@
 #include "caffe/parallel/weight_exchange.hpp"
 
+#include <time.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
 #include <iomanip>
 #include <sstream>
+#include <utility>
 
 #include "caffe/util/random.hpp"
 
 namespace caffe {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+// Wall-clock and this thread's CPU milliseconds since it was started.
+class Stopwatch {
+ public:
+  Stopwatch() : wall_(Clock::now()), cpu_(thread_cpu_ms()) {}
+  double wall_ms() const {
+    return std::chrono::duration<double, std::milli>(Clock::now() - wall_).count();
+  }
+  double cpu_ms() const { return thread_cpu_ms() - cpu_; }
 
-double ms_since(Clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
+ private:
+  using Clock = std::chrono::steady_clock;
+  static double thread_cpu_ms() {
+    timespec now{};
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) * 1e3 + static_cast<double>(now.tv_nsec) * 1e-6;
+  }
+
+  Clock::time_point wall_;
+  double cpu_;
+};
 
 constexpr size_t kCountBytes = sizeof(uint32_t);
 constexpr size_t kSizeBytes = sizeof(uint64_t);
@@ -69,6 +88,23 @@ std::vector<PackageSpan> unframe(const uint8_t* message, size_t size, size_t exp
   return spans;
 }
 
+// CAFFE_TEST_CORRUPT_PACKAGE="R:I": rank R flips the byte in the middle of `package` (its first)
+// in round I, as a damaged link would (the package's CRC-32 no longer matches).
+void corrupt_if_asked(int rank, uint64_t round, std::vector<uint8_t>* package) {
+  const char* setting = std::getenv("CAFFE_TEST_CORRUPT_PACKAGE");
+  if (setting == nullptr) return;
+  char* end = nullptr;
+  const long target_rank = std::strtol(setting, &end, 10);
+  const bool has_colon = end != setting && *end == ':';
+  const char* iteration = has_colon ? end + 1 : end;
+  const unsigned long long target_round = std::strtoull(iteration, &end, 10);
+  if (!has_colon || end == iteration || *end != '\0') {
+    fail("CAFFE_TEST_CORRUPT_PACKAGE='", setting, "': expected RANK:ITERATION");
+  }
+  if (target_rank != rank || target_round != round || package->empty()) return;
+  (*package)[package->size() / 2] ^= 0xFF;
+}
+
 double bits_per_value(const PackageHeader& header) {
   if (quantizes(header.kind)) return header.bits;
   return header.kind == CodecKind::kFp16 ? 16.0 : 32.0;
@@ -86,54 +122,9 @@ PackageHeader decode_into(const PackageSpan& span, const ExchangedArray& array, 
   return package.header;
 }
 
-}  // namespace
-
-void ExchangeStats::Add(const ExchangeStats& other) {
-  exchanges += other.exchanges;
-  params += other.params;
-  bytes_sent += other.bytes_sent;
-  quantized_bits += other.quantized_bits;
-  payload_bits += other.payload_bits;
-  encode_ms += other.encode_ms;
-  decode_ms += other.decode_ms;
-  communication_ms += other.communication_ms;
-}
-
-std::string ExchangeStats::describe() const {
-  const double n = exchanges > 0 ? exchanges : 1;
-  const double values = params > 0 ? static_cast<double>(params) : 1.0;
-  std::ostringstream line;
-  line << std::fixed << std::setprecision(3) << static_cast<uint64_t>(bytes_sent / n)
-       << " bytes sent, " << quantized_bits / values << " bits/param quantized, "
-       << payload_bits / values << " after Huffman (" << 8.0 * bytes_sent / values
-       << " with headers), compression " << std::setprecision(2)
-       << 32.0 * values / (8.0 * (bytes_sent > 0 ? bytes_sent : 1)) << "x, encode " << encode_ms / n
-       << " ms, decode " << decode_ms / n << " ms, communication " << communication_ms / n << " ms";
-  return line.str();
-}
-
-ExchangeStats average_over_ranks(const MpiContext& mpi, const std::vector<ExchangedArray>& arrays,
-                                 CodecOptions codec, uint64_t round) {
-  ExchangeStats stats;
-  stats.exchanges = 1;
-  const uint64_t rank = static_cast<uint64_t>(mpi.rank());
-
-  Clock::time_point start = Clock::now();
-  std::vector<std::vector<uint8_t>> packages;
-  for (size_t a = 0; a < arrays.size(); ++a) {
-    codec.seed = hash_combine(hash_combine(round, a), rank);
-    packages.push_back(encode_weights(arrays[a].name, arrays[a].values, arrays[a].shape, codec));
-    stats.params += arrays[a].count;
-  }
-  const std::vector<uint8_t> message = frame(packages);
-  stats.bytes_sent = message.size();
-  stats.encode_ms = ms_since(start);
-
-  start = Clock::now();
-  const Gathered gathered = mpi.AllGather(message.data(), message.size());
-  stats.communication_ms = ms_since(start);
-
-  start = Clock::now();
+// Replaces each array by the mean of every rank's decoded package, adding this rank's bits.
+void decode_average(const MpiContext& mpi, const std::vector<ExchangedArray>& arrays,
+                    const Gathered& gathered, ExchangeStats* stats) {
   std::vector<std::vector<PackageSpan>> messages;
   for (int r = 0; r < mpi.size(); ++r) {
     messages.push_back(unframe(gathered.data(r), gathered.size(r), arrays.size(), r));
@@ -151,13 +142,82 @@ ExchangeStats average_over_ranks(const MpiContext& mpi, const std::vector<Exchan
         for (size_t i = 0; i < array.count; ++i) sum[i] += decoded[i];
       }
       if (r == mpi.rank()) {
-        stats.quantized_bits += bits_per_value(header) * static_cast<double>(header.count);
-        stats.payload_bits += static_cast<double>(header.payload_bits);
+        stats->quantized_bits += bits_per_value(header) * static_cast<double>(header.count);
+        stats->payload_bits += static_cast<double>(header.payload_bits);
       }
     }
     for (size_t i = 0; i < array.count; ++i) array.values[i] = sum[i] / ranks;
   }
-  stats.decode_ms = ms_since(start);
+}
+
+}  // namespace
+
+void ExchangeStats::Add(const ExchangeStats& other) {
+  exchanges += other.exchanges;
+  params += other.params;
+  bytes_sent += other.bytes_sent;
+  quantized_bits += other.quantized_bits;
+  payload_bits += other.payload_bits;
+  encode_ms += other.encode_ms;
+  decode_ms += other.decode_ms;
+  communication_ms += other.communication_ms;
+  wait_ms += other.wait_ms;
+  encode_cpu_ms += other.encode_cpu_ms;
+  decode_cpu_ms += other.decode_cpu_ms;
+}
+
+std::string ExchangeStats::describe() const {
+  const double n = exchanges > 0 ? exchanges : 1;
+  const double values = params > 0 ? static_cast<double>(params) : 1.0;
+  std::ostringstream line;
+  line << std::fixed << std::setprecision(3) << static_cast<uint64_t>(bytes_sent / n)
+       << " bytes sent, " << quantized_bits / values << " bits/param quantized, "
+       << payload_bits / values << " after Huffman (" << 8.0 * bytes_sent / values
+       << " with headers), compression " << std::setprecision(2)
+       << 32.0 * values / (8.0 * (bytes_sent > 0 ? bytes_sent : 1)) << "x, encode " << encode_ms / n
+       << " ms, decode " << decode_ms / n << " ms, communication " << communication_ms / n
+       << " ms (" << wait_ms / n << " waiting for the ranks), CPU time: encode "
+       << encode_cpu_ms / n << " ms, decode " << decode_cpu_ms / n << " ms";
+  return line.str();
+}
+
+ExchangeStats average_over_ranks(const MpiContext& mpi, const std::vector<ExchangedArray>& arrays,
+                                 CodecOptions codec, uint64_t round) {
+  ExchangeStats stats;
+  stats.exchanges = 1;
+  const uint64_t rank = static_cast<uint64_t>(mpi.rank());
+
+  const Stopwatch encoding;
+  std::vector<std::vector<uint8_t>> packages;
+  for (size_t a = 0; a < arrays.size(); ++a) {
+    codec.seed = hash_combine(hash_combine(round, a), rank);
+    packages.push_back(encode_weights(arrays[a].name, arrays[a].values, arrays[a].shape, codec));
+    stats.params += arrays[a].count;
+  }
+  if (!packages.empty()) corrupt_if_asked(mpi.rank(), round, &packages[0]);
+  const std::vector<uint8_t> message = frame(packages);
+  stats.bytes_sent = message.size();
+  stats.encode_ms = encoding.wall_ms();
+  stats.encode_cpu_ms = encoding.cpu_ms();
+
+  // The sizes first: they wait for the slowest rank, so that the second step times the transfer.
+  const Stopwatch communicating;
+  std::vector<size_t> offsets = mpi.GatherSizes(message.size());
+  stats.wait_ms = communicating.wall_ms();
+  const Gathered gathered = mpi.AllGather(message.data(), message.size(), std::move(offsets));
+  stats.communication_ms = communicating.wall_ms();
+
+  const Stopwatch decoding;
+  try {
+    decode_average(mpi, arrays, gathered, &stats);
+  } catch (const AgreedError&) {
+    throw;
+  } catch (const Error& error) {
+    throw AgreedError("the weight exchange of iteration " + std::to_string(round) + ": " +
+                      error.what());
+  }
+  stats.decode_ms = decoding.wall_ms();
+  stats.decode_cpu_ms = decoding.cpu_ms();
   return stats;
 }
 

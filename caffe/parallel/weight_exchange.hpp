@@ -35,16 +35,26 @@ struct ExchangeStats {
   double encode_ms = 0;
   double decode_ms = 0;  // decoding and averaging
   double communication_ms = 0;
+  double wait_ms = 0;  // the part of communication_ms spent waiting for every rank to arrive
+  // The CPU time of encode_ms and decode_ms (the codec runs on the calling thread): their wall
+  // time on a host whose cores the rank does not share.
+  double encode_cpu_ms = 0;
+  double decode_cpu_ms = 0;
 
   void Add(const ExchangeStats& other);
   // "N bytes sent, B bits/param quantized, H after Huffman (W with headers), ratio Rx,
-  //  encode E ms, decode D ms, communication C ms", per exchange.
+  //  encode E ms, decode D ms, communication C ms (W waiting for the ranks), CPU time: encode
+  //  E' ms, decode D' ms", per exchange.
   std::string describe() const;
 };
 
 // Averages `arrays` over the ranks of `mpi` through packages of `codec` (its seed is replaced
 // by one derived from `round`, the array and the rank, so a resumed run samples alike).
-// Errors name the sender and the array of a package that does not decode.
+// A package that does not decode is an AgreedError naming the round, the sender and the array:
+// every rank decodes the same gathered bytes in the same order, so every rank raises it alike.
+//
+// Test-only fault injection: CAFFE_TEST_CORRUPT_PACKAGE="R:I" makes rank R flip one byte of
+// its first package after encoding it, in the exchange of round (iteration) I.
 ExchangeStats average_over_ranks(const MpiContext& mpi, const std::vector<ExchangedArray>& arrays,
                                  CodecOptions codec, uint64_t round);
 

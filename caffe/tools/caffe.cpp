@@ -32,8 +32,11 @@
 #include "caffe/core/common.hpp"
 #include "caffe/core/cuda_context.hpp"
 #include "caffe/core/net.hpp"
-#include "caffe/parallel/data_parallel.hpp"
 #include "caffe/parallel/mpi_context.hpp"
+#ifdef CAFFE_USE_MPI
+#include "caffe/parallel/codec.hpp"
+#include "caffe/parallel/data_parallel.hpp"
+#endif
 #include "caffe/solvers/solver.hpp"
 
 DEFINE_string(solver, "", "train: the solver prototxt");
@@ -312,6 +315,9 @@ void select_train_mode(const caffe::SolverParameter& param) {
 const char* const kDataParallelFlags[] = {"codec",         "codec_c", "codec_M",        "codec_F",
                                           "sync_interval", "sync",    "log_weight_hash"};
 
+#ifdef CAFFE_USE_MPI
+const char kHowToStartDataParallel[] = "start it with mpirun -np K caffe train --solver S.prototxt";
+
 caffe::DataParallelOptions data_parallel_options() {
   caffe::DataParallelOptions options;
   options.mode = caffe::parse_sync_mode(FLAGS_sync);
@@ -336,15 +342,26 @@ int train_data_parallel_command() {
     });
   });
 }
+#else
+const char kHowToStartDataParallel[] =
+    "this caffe was built without MPI (cmake -DCAFFE_USE_MPI=OFF); to train on several "
+    "processes, install OpenMPI (Debian: apt-get install openmpi-bin libopenmpi-dev), rebuild "
+    "with -DCAFFE_USE_MPI=ON and start mpirun -np K caffe train --solver S.prototxt";
+
+// Every process mpirun started would otherwise train the whole job alone, and all would write
+// the same snapshots.
+int train_data_parallel_command() {
+  fail("started by mpirun (rank ", caffe::MpiContext::launch_rank(), "), but ",
+       kHowToStartDataParallel);
+}
+#endif
 
 int train_command() {
   if (caffe::MpiContext::launched_by_mpirun()) return train_data_parallel_command();
   for (const char* flag : kDataParallelFlags) {
     if (flag_given(flag)) {
-      throw UsageError(std::string("--") + flag +
-                       " is for data-parallel training; start it with "
-                       "mpirun -np K caffe train --solver S.prototxt --" +
-                       flag + " ...");
+      throw UsageError(std::string("--") + flag + " is for data-parallel training; " +
+                       kHowToStartDataParallel + " --" + flag + " ...");
     }
   }
   check_train_flags();

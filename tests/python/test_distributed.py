@@ -1,8 +1,9 @@
 """Data-parallel `caffe train` under OpenMPI (`mpirun -np K`): equality with plain training,
 identical weights on every rank after each sync, exact resume, and how a job ends when a rank
-dies, fails or was set up differently.  Tiny MLPs on data the tests write (HDF5, and an LMDB
-made by convert_mnist_data), and one end-to-end accuracy check on the real MNIST (marked e2e);
-skipped, with the reason, where mpirun is not installed.
+dies, fails, sends a damaged package or was set up differently.  Tiny MLPs on data the tests
+write (HDF5, and an LMDB made by convert_mnist_data), and one end-to-end accuracy check on the
+real MNIST (marked e2e); skipped, with the reason, where mpirun is not installed or the build has
+no MPI.
 
 The binaries are $CAFFE_BUILD_DIR/tools/{caffe,convert_mnist_data}."""
 from __future__ import annotations
@@ -24,8 +25,19 @@ from conftest import BUILD_DIR, REPO
 
 CAFFE = BUILD_DIR / "tools" / "caffe"
 MPIRUN = shutil.which("mpirun")
-pytestmark = pytest.mark.skipif(MPIRUN is None, reason="mpirun not found: install Debian's "
-                                "openmpi-bin (scripts/install.sh does)")
+
+
+def built_with_mpi() -> bool:
+    """False for a build configured with -DCAFFE_USE_MPI=OFF (its CMakeCache says so)."""
+    cache = BUILD_DIR / "CMakeCache.txt"
+    return not (cache.exists() and "CAFFE_USE_MPI:BOOL=OFF" in cache.read_text())
+
+
+pytestmark = [pytest.mark.skipif(MPIRUN is None, reason="mpirun not found: install Debian's "
+                                 "openmpi-bin (scripts/install.sh does)"),
+              pytest.mark.skipif(not built_with_mpi(), reason="this build has no MPI "
+                                 "(-DCAFFE_USE_MPI=OFF); tests/python/test_without_mpi.py "
+                                 "covers it")]
 TIMEOUT = 120  # seconds: no test may hang on a job that fails to end
 
 
@@ -327,6 +339,40 @@ def test_an_error_on_one_rank_ends_every_rank_with_one_message(tmp_path: Path) -
     lines = error_lines(result)
     assert len(lines) == 1 and lines[0].startswith("caffe: rank 1 of 2: loss is NaN at iteration 0"), \
         result.stderr[-3000:]
+
+
+@pytest.mark.parametrize("sync,sender", [("model_average", 1), ("gradient_allreduce", 0)])
+def test_a_damaged_package_names_its_sender_and_blob_and_ends_every_rank(
+        tmp_path: Path, sync: str, sender: int) -> None:
+    """CAFFE_TEST_CORRUPT_PACKAGE=r:i (test-only fault injection) flips a byte of rank r's first
+    package, blob ip1[0], after it is encoded in the exchange of iteration i.  Every rank finds
+    the checksum wrong in the same gathered bytes, so the job ends at once with one message
+    naming the iteration, the sender and the blob, exit status 1 on every rank, no hang, and
+    no model written."""
+    solver = write_solver(tmp_path, write_hdf5(tmp_path), max_iter=40)
+    interval = ["--sync_interval=4"] if sync == "model_average" else []
+    command = mpirun_command(3, f"--solver={solver}", f"--sync={sync}", *interval)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=TIMEOUT,
+                            env={**os.environ, "CAFFE_TEST_CORRUPT_PACKAGE": f"{sender}:8"})
+    assert result.returncode == 1, result.stderr[-3000:]
+    assert error_lines(result) == [
+        f"caffe: the weight exchange of iteration 8: codec package from rank {sender}, blob "
+        "'ip1[0]': checksum mismatch: the package was damaged in transit or storage"], \
+        result.stderr[-3000:]
+    assert not list(tmp_path.glob("*.caffemodel"))
+    if sync == "model_average":
+        assert [int(m.group(1)) for m in SYNC_LINE.finditer(result.stderr)] == [4]
+
+
+def test_a_malformed_fault_injection_setting_is_an_error(tmp_path: Path) -> None:
+    solver = write_solver(tmp_path, write_hdf5(tmp_path), max_iter=8)
+    result = subprocess.run(mpirun_command(2, f"--solver={solver}", "--sync_interval=4"),
+                            capture_output=True, text=True, timeout=TIMEOUT,
+                            env={**os.environ, "CAFFE_TEST_CORRUPT_PACKAGE": "1-4"})
+    assert result.returncode != 0
+    lines = error_lines(result)
+    assert lines and all(line.endswith("CAFFE_TEST_CORRUPT_PACKAGE='1-4': expected "
+                                       "RANK:ITERATION") for line in lines), result.stderr[-3000:]
 
 
 def rank_processes(mpirun_pid: int) -> dict[int, int]:
