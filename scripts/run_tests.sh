@@ -78,11 +78,13 @@ build_sanitized() {
     cmake -S . -B "$SANITIZE_BUILD_DIR" -DCAFFE_SANITIZE=ON -DPython3_EXECUTABLE="$python_path" \
       >"$SANITIZE_BUILD_DIR/configure.log" 2>&1 || { cat "$SANITIZE_BUILD_DIR/configure.log"; return 1; }
   fi
+  local start=$SECONDS
   cmake --build "$SANITIZE_BUILD_DIR" -j"$(nproc)" >"$SANITIZE_BUILD_DIR/build.log" 2>&1 || {
     tail -40 "$SANITIZE_BUILD_DIR/build.log"
     echo "run_tests.sh: the sanitizer build failed (log: $SANITIZE_BUILD_DIR/build.log)" >&2
     return 1
   }
+  note "sanitize build:  $((SECONDS - start)) s"
 }
 
 sanitize_pass() (
