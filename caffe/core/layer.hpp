@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -72,6 +73,13 @@ class Layer {
   virtual bool PreservesZeros() const { return false; }
   // Whether force_backward may request a gradient for this bottom (false for labels, ids...).
   virtual bool AllowForceBackward(int /*bottom_index*/) const { return true; }
+  // Gradient sparsification (layers/grad_sparsify): the fraction of non-zeros in the bottom
+  // gradient the last Backward wrote.  nullopt for every other layer and before a first
+  // Backward.  The solver's display, `caffe time` and pycaffe's Layer.density report it.
+  virtual std::optional<double> GradientDensity() const { return std::nullopt; }
+  // True for layers that change only the gradient (forward is the identity): a TRAIN Net warns
+  // when such a layer gets no gradient to act on.
+  virtual bool ActsOnGradientOnly() const { return false; }
 
   // Per-step context set by the Net: the solver iteration (approximate-dropout schedules index
   // it) and a counter of forward passes that keys the layer's random stream.

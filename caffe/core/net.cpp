@@ -2,6 +2,8 @@
 // it forward and backward, and copying, sharing and saving its weights.
 #include "caffe/core/net.hpp"
 
+#include <glog/logging.h>
+
 #include <algorithm>
 #include <set>
 
@@ -75,6 +77,7 @@ void Net::Init(const NetParameter& raw_param) {
     AppendLayer(layer, layer_id);
   }
   ComputeBackwardNeeds(param.force_backward());
+  if (phase_ == TRAIN) WarnAboutLayersWithoutGradient();
 
   // Outputs: blobs no layer reads after their last production (an in-place layer re-produces
   // its blob), listed by name as Caffe lists them.
@@ -287,6 +290,17 @@ void Net::ComputeBackwardNeeds(bool force_backward) {
     for (size_t b = 0; b < bottom_id_vecs_[l].size(); ++b) {
       if (bottom_need_backward_[l][b]) blob_gets_grad[bottom_id_vecs_[l][b]] = true;
     }
+  }
+}
+
+void Net::WarnAboutLayersWithoutGradient() const {
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    if (!layers_[l]->ActsOnGradientOnly() || layer_need_backward_[l]) continue;
+    const std::vector<std::string> bottoms = bottom_names(static_cast<int>(l));
+    LOG(WARNING) << "layer '" << layer_names_[l] << "' (" << layers_[l]->type() << "): its bottom"
+                 << (bottoms.empty() ? std::string() : " '" + bottoms[0] + "'")
+                 << " gets no gradient (nothing before it learns, propagate_down is false, or "
+                    "nothing after it reaches a loss), so the layer does nothing";
   }
 }
 

@@ -111,6 +111,8 @@ class Net {
   void AppendParams(int layer_id);
   void MergeSharedMults(const std::string& layer_name, const ParamSpec& spec, SharedParam* shared);
   void ComputeBackwardNeeds(bool force_backward);
+  // Warns about each layer that ActsOnGradientOnly() but will run no backward.
+  void WarnAboutLayersWithoutGradient() const;
   // Names of a layer's bottoms as the net was written (for error messages).
   std::vector<std::string> bottom_names(int layer_id) const;
 

@@ -281,7 +281,11 @@ float Solver::ForwardBackward() {
   for (int k = 0; k < passes; ++k) {
     // Keys dropout masks and data batches by (iteration, pass): a resumed run replays them.
     net_->set_step(iter_, static_cast<uint64_t>(iter_) * passes + k);
-    loss += net_->ForwardBackward();
+    try {
+      loss += net_->ForwardBackward();
+    } catch (const Error& error) {
+      fail("iteration ", iter_, ": ", error.what());  // which step broke (a NaN gradient, ...)
+    }
   }
   loss /= passes;
   if (!std::isfinite(loss)) {

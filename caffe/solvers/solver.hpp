@@ -45,6 +45,24 @@ struct ReportedOutput {
 // `normalize: false` means).
 std::vector<int> perplexity_layers(const Net& net);
 
+// The gradient density of one layer that reports one (Layer::GradientDensity: GradSparsify).
+struct LayerGradientDensity {
+  std::string layer;
+  double density = 0;      // fraction of non-zeros in the bottom gradient it wrote
+  long long elements = 0;  // its bottom's element count (the weight in the mean)
+};
+
+// One entry per layer of `net` that reports a density, in net order (layers that have not run a
+// backward yet are left out).
+std::vector<LayerGradientDensity> gradient_densities(const Net& net);
+// Σ density · elements / Σ elements (0 for an empty list).
+double weighted_mean_density(const std::vector<LayerGradientDensity>& densities);
+// Logs the densities, one line per layer then the weighted mean (nothing for an empty list):
+//     Gradient density layer conv2_gs = 0.152344 (204800 elements)
+//     Gradient density mean = 0.142 (element-weighted over 4 layers)
+// The solver's display and `caffe time` print these lines; scripts parse them.
+void log_gradient_densities(const std::vector<LayerGradientDensity>& densities);
+
 // Sums a net's outputs over forward passes, for the solver's test passes, its training display
 // and `caffe test` (one place, so that they all report the same list).  The report holds every
 // element of every output blob, in output order, then one perplexity exp(mean loss) for each
@@ -111,9 +129,13 @@ class Solver {
   void Solve(const std::string& resume_file = "");
   // Runs `iters` training iterations (testing and snapshotting when due).
   void Step(int iters);
-  // Loads a .solverstate: iteration, weights (its learned_net) and update history.
+  // Loads a .solverstate: iteration, weights (its learned_net) and update history.  A file
+  // that is not a whole snapshot of this net and solver (a .caffemodel, a truncated or corrupt
+  // file, another net's) is an error naming it.
   void Restore(const std::string& solverstate_path);
-  // Writes <prefix>_iter_N.caffemodel and <prefix>_iter_N.solverstate (each atomically).
+  // Writes <prefix>_iter_N.caffemodel and <prefix>_iter_N.solverstate (each atomically, the
+  // weights first).  A failure (a full disk) is an error naming the file and the last complete
+  // snapshot, which stays intact; the solver's state in memory is unchanged.
   SnapshotFiles Snapshot();
   // Runs test_iter[id] batches through test net `id` and logs and returns the mean outputs
   // (OutputAccumulator).  Every pass reads the same batches: pass b sets the test net's
@@ -191,6 +213,8 @@ class Solver {
   void UpdateSmoothedLoss(float loss);
   void DisplayTrainOutputs() const;
   std::string SnapshotPath(const char* extension) const;
+  // Restore's check that the state's history fits this solver and net (count and shapes).
+  void CheckHistoryShapes(const SolverState& state, const std::string& solverstate_path) const;
   bool DisplayDue() const { return param_.display() > 0 && iter_ % param_.display() == 0; }
 
   std::unique_ptr<Net> net_;
@@ -209,6 +233,7 @@ class Solver {
   std::atomic<bool> stop_requested_{false};
   std::atomic<bool> snapshot_requested_{false};
   bool stopped_early_ = false;
+  std::string last_solverstate_;  // written by the last Snapshot, or read by Restore
 };
 
 // Reads a solver prototxt for training from that file: relative net, test_net, train_net and

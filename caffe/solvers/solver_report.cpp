@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include <cmath>
+#include <optional>
 #include <sstream>
 
 #include "caffe/layers/loss_normalization.hpp"
@@ -99,6 +100,38 @@ std::vector<ReportedOutput> OutputAccumulator::Report(const std::vector<double>&
 }
 
 // ------------------------------------------------------------------------------------------
+// Gradient densities
+
+std::vector<LayerGradientDensity> gradient_densities(const Net& net) {
+  std::vector<LayerGradientDensity> densities;
+  for (size_t l = 0; l < net.layers().size(); ++l) {
+    const std::optional<double> density = net.layers()[l]->GradientDensity();
+    if (!density || net.bottom_vecs()[l].empty()) continue;
+    densities.push_back({net.layer_names()[l], *density, net.bottom_vecs()[l][0]->count()});
+  }
+  return densities;
+}
+
+double weighted_mean_density(const std::vector<LayerGradientDensity>& densities) {
+  double weighted = 0, elements = 0;
+  for (const LayerGradientDensity& entry : densities) {
+    weighted += entry.density * static_cast<double>(entry.elements);
+    elements += static_cast<double>(entry.elements);
+  }
+  return elements > 0 ? weighted / elements : 0.0;
+}
+
+void log_gradient_densities(const std::vector<LayerGradientDensity>& densities) {
+  if (densities.empty()) return;
+  for (const LayerGradientDensity& entry : densities) {
+    LOG(INFO) << "    Gradient density layer " << entry.layer << " = " << entry.density << " ("
+              << entry.elements << " elements)";
+  }
+  LOG(INFO) << "    Gradient density mean = " << weighted_mean_density(densities)
+            << " (element-weighted over " << densities.size() << " layers)";
+}
+
+// ------------------------------------------------------------------------------------------
 // Training display
 
 void Solver::DisplayTrainOutputs() const {
@@ -109,6 +142,7 @@ void Solver::DisplayTrainOutputs() const {
   for (size_t k = 0; k < outputs.size(); ++k) {
     LOG(INFO) << "    Train net output #" << k << ": " << outputs[k].describe();
   }
+  log_gradient_densities(gradient_densities(*net_));
 }
 
 // ------------------------------------------------------------------------------------------

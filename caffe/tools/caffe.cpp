@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
@@ -46,8 +47,14 @@ DEFINE_int32(iterations, 50, "test, time: batches to run; train: overrides max_i
 DEFINE_string(phase, "", "test, time: the net phase, TRAIN or TEST (test: TEST, time: TRAIN)");
 DEFINE_int32(level, 0, "the net state's level");
 DEFINE_string(stage, "", "the net state's stages, comma-separated");
-DEFINE_string(sigint_effect, "stop", "train: what SIGINT (Ctrl-C) does: stop, snapshot or none");
-DEFINE_string(sighup_effect, "snapshot", "train: what SIGHUP does: stop, snapshot or none");
+// stop: finish the iteration, snapshot (when snapshot_after_train), exit 0; snapshot: snapshot
+// after the iteration and train on; none: only say that the signal came.
+DEFINE_string(sigint_effect, "stop",
+              "train: what SIGINT (Ctrl-C) does: stop (snapshot if snapshot_after_train, then "
+              "exit 0), snapshot (and train on) or none");
+DEFINE_string(sighup_effect, "snapshot",
+              "train: what SIGHUP does: stop (snapshot if snapshot_after_train, then exit 0), "
+              "snapshot (and train on) or none");
 DEFINE_int32(threads, 0,
              "CPU threads for BLAS (sets OPENBLAS_NUM_THREADS and CAFFE_NUM_THREADS); 0: keep the "
              "environment's choice");
@@ -222,7 +229,9 @@ extern "C" void handle_signal(int signal_number) {
       write_stderr("caffe: snapshot requested\n");
       solver->request_snapshot();
       break;
-    case SignalEffect::kNone:
+    case SignalEffect::kNone:  // said, so that a user sees the signal arrived
+      write_stderr(signal_number == SIGINT ? "caffe: SIGINT ignored (--sigint_effect none)\n"
+                                           : "caffe: SIGHUP ignored (--sighup_effect none)\n");
       break;
   }
 }
@@ -391,6 +400,21 @@ double milliseconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
+// The gradient-sparsifying layers' densities averaged over the timed iterations, in the lines
+// of the solver's display (caffe::log_gradient_densities).
+void log_mean_gradient_densities(const caffe::Net& net, const std::vector<double>& density_sum,
+                                 int iterations) {
+  std::vector<caffe::LayerGradientDensity> densities = caffe::gradient_densities(net);
+  if (densities.empty()) return;
+  LOG(INFO) << "Gradient densities (mean over " << iterations << " backward passes):";
+  for (caffe::LayerGradientDensity& entry : densities) {
+    const auto& names = net.layer_names();
+    const size_t l = std::find(names.begin(), names.end(), entry.layer) - names.begin();
+    entry.density = density_sum[l] / iterations;
+  }
+  caffe::log_gradient_densities(densities);
+}
+
 int time_command() {
   require_flag(FLAGS_model, "time", "model", "the net prototxt");
   if (FLAGS_iterations <= 0) throw UsageError("--iterations must be > 0");
@@ -409,6 +433,7 @@ int time_command() {
 
   using Clock = std::chrono::steady_clock;
   std::vector<double> forward_ms(num_layers, 0.0), backward_ms(num_layers, 0.0);
+  std::vector<double> density_sum(num_layers, 0.0);  // GradSparsify layers: Σ over iterations
   double forward_total = 0, backward_total = 0;
   const Clock::time_point benchmark_start = Clock::now();
   LOG(INFO) << "*** Benchmark begins ***";
@@ -426,6 +451,7 @@ int time_command() {
       const Clock::time_point start = Clock::now();
       net->BackwardFromTo(l, l);
       backward_ms[l] += milliseconds_since(start);
+      density_sum[l] += net->layers()[l]->GradientDensity().value_or(0.0);
     }
     const double iteration_ms = milliseconds_since(iteration_start);
     forward_total += forward_done;
@@ -439,6 +465,7 @@ int time_command() {
     LOG(INFO) << std::setw(12) << name << "\tforward: " << forward_ms[l] / n << " ms.";
     LOG(INFO) << std::setw(12) << name << "\tbackward: " << backward_ms[l] / n << " ms.";
   }
+  log_mean_gradient_densities(*net, density_sum, FLAGS_iterations);
   LOG(INFO) << "Average Forward pass: " << forward_total / n << " ms.";
   LOG(INFO) << "Average Backward pass: " << backward_total / n << " ms.";
   LOG(INFO) << "Average Forward-Backward: " << (forward_total + backward_total) / n << " ms.";

@@ -1,5 +1,6 @@
 #include "caffe/util/io.hpp"
 
+#include <fcntl.h>
 #include <google/protobuf/io/coded_stream.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/io/zero_copy_stream_impl_lite.h>
@@ -8,7 +9,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <sstream>
@@ -45,11 +48,6 @@ class FirstErrorCollector : public google::protobuf::io::ErrorCollector {
   std::string message_;
 };
 
-std::string directory_of(const std::string& path) {
-  const size_t slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : path.substr(0, slash);
-}
-
 }  // namespace
 
 std::string read_file(const std::string& path) {
@@ -82,7 +80,11 @@ void read_proto_from_text_file(const std::string& path, google::protobuf::Messag
 }
 
 void read_proto_from_binary_file(const std::string& path, google::protobuf::Message* message) {
-  const std::string bytes = read_file(path);
+  parse_binary_proto(read_file(path), path, message);
+}
+
+void parse_binary_proto(const std::string& bytes, const std::string& path,
+                        google::protobuf::Message* message) {
   google::protobuf::io::ArrayInputStream array(bytes.data(), static_cast<int>(bytes.size()));
   google::protobuf::io::CodedInputStream coded(&array);
   coded.SetTotalBytesLimit(INT32_MAX);  // models can exceed protobuf's default 64 MiB limit
@@ -92,32 +94,101 @@ void read_proto_from_binary_file(const std::string& path, google::protobuf::Mess
   }
 }
 
-void write_file_atomically(const std::string& path, const std::string& bytes) {
-  std::string temp_path = directory_of(path) + "/.tmp." + std::to_string(getpid()) + ".XXXXXX";
-  std::vector<char> name(temp_path.begin(), temp_path.end());
-  name.push_back('\0');
-  const int fd = mkstemp(name.data());
-  if (fd < 0) fail("cannot create a temporary file next to '", path, "': ", std::strerror(errno));
-  temp_path = name.data();
-  size_t written = 0;
-  while (written < bytes.size()) {
-    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
-    if (n < 0) {
-      const int err = errno;
-      ::close(fd);
-      std::remove(temp_path.c_str());
-      fail("cannot write '", path, "': ", std::strerror(err));
+namespace {
+
+// Test hook (tests/python/test_crash_safety.py): with CAFFE_TEST_STOP_MID_WRITE=1 in the
+// environment the process stops itself (SIGSTOP) halfway through every atomic write, its
+// temporary file half written, so that a test can kill it exactly there or let it go on
+// (SIGCONT).  Read once: the environment does not change under a running process.
+bool stop_mid_write() {
+  static const bool enabled = [] {
+    const char* value = std::getenv("CAFFE_TEST_STOP_MID_WRITE");
+    return value != nullptr && std::strcmp(value, "1") == 0;
+  }();
+  return enabled;
+}
+
+// The temporary file an atomic write fills: `.<name>.tmp.XXXXXX` beside its target (the same
+// file system, so the rename is atomic; the name says whose it is when a killed process leaves
+// one behind).  Removed again unless Commit renamed it over the target.
+class TemporaryFile {
+ public:
+  explicit TemporaryFile(const std::string& target) : target_(target) {
+    const size_t slash = target.find_last_of('/');
+    const std::string folder = slash == std::string::npos ? "."
+                               : slash == 0               ? "/"
+                                                          : target.substr(0, slash);
+    const std::string name = slash == std::string::npos ? target : target.substr(slash + 1);
+    // Cut so that the temporary's name stays within NAME_MAX (255) when the target's does.
+    std::string pattern = folder + "/." + name.substr(0, 240) + ".tmp.XXXXXX";
+    fd_ = mkstemp(pattern.data());
+    if (fd_ < 0) {
+      fail("cannot write '", target,
+           "': cannot create a temporary file beside it: ", std::strerror(errno));
     }
-    written += static_cast<size_t>(n);
+    path_ = pattern;
+    folder_ = folder;
   }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  ::chmod(temp_path.c_str(), 0644);
-  if (!synced || std::rename(temp_path.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    std::remove(temp_path.c_str());
-    fail("cannot write '", path, "': ", std::strerror(err));
+  ~TemporaryFile() {
+    if (fd_ >= 0) ::close(fd_);
+    if (!committed_) std::remove(path_.c_str());
   }
+  TemporaryFile(const TemporaryFile&) = delete;
+  TemporaryFile& operator=(const TemporaryFile&) = delete;
+
+  void Write(const char* data, size_t size) {
+    size_t written = 0;
+    while (written < size) {
+      const ssize_t n = ::write(fd_, data + written, size - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) Fail(errno);
+      written += static_cast<size_t>(n);
+    }
+  }
+
+  // The bytes reach the disk before the name does, so that after a crash the target holds
+  // either its old contents or all of the new ones.
+  void Commit() {
+    if (::fsync(fd_) != 0) Fail(errno);
+    const int fd = fd_;
+    fd_ = -1;
+    if (::close(fd) != 0) Fail(errno);
+    ::chmod(path_.c_str(), 0644);  // mkstemp creates 0600; snapshots are shared like any output
+    if (std::rename(path_.c_str(), target_.c_str()) != 0) Fail(errno);
+    committed_ = true;
+    SyncFolder();
+  }
+
+ private:
+  [[noreturn]] void Fail(int error) {
+    fail("cannot write '", target_, "': ", std::strerror(error));
+  }
+
+  // Makes the rename itself durable.  Best effort: the rename is atomic either way, and some
+  // file systems cannot sync a folder.
+  void SyncFolder() const {
+    const int fd = ::open(folder_.c_str(), O_RDONLY | O_DIRECTORY);
+    if (fd < 0) return;
+    ::fsync(fd);
+    ::close(fd);
+  }
+
+  std::string target_;
+  std::string path_;
+  std::string folder_;
+  int fd_ = -1;
+  bool committed_ = false;
+};
+
+}  // namespace
+
+void write_file_atomically(const std::string& path, const std::string& bytes) {
+  TemporaryFile temporary(path);
+  const size_t half = bytes.size() / 2;
+  temporary.Write(bytes.data(), half);
+  if (stop_mid_write()) ::raise(SIGSTOP);
+  temporary.Write(bytes.data() + half, bytes.size() - half);
+  temporary.Commit();
 }
 
 void write_proto_to_binary_file(const google::protobuf::Message& message, const std::string& path) {

@@ -16,11 +16,17 @@ void read_proto_from_text_file(const std::string& path, google::protobuf::Messag
 void read_proto_from_text(const std::string& text, const std::string& origin,
                           google::protobuf::Message* message);
 void read_proto_from_binary_file(const std::string& path, google::protobuf::Message* message);
+// The same for the bytes of the file `path` (named in errors), already read.
+void parse_binary_proto(const std::string& bytes, const std::string& path,
+                        google::protobuf::Message* message);
 // Binary or text by extension-independent content check is not possible in general: these write
 // the requested format atomically (temp file in the same folder, then rename).
 void write_proto_to_binary_file(const google::protobuf::Message& message, const std::string& path);
 void write_proto_to_text_file(const google::protobuf::Message& message, const std::string& path);
-// Writes bytes atomically.
+// Writes bytes atomically: into `.<name>.tmp.XXXXXX` beside `path`, fsync, rename over `path`,
+// fsync the folder.  After a crash at any point `path` holds its old contents or all of the new
+// ones (a killed process may leave its temporary file behind).  Errors ("cannot write '<path>':
+// No space left on device") remove the temporary file and leave `path` as it was.
 void write_file_atomically(const std::string& path, const std::string& bytes);
 std::string read_file(const std::string& path);
 

@@ -260,13 +260,18 @@ py::object layer_blob_names(const Net& net, const std::vector<BlobVec>& per_laye
 
 void bind_net(py::module_& m) {
   py::class_<LayerRef>(m, "Layer", py::custom_type_setup(&refuse_uninitialised_access),
-                      "A layer of a Net.")
+                       "A layer of a Net.")
       .def_property_readonly("type",
                              [](const LayerRef& ref) { return std::string(ref.layer().type()); })
       .def_property_readonly("name", [](const LayerRef& ref) { return ref.layer().name(); })
-      .def_property_readonly("blobs", [](const LayerRef& ref) { return layer_blobs(ref.layer()); },
-                             "The learnable parameter blobs (weights, bias, ...).")
+      .def_property_readonly(
+          "blobs", [](const LayerRef& ref) { return layer_blobs(ref.layer()); },
+          "The learnable parameter blobs (weights, bias, ...).")
       .def_property_readonly("phase", [](const LayerRef& ref) { return ref.layer().phase(); })
+      .def_property_readonly(
+          "density", [](const LayerRef& ref) { return ref.layer().GradientDensity(); },
+          "Gradient sparsification (GradSparsify): the fraction of non-zeros in the bottom "
+          "gradient of the last TRAIN backward.  None for other layers and before a backward.")
       .def("__repr__", [](py::handle self) {
         const LayerRef& ref = initialised<LayerRef>(self, "__repr__");
         return "<caffe.Layer '" + ref.layer().name() + "' (" + ref.layer().type() + ")>";

@@ -143,6 +143,13 @@ TEST_F(IoTest, FailedAtomicWriteLeavesTheTargetAndNoTemporary) {
   EXPECT_EQ(read_file(file("target/inside")), "kept");
 }
 
+TEST_F(IoTest, AtomicWriteOfTheLongestFileName) {
+  const std::string name(255, 'n');  // NAME_MAX: the temporary's name must not be longer
+  write_file_atomically(file(name), "long");
+  EXPECT_EQ(read_file(file(name)), "long");
+  EXPECT_EQ(entries(), (std::vector<std::string>{name}));
+}
+
 TEST_F(IoTest, AtomicWriteInTheCurrentDirectory) {
   const std::filesystem::path saved = std::filesystem::current_path();
   std::filesystem::current_path(dir_.path());

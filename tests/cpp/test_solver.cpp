@@ -770,6 +770,7 @@ TEST_F(SolverTest, RestoreRejectsMismatchedHistory) {
   SolverState foreign;  // e.g. written by another tool: no type, no history
   foreign.set_iter(7);
   foreign.set_learned_net(files.caffemodel);
+  foreign.set_current_step(0);
   write_proto_to_binary_file(foreign, dir / "foreign.solverstate");
   message = error_of([&] { small->Restore(dir / "foreign.solverstate"); });
   EXPECT_NE(message.find("holds 0 history blob(s), but the SGD solver of net 'dot' needs 1"),

@@ -158,8 +158,48 @@ def test_unknown_start_or_end_layer_raises(dropout_net: caffe.Net, call: str,
         getattr(dropout_net, call)(**{argument: "nope"})
 
 
+@pytest.mark.parametrize("call, start, end, message", [
+    ("forward", "loss", "in", "start layer comes after end layer"),
+    ("backward", "in", "loss", "start layer comes before end layer"),
+])
+def test_start_past_end_raises(dropout_net: caffe.Net, call: str, start: str, end: str,
+                               message: str) -> None:
+    dropout_net.forward()
+    with pytest.raises(ValueError, match=message):
+        getattr(dropout_net, call)(start=start, end=end)
+
+
+@pytest.mark.parametrize("lookup", ["blobs", "params", "layer_dict"])
+def test_unknown_names_in_the_net_dicts_raise_key_error(dropout_net: caffe.Net,
+                                                        lookup: str) -> None:
+    with pytest.raises(KeyError, match="nope"):
+        getattr(dropout_net, lookup)["nope"]
+
+
+@pytest.mark.parametrize("call", [
+    lambda net: net.forward(blobs=["nope"]),
+    lambda net: net.backward(diffs=["nope"]),
+    lambda net: net.forward(nope=np.zeros((4, 6))),
+])
+def test_unknown_blob_names_in_forward_and_backward_raise(dropout_net: caffe.Net,
+                                                          call: Callable[[caffe.Net], object]
+                                                          ) -> None:
+    dropout_net.forward()
+    with pytest.raises(ValueError, match="'nope' is not a blob of net .*Blobs: x, label, ip, "
+                                         "loss"):
+        call(dropout_net)
+
+
 # ---------------------------------------------------------------------------------------------
 # Writes of the wrong shape or type
+
+
+def test_forward_with_an_input_of_the_wrong_shape_raises(dropout_net: caffe.Net) -> None:
+    before = dropout_net.blobs["x"].data.copy()
+    with pytest.raises(ValueError, match=r"input 'x' has shape \(3, 6\) but the blob has shape "
+                                         r"\(4, 6\)"):
+        dropout_net.forward(x=np.zeros((3, 6)))
+    assert np.array_equal(dropout_net.blobs["x"].data, before)
 
 
 @pytest.mark.parametrize("target, values, error, message", [
@@ -243,6 +283,17 @@ def test_views_keep_working_after_the_net_is_gone(dropout_net: caffe.Net) -> Non
     data[...] = 1  # still writable memory of its own
     assert data.sum() == data.size
     assert blob.shape == (4, 5) and np.isfinite(blob.data).all()
+
+
+def test_a_net_taken_from_a_solver_outlives_the_solver(tmp_path: Path) -> None:
+    solver = caffe.SGDSolver(str(write_solver(tmp_path, DROPOUT_NET)))
+    net, weights = solver.net, solver.net.params["ip"][0].data
+    del solver
+    gc.collect()
+    net.blobs["x"].data[...] = 1
+    net.blobs["label"].data[...] = [0, 1, 2, 3]
+    assert np.isfinite(net.forward()["loss"])
+    assert np.array_equal(weights, net.params["ip"][0].data)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -336,6 +387,19 @@ def test_keyboard_interrupt_from_a_callback_stops_step(solver: caffe.Solver) -> 
     interrupt_at["iter"] = -1
     solver.step(3)  # and the solver carries on from there
     assert solver.iter == 5
+
+
+@pytest.mark.parametrize("call", [
+    lambda solver: solver.step(1),
+    lambda solver: solver.solve(),
+    lambda solver: solver.add_callback(None, None),
+])
+def test_solver_calls_from_inside_a_step_raise(solver: caffe.Solver,
+                                               call: Callable[[caffe.Solver], object]) -> None:
+    solver.add_callback(lambda: call(solver), None)
+    with pytest.raises(ValueError, match="cannot be called while the solver is running a step"):
+        solver.step(3)
+    assert solver.iter == 0
 
 
 def test_ctrl_c_stops_step_between_iterations(solver: caffe.Solver) -> None:
