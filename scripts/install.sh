@@ -15,7 +15,8 @@ APT_PACKAGES=(build-essential cmake pkg-config git
   libprotobuf-dev protobuf-compiler libgoogle-glog-dev libgflags-dev liblmdb-dev
   libopenblas-dev libhdf5-dev zlib1g-dev libgtest-dev
   libdnnl-dev libjpeg62-turbo-dev libpng-dev graphviz ccache openmpi-bin libopenmpi-dev
-  python3 python3-dev python3-venv python3-pip dataset-fashion-mnist)
+  python3 python3-dev python3-venv python3-pip dataset-fashion-mnist
+  clang libclang-rt-dev)  # (clang + libFuzzer: the fuzz harnesses, scripts/fuzz.sh)
 
 if [ "${CAFFE_SKIP_APT:-0}" != "1" ]; then
   missing=()

@@ -358,11 +358,6 @@ TEST(ColumnPatternSkipTest, ApproxLayerMarksDroppedOutputs) {
 // ------------------------------------------------------------------------------------------
 // Whole nets: the same training step with skipping on and off.
 
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "column_skip_" + name + "_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
-
 // Writes a schedule with one (period, offset) per iteration; returns its path.
 std::string write_schedule(const std::string& name, ApproxDropoutParameter::Pattern pattern,
                            const std::vector<DropPattern>& entries) {
@@ -373,7 +368,7 @@ std::string write_schedule(const std::string& name, ApproxDropoutParameter::Patt
     schedule.add_period(entry.period);
     schedule.add_offset(entry.offset);
   }
-  const std::string path = temp_path(name);
+  const std::string path = test::temp_file_path("column_skip_" + name);
   write_proto_to_binary_file(schedule, path);
   return path;
 }

@@ -341,11 +341,6 @@ TEST(InnerProductApproxDropoutTest, TestPhaseIsPlainInnerProduct) {
 
 // ----- schedules -----
 
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "approx_ip_" + name + "_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
-
 std::string write_schedule(const std::string& name, ApproxDropoutParameter::Pattern pattern,
                            const std::vector<uint32_t>& periods,
                            const std::vector<uint32_t>& offsets) {
@@ -354,7 +349,7 @@ std::string write_schedule(const std::string& name, ApproxDropoutParameter::Patt
   schedule.set_target_ratio(0.5f);
   for (uint32_t period : periods) schedule.add_period(period);
   for (uint32_t offset : offsets) schedule.add_offset(offset);
-  const std::string path = temp_path(name);
+  const std::string path = test::temp_file_path("approx_ip_" + name);
   write_proto_to_binary_file(schedule, path);
   return path;
 }
@@ -404,7 +399,7 @@ TEST(InnerProductApproxDropoutTest, FollowsTheScheduleByIteration) {
 
 TEST(InnerProductApproxDropoutTest, MissingScheduleFilePrintsTheGeneratorCommand) {
   const Geometry g{MaskKind::OutputRows, 45, 37};
-  const std::string missing = temp_path("missing");
+  const std::string missing = test::temp_file_path("approx_ip_missing");
   std::string error = setup_error(layer_text(g, missing));
   EXPECT_NE(error.find("python -m caffe.approx_dropout"), std::string::npos) << error;
   EXPECT_NE(error.find(missing), std::string::npos) << error;
@@ -423,7 +418,7 @@ TEST(InnerProductApproxDropoutTest, MissingScheduleFilePrintsTheGeneratorCommand
 
 TEST(InnerProductApproxDropoutTest, CorruptScheduleIsAnError) {
   const Geometry g{MaskKind::OutputRows, 45, 37};
-  const std::string garbage = temp_path("garbage");
+  const std::string garbage = test::temp_file_path("approx_ip_garbage");
   write_file_atomically(garbage, std::string("\xff\xff\xff\xff not a schedule", 20));
   std::string error = setup_error(layer_text(g, garbage));
   EXPECT_NE(error.find("not a valid binary caffe.DropoutSchedule"), std::string::npos) << error;
@@ -433,7 +428,7 @@ TEST(InnerProductApproxDropoutTest, CorruptScheduleIsAnError) {
       write_schedule("whole", ApproxDropoutParameter::ROW, std::vector<uint32_t>(50, 300),
                      std::vector<uint32_t>(50, 7));
   const std::string bytes = read_file(path);
-  const std::string truncated = temp_path("truncated");
+  const std::string truncated = test::temp_file_path("approx_ip_truncated");
   write_file_atomically(truncated, bytes.substr(0, bytes.size() - 10));
   error = setup_error(layer_text(g, truncated));
   EXPECT_NE(error.find("truncated or corrupt"), std::string::npos) << error;

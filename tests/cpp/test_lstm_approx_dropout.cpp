@@ -374,11 +374,6 @@ TEST(LSTMApproxDropoutTest, TestPhaseIsPlainLstm) {
 
 // ----- schedules -----
 
-std::string temp_path(const std::string& name) {
-  return ::testing::TempDir() + "approx_lstm_" + name + "_" +
-         ::testing::UnitTest::GetInstance()->current_test_info()->name();
-}
-
 std::string write_schedule(const std::string& name, Kind kind, const std::vector<uint32_t>& periods,
                            const std::vector<uint32_t>& offsets) {
   DropoutSchedule schedule;
@@ -387,7 +382,7 @@ std::string write_schedule(const std::string& name, Kind kind, const std::vector
   schedule.set_target_ratio(0.5f);
   for (uint32_t period : periods) schedule.add_period(period);
   for (uint32_t offset : offsets) schedule.add_offset(offset);
-  const std::string path = temp_path(name);
+  const std::string path = test::temp_file_path("approx_lstm_" + name);
   write_proto_to_binary_file(schedule, path);
   return path;
 }
@@ -432,7 +427,7 @@ TEST(LSTMApproxDropoutTest, FollowsTheScheduleByIteration) {
 }
 
 TEST(LSTMApproxDropoutTest, MissingScheduleFilePrintsTheGeneratorCommand) {
-  const std::string missing = temp_path("missing");
+  const std::string missing = test::temp_file_path("approx_lstm_missing");
   std::string error = setup_error(approx_text(Kind::Row, kDims, false, missing));
   EXPECT_NE(error.find("layer 'lstmad' (LSTMApproxDropout)"), std::string::npos) << error;
   EXPECT_NE(error.find("python -m caffe.approx_dropout"), std::string::npos) << error;

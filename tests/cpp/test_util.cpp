@@ -1,6 +1,7 @@
 #include "tests/cpp/test_util.hpp"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
@@ -24,6 +25,12 @@ void fill_uniform(Blob* blob, uint64_t seed, float low, float high) {
   std::uniform_real_distribution<float> dist(low, high);
   float* data = blob->mutable_cpu_data();
   for (int i = 0; i < blob->count(); ++i) data[i] = dist(engine);
+}
+
+std::string temp_file_path(const std::string& name) {
+  return ::testing::TempDir() + name + "_" +
+         ::testing::UnitTest::GetInstance()->current_test_info()->name() + "_" +
+         std::to_string(getpid());
 }
 
 TempDir::TempDir() {

@@ -30,6 +30,11 @@ std::unique_ptr<Layer> make_layer(const std::string& prototxt, Phase phase = TRA
 // The caffe::Error message `body` throws; fails the test (and returns "") when it throws none.
 std::string error_of(const std::function<void()>& body);
 
+// A path `name`_<test>_<pid> in gtest's temporary folder: unique to the running test and process,
+// so suites that run at once on one machine (two worktrees, a normal and a sanitizer build) never
+// share a file.
+std::string temp_file_path(const std::string& name);
+
 // A fresh directory under the system temp folder, removed with its contents at end of scope.
 class TempDir {
  public:
