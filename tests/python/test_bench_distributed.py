@@ -25,7 +25,7 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces ne
 TIMEOUT = 600  # seconds: the quick run takes about 10
 ROW_KEYS = {"topology", "link_mbit", "delay_ms", "K", "codec", "net", "params", "ms_sync",
             "ms_sync_cpu", "bytes_per_sync", "bits_per_param", "encode_ms", "transfer_ms",
-            "decode_ms", "codec_cpu_ms", "wait_ms", "ms_epoch", "iterations_per_epoch", "syncs",
+            "decode_ms", "codec_cpu_ms", "overlapped_decode_cpu_ms", "wait_ms", "ms_epoch", "iterations_per_epoch", "syncs",
             "data", "pretrain_iterations"}
 
 
