@@ -138,8 +138,12 @@ class DecodingThread {
  public:
   DecodingThread(const std::vector<ExchangedArray>& arrays, const Gathered& gathered, int me,
                  std::vector<std::vector<float>>* decoded)
-      : arrays_(arrays), gathered_(gathered), me_(me), decoded_(*decoded),
-        failures_(decoded->size()), thread_([this] { Run(); }) {
+      : arrays_(arrays),
+        gathered_(gathered),
+        me_(me),
+        decoded_(*decoded),
+        failures_(decoded->size()),
+        thread_([this] { Run(); }) {
     pthread_getcpuclockid(thread_.native_handle(), &cpu_clock_);
   }
   ~DecodingThread() { Finish(); }
@@ -283,8 +287,8 @@ std::string ExchangeStats::describe() const {
   return line.str();
 }
 
-ExchangeStats WeightExchange::Average(const std::vector<ExchangedArray>& arrays,
-                                      CodecOptions codec, uint64_t round) {
+ExchangeStats WeightExchange::Average(const std::vector<ExchangedArray>& arrays, CodecOptions codec,
+                                      uint64_t round) {
   ExchangeStats stats;
   stats.exchanges = 1;
   const uint64_t rank = static_cast<uint64_t>(mpi_.rank());
