@@ -30,7 +30,8 @@ transfers, the decoding after them). Time spent waiting for slower ranks is apar
 ms_epoch is the time between two syncs: an epoch of training plus its sync.
 
 Targets: at 100 Mbit/s with K = 4, the dynamic sync is >= 5x faster than none and >= 2.5x faster
-than fp16, codec CPU time included.
+than fp16, codec CPU time included. The dynamic codec runs at the paper's c = 5 unless --codec-c
+says otherwise (rows: codec_c).
 """
 from __future__ import annotations
 
@@ -126,6 +127,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--nets", default="paper,big", help=f"of {', '.join(NETS)} (paper,big)")
     parser.add_argument("--ranks", default="2,4", help="process counts K (2,4)")
     parser.add_argument("--codecs", default=",".join(CODECS), help="codecs (%(default)s)")
+    parser.add_argument("--codec-c", type=int, default=5,
+                        help="c of the dynamic codec, N = round(H) + c (5: the paper's setting, "
+                             "which its 3.55 bits/param are for; the trainer's default is 6)")
     parser.add_argument("--links", default="100,1000,0",
                         help="link rates in Mbit/s; 0 = unshaped (100,1000,0)")
     parser.add_argument("--delay-ms", type=float, default=0.5,
@@ -280,11 +284,11 @@ def job_environment(ranks: int) -> dict[str, str]:
 
 
 def train(launcher: Launcher, caffe: Path, solver: Path, weights: Optional[Path], ranks: int,
-          codec: str) -> list[Sync]:
+          codec: str, codec_c: int) -> list[Sync]:
     """Rank 0's syncs of one job.  A job that fails before its first sync is started once more
     (a rare start-up failure of OpenMPI's daemons seen here; the note shows its output)."""
     command = launcher.command(ranks) + [str(caffe), "train", f"--solver={solver}",
-                                         f"--codec={codec}"]
+                                         f"--codec={codec}", f"--codec_c={codec_c}"]
     if weights is not None:
         command.append(f"--weights={weights}")
     what = f"K={ranks} {codec}"
@@ -398,7 +402,7 @@ def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: 
         iterations = iterations_per_epoch(args.records, config.ranks, args.batch)
         solver = write_solver(prepared[config.net].net, iterations * (args.epochs + 1))
         found = train(launcher, caffe, solver, prepared[config.net].weights, config.ranks,
-                      config.codec)
+                      config.codec, args.codec_c)
         if len(found) != args.epochs + 1:
             raise ScriptError(f"{config}: {len(found)} syncs in the log where "
                               f"{args.epochs + 1} were expected")
@@ -410,6 +414,7 @@ def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: 
                "pretrain_iterations": args.pretrain_iterations}
     return [{**context, "delay_ms": delays.get(config.link, 0.0),
              **summarize(config, found, args.epochs + 1),
+             "codec_c": args.codec_c if config.codec == "dynamic" else None,
              "iterations_per_epoch": iterations_per_epoch(args.records, config.ranks, args.batch)}
             for config, found in syncs.items()]
 
