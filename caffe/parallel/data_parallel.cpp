@@ -98,7 +98,7 @@ uint64_t rank0_random_seed(const MpiContext& mpi) {
 
 class DataParallelTrainer {
  public:
-  explicit DataParallelTrainer(const MpiContext& mpi) : mpi_(mpi) {}
+  explicit DataParallelTrainer(const MpiContext& mpi) : mpi_(mpi), exchange_(mpi) {}
 
   void SetUp(const std::function<DataParallelJob()>& setup);
   void Train();
@@ -127,6 +127,7 @@ class DataParallelTrainer {
   void GatherHistories();
 
   const MpiContext& mpi_;
+  WeightExchange exchange_;
   DataParallelOptions options_;
   std::unique_ptr<Solver> solver_;
   std::vector<std::string> param_names_;
@@ -300,7 +301,7 @@ bool DataParallelTrainer::SyncDue(int iter) const {
 }
 
 void DataParallelTrainer::OnGradientsReady() {
-  pending_.Add(average_over_ranks(mpi_, Arrays(true), options_.codec, solver_->iter()));
+  pending_.Add(exchange_.Average(Arrays(true), options_.codec, solver_->iter()));
 }
 
 void DataParallelTrainer::OnIterationEnd() {
@@ -313,7 +314,7 @@ void DataParallelTrainer::OnIterationEnd() {
     pending_ = ExchangeStats();
   }
   if (options_.mode == SyncMode::kModelAverage && SyncDue(iter)) {
-    const ExchangeStats stats = average_over_ranks(mpi_, Arrays(false), options_.codec, iter);
+    const ExchangeStats stats = exchange_.Average(Arrays(false), options_.codec, iter);
     LOG(INFO) << "Iteration " << iter << ", weight sync (" << codec_description(options_.codec)
               << "): " << stats.describe();
     synced = true;

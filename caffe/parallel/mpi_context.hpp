@@ -66,6 +66,15 @@ class MpiContext {
   Gathered AllGather(const uint8_t* data, size_t size) const;
   // The same, with every rank's GatherSizes(size) in `offsets`.
   Gathered AllGather(const uint8_t* data, size_t size, std::vector<size_t> offsets) const;
+  // Every rank's bytes into `gathered`, whose offsets hold every rank's GatherSizes(size),
+  // passed around the ring of ranks (rank r sends to r + 1 and receives from r - 1, mod K) by
+  // nonblocking point-to-point transfers, one rank's bytes per step.  `arrived(r)` runs on this
+  // thread as soon as rank r's bytes are in place (this rank's first, before any transfer)
+  // while the next step's transfers proceed, so that work on them (on another thread) overlaps
+  // the rest of the exchange; between checks on its transfers this thread sleeps briefly,
+  // leaving the core to that work.
+  void RingAllGather(const uint8_t* data, size_t size, Gathered* gathered,
+                     const std::function<void(int)>& arrived) const;
   // The same, delivered to rank 0 only (other ranks get an empty Gathered).
   Gathered GatherToRoot(const uint8_t* data, size_t size) const;
   // Copies rank 0's `size` bytes at `data` into every rank's `data`.

@@ -25,8 +25,8 @@ needs_root = pytest.mark.skipif(os.geteuid() != 0, reason="network namespaces ne
 TIMEOUT = 600  # seconds: the quick run takes about 10
 ROW_KEYS = {"topology", "link_mbit", "delay_ms", "K", "codec", "net", "params", "ms_sync",
             "ms_sync_cpu", "bytes_per_sync", "bits_per_param", "encode_ms", "transfer_ms",
-            "decode_ms", "codec_cpu_ms", "wait_ms", "ms_epoch", "iterations_per_epoch", "syncs",
-            "data", "pretrain_iterations"}
+            "decode_ms", "codec_cpu_ms", "overlapped_decode_cpu_ms", "wait_ms", "ms_epoch",
+            "iterations_per_epoch", "syncs", "codec_c", "data", "pretrain_iterations"}
 
 
 def start(tmp_path: Path, *args: str) -> subprocess.Popen:
@@ -63,6 +63,7 @@ def check_rows(rows: list[dict], topology: str, link_mbit: float | None) -> None
         assert row["bits_per_param"] == pytest.approx(8 * row["bytes_per_sync"] / params,
                                                       rel=1e-3)
     none, dynamic = rows
+    assert (none["codec_c"], dynamic["codec_c"]) == (None, 5)  # the paper's c, the default
     assert 4 * params < none["bytes_per_sync"] < 4 * params + 1000
     assert dynamic["bits_per_param"] <= 12 and dynamic["bytes_per_sync"] < none["bytes_per_sync"]
 
