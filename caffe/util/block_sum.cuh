@@ -36,8 +36,7 @@ void block_sums_gpu(long long count, const Fn& fn, double* partials) {
   constexpr long long kWarps = cuda::kThreadsPerBlock / kSumLanes;
   const long long blocks = sum_blocks(count);
   const long long grid = std::min((blocks + kWarps - 1) / kWarps, 65535LL * 32);
-  block_sum_kernel<<<static_cast<int>(grid), cuda::kThreadsPerBlock>>>(count, blocks, fn,
-                                                                        partials);
+  block_sum_kernel<<<static_cast<int>(grid), cuda::kThreadsPerBlock>>>(count, blocks, fn, partials);
   CUDA_KERNEL_CHECK();
 }
 

@@ -119,14 +119,13 @@ double GradSparsifyLayer::Sparsify(Mode mode, long long count, const float* grad
   double* nonzeros = static_cast<double*>(partials_->mutable_cpu_data());
   const uint64_t key = step_key();
   const long long blocks = sum_blocks(count);
-  parallel_for(blocks, kElementwiseMinChunk / kSumBlock,
-               [&](long long first, long long last) {
-                 for (long long b = first; b < last; ++b) {
-                   nonzeros[b] = sparsify_block(gradient, out, b * kSumBlock,
-                                                std::min((b + 1) * kSumBlock, count), threshold_, key,
-                                                stochastic_);
-                 }
-               });
+  parallel_for(blocks, kElementwiseMinChunk / kSumBlock, [&](long long first, long long last) {
+    for (long long b = first; b < last; ++b) {
+      nonzeros[b] =
+          sparsify_block(gradient, out, b * kSumBlock, std::min((b + 1) * kSumBlock, count),
+                         threshold_, key, stochastic_);
+    }
+  });
   return sum_in_order(nonzeros, blocks);
 }
 

@@ -271,12 +271,9 @@ TEST(GradSparsifyLayerTest, HostPruningIsTheGroupFunctorsStream) {
     const std::vector<float> out = gs.backward(5);
     std::vector<float> expected(count, -1.0f);
     double nonzeros = 0;
-    const SparsifyGroup group{g.data(),
-                              expected.data(),
-                              count,
-                              gs.sparsifier().last_threshold(),
-                              gs.layer->step_key(),
-                              stochastic};
+    const SparsifyGroup group{
+        g.data(),  expected.data(), count, gs.sparsifier().last_threshold(), gs.layer->step_key(),
+        stochastic};
     for (long long q = 0; q < (count + kValuesPerDraw - 1) / kValuesPerDraw; ++q) {
       nonzeros += group(q);
     }
