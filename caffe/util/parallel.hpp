@@ -18,8 +18,8 @@ namespace caffe {
 void parallel_for(long long count, long long min_chunk,
                   const std::function<void(long long begin, long long end)>& fn);
 
-// Calls fn(part) for part in [0, parts) with one thread per part, the caller's thread running
-// part 0; returns when all are done.  For work that the caller splits itself (ranges of unequal
+// Calls fn(part) for part in [0, parts) on up to `parts` threads (the caller's among them; parts
+// are claimed in turn, as parallel_for's chunks are); returns when all are done.  For work that the caller splits itself (ranges of unequal
 // cost balanced by their measured size): parts should not exceed blas_threads().  Runs inline
 // when parts < 2.  fn must not throw; parts must not write the same elements.
 void parallel_parts(int parts, const std::function<void(int part)>& fn);

@@ -55,7 +55,7 @@ TEST(DummyDataLayerTest, LegacyDimensionsOnceOrPerTop) {
 
 TEST(DummyDataLayerTest, RandomTopsAreRefilledConstantOnesAreNot) {
   LayerFixture f(R"(name: 'd' type: 'DummyData' dummy_data_param {
-                      shape { dim: 50 }
+                      shape { dim: 5000 }
                       data_filler { type: 'constant' value: 3 }
                       data_filler { type: 'gaussian' std: 2 } })",
                  {}, 2);
@@ -71,7 +71,8 @@ TEST(DummyDataLayerTest, RandomTopsAreRefilledConstantOnesAreNot) {
   EXPECT_NE(first, second);
   double sum_squares = 0;
   for (float v : second) sum_squares += v * v;
-  EXPECT_NEAR(sum_squares / 50, 4.0, 2.0);  // std 2
+  // std 2: the mean of 5,000 squares is 4 with a standard deviation of sqrt(2 · 16 / 5000) = 0.08.
+  EXPECT_NEAR(sum_squares / 5000, 4.0, 0.5);
   f.layer->set_step(0, 2);
   f.forward();
   EXPECT_NE(values_of(*f.top.ptrs[1]), second);

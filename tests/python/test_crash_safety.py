@@ -250,12 +250,15 @@ FINAL_WEIGHTS = f"run_iter_{MAX_ITER}.caffemodel"
 
 
 def drive(process: subprocess.Popen, log: LogWatcher, kill: Kill | None,
-          directory: Path) -> Outcome:
+          directory: Path, training_line: str = "Solving ") -> Outcome:
     """Runs the process to its end or to `kill`, letting every self-stop of the write hook go
     on (SIGCONT) except the one that is to be killed.  A stop is told apart from the previous
-    one by its temporary file: each write has its own.  A "delay" kill that has not come by
-    the last snapshot's first write waits for its time there, so that it always happens."""
+    one by its temporary file: each write has its own.  A "delay" kill counts its time from the
+    log's `training_line` (the start of training, or of a resume), so that a slow start on a
+    busy machine does not move it before the run has begun; one that has not come by the last
+    snapshot's first write waits for its time there, so that it always happens."""
     started = time.monotonic()
+    training_since: float | None = None
     known = set(temporary_files(directory))  # left by earlier, killed processes
     writes = 0
     while True:
@@ -268,7 +271,10 @@ def drive(process: subprocess.Popen, log: LogWatcher, kill: Kill | None,
         if kill is not None and kill.kind == "iteration":
             reached = re.search(rf"Iteration {kill.at},", log.update()) is not None
         elif kill is not None and kill.kind == "delay":
-            reached = (time.monotonic() - started) * 1000 >= kill.at
+            if training_since is None and training_line in log.update():
+                training_since = time.monotonic()
+            reached = (training_since is not None and
+                       (time.monotonic() - training_since) * 1000 >= kill.at)
         if reached:
             process.kill()
             process.wait(timeout=TIMEOUT)
@@ -326,7 +332,8 @@ def test_sigkill_at_random_moments_then_resume_equals_an_uninterrupted_run(
         process, log = start_train(solver, tmp_path / f"log{attempt}.txt",
                                    *(["--snapshot", str(newest)] if newest else []),
                                    stop_mid_write=True)
-        outcome = drive(process, log, kill, run)
+        outcome = drive(process, log, kill, run,
+                        training_line=f"Resuming from {newest}" if newest else "Solving ")
         if newest:
             assert f"Resuming from {newest}" in outcome.log
         expect_whole_snapshots(run)
