@@ -427,8 +427,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                         help="time on the wall clock (default) or as the process's CPU time")
     parser.add_argument("--json", metavar="FILE",
-                        help="write the rows as JSON ({part: rows}); an existing FILE keeps "
-                             "the parts, nets and shapes not measured now")
+                        help="write the rows as JSON ({part: rows, \"commands\": {part: "
+                             "command}}); an existing FILE keeps the parts, nets and shapes not "
+                             "measured now")
     args = parser.parse_args(argv)
     if args.threads < 1 or args.batch < 1 or args.iterations < 1:
         parser.error("--threads, --batch and --iterations must be at least 1")
@@ -454,21 +455,27 @@ def main(argv: list[str] | None = None) -> int:
     if "train" in args.parts:
         results[f"train_{args.clock}"], results[f"train_layers_{args.clock}"] = bench_train(
             caffe, caffe_pb2, args)
-    write_results(args.json, results)
+    given = argv if argv is not None else sys.argv[1:]
+    command = " ".join(["scripts/bench_grad_sparsify.py", *given])
+    write_results(args.json, results, command)
     return 0
 
 
-def write_results(path: str | None, results: dict[str, list[dict]]) -> None:
+def write_results(path: str | None, results: dict[str, list[dict]], command: str) -> None:
+    """Merges `results` into the JSON file `path`; "commands" maps each part to the command
+    that last measured it."""
     if not path:
         return
     merged: dict[str, Any] = {}
     if Path(path).exists():
         merged = json.loads(Path(path).read_text())
+    commands = merged.setdefault("commands", {})
     for part, rows in results.items():
         # Rows of the shapes / nets measured now replace theirs; the others are kept.
         key = "net" if part.startswith("train") else "shape"
         measured = {row[key] for row in rows}
         merged[part] = [row for row in merged.get(part, []) if row[key] not in measured] + rows
+        commands[part] = command
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(merged, indent=2) + "\n")
     print(f"wrote {path}")

@@ -1,13 +1,16 @@
-// Deterministic sums of a per-element functor, the same on the host and the device: the reduction
-// counterpart of for_each (caffe/util/device.hpp).
+// Deterministic sums of a per-element functor, bit for bit the same on the host and the device:
+// the reduction counterpart of for_each (caffe/util/device.hpp).
 //
 // block_sum(mode, count, fn, partials) returns Σ fn(i) over [0, count), where fn(i) is a
-// CAFFE_HOST_DEVICE double (it may also write an output, as a for_each functor does).  The range
-// is cut into fixed blocks of kSumBlock elements, each block is summed in double (host: split over
-// the parallel_for threads; device: one thread block per sum block), and the block sums are added
-// on the host in block order.  So the result does not depend on the number of threads, and host
-// and device differ only in the order of the double additions inside a block (far below float
-// precision).  The device path copies the block sums back: it synchronizes with the stream.
+// CAFFE_HOST_DEVICE float (it may also write an output, as a for_each functor does).  The range
+// is cut into fixed blocks of kSumBlock elements.  Within a block, lane t (of kSumLanes) adds
+// fn(i) for i = block start + t, + t + kSumLanes, ... in float, in that order; the lanes are then
+// added in double in lane order, and the block sums on the host in block order.  The host runs
+// the lanes as vector registers (blocks split over the parallel_for threads), the device as one
+// warp per block, in the same order: the result depends neither on the device nor on the number
+// of threads.  A lane adds kSumBlock / kSumLanes = 128 values, so a float lane loses no more
+// than ~128 float roundings of a sum of non-negative values, and counts (fn(i) ∈ {0, 1, ..})
+// stay exact.  The device path copies the block sums back: it synchronizes with the stream.
 //
 // A functor used on the GPU is instantiated by one CAFFE_BLOCK_SUM_GPU(Functor) line in a .cu
 // file (caffe/util/block_sum.cuh), as CAFFE_FOR_EACH_GPU does for for_each.
@@ -24,8 +27,23 @@
 namespace caffe {
 
 constexpr long long kSumBlock = 1 << 12;
+constexpr int kSumLanes = 32;  // one warp on the device
 
 inline long long sum_blocks(long long count) { return (count + kSumBlock - 1) / kSumBlock; }
+
+// A block's sum from its lane sums: in double, in lane order (host and device alike).
+CAFFE_HOST_DEVICE inline double lane_total(const float* lanes) {
+  double total = 0;
+  for (int t = 0; t < kSumLanes; ++t) total += lanes[t];
+  return total;
+}
+
+// Σ values[0 .. n) in index order.
+inline double sum_in_order(const double* values, long long n) {
+  double total = 0;
+  for (long long i = 0; i < n; ++i) total += values[i];
+  return total;
+}
 
 #ifdef CAFFE_USE_CUDA
 // Writes block b's sum to partials[b] (device memory); defined in caffe/util/block_sum.cuh.
@@ -33,8 +51,6 @@ template <typename Fn>
 void block_sums_gpu(long long count, const Fn& fn, double* partials);
 #endif
 
-// Host block sums: four interleaved accumulators per block (a fixed order, so still
-// deterministic) keep the additions from waiting on each other.
 template <typename Fn>
 void block_sums_cpu(long long count, const Fn& fn, double* partials, long long min_chunk) {
   const long long min_blocks = std::max(1LL, min_chunk / kSumBlock);
@@ -42,16 +58,13 @@ void block_sums_cpu(long long count, const Fn& fn, double* partials, long long m
     for (long long b = first; b < last; ++b) {
       const long long begin = b * kSumBlock;
       const long long end = std::min(begin + kSumBlock, count);
-      double lane[4] = {0, 0, 0, 0};
+      float lanes[kSumLanes] = {};
       long long i = begin;
-      for (; i + 4 <= end; i += 4) {
-        lane[0] += fn(i);
-        lane[1] += fn(i + 1);
-        lane[2] += fn(i + 2);
-        lane[3] += fn(i + 3);
+      for (; i + kSumLanes <= end; i += kSumLanes) {
+        for (int t = 0; t < kSumLanes; ++t) lanes[t] += fn(i + t);
       }
-      for (; i < end; ++i) lane[0] += fn(i);
-      partials[b] = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+      for (int t = 0; i < end; ++i, ++t) lanes[t] += fn(i);
+      partials[b] = lane_total(lanes);
     }
   });
 }
@@ -73,10 +86,7 @@ double block_sum(Mode mode, long long count, const Fn& fn, SyncedMemory* partial
   } else {
     block_sums_cpu(count, fn, static_cast<double*>(partials->mutable_cpu_data()), min_chunk);
   }
-  const double* sums = static_cast<const double*>(partials->cpu_data());
-  double total = 0;
-  for (long long b = 0; b < blocks; ++b) total += sums[b];
-  return total;
+  return sum_in_order(static_cast<const double*>(partials->cpu_data()), blocks);
 }
 
 // Makes `buffer` hold scratch for block_sum over `count` elements (reallocated only to grow).

@@ -18,9 +18,12 @@ namespace caffe {
 //
 // Two passes on either device: a deterministic block sum of |g| (caffe/util/block_sum.hpp; a NaN
 // or Inf in g makes it non-finite, which is an error), then the pruning pass, which also counts
-// the non-zeros it writes: GradientDensity() reports nnz / n of the last TRAIN backward.  The
-// draws are uniform_at(step_key(), i), so host and device prune alike and a resumed run repeats
-// them.  In place (top == bottom) the forward does nothing.
+// the non-zeros it writes: GradientDensity() reports nnz / n of the last TRAIN backward.  Four
+// neighbouring values share one counter-based draw of 64 bits, 16 each (group_bits), so host and
+// device prune alike and a resumed run repeats them.  The host runs the pruning pass block by
+// block, the draws of a block first and then a branch-free vector loop over its values
+// (grad_sparsify_layer.cpp); the device runs SparsifyGroup, one thread per four values.  In place
+// (top == bottom) the forward does nothing.
 class GradSparsifyLayer : public NeuronLayer {
  public:
   using NeuronLayer::NeuronLayer;
@@ -38,6 +41,9 @@ class GradSparsifyLayer : public NeuronLayer {
   void BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) override;
 
  private:
+  // The pruning pass with threshold_: writes out, returns its non-zeros.
+  double Sparsify(Mode mode, long long count, const float* gradient, float* out);
+
   double z_ = 0;  // Φ⁻¹(percentile)
   bool stochastic_ = true;
   float threshold_ = 0;
@@ -48,28 +54,50 @@ class GradSparsifyLayer : public NeuronLayer {
 // |g_i|, summed by block_sum into Σ|g|.
 struct GradientMagnitude {
   const float* gradient;
-  CAFFE_HOST_DEVICE double operator()(long long i) const { return fabsf(gradient[i]); }
+  CAFFE_HOST_DEVICE float operator()(long long i) const { return fabsf(gradient[i]); }
 };
 
-// Writes the sparsified gradient value i and returns 1 where it is non-zero (block_sum counts
-// them).  u_i · τ < |g_i| holds with probability |g_i| / τ, and never for g_i = 0.
-struct SparsifyGradient {
+constexpr int kValuesPerDraw = 4;
+
+// The 64 random bits of values 4q .. 4q + 3 of the stream `key`; value 4q + j takes bits
+// 16j .. 16j + 15.  (The hash of caffe::uniform_bits_at, which keeps the top 24 of them.)
+CAFFE_HOST_DEVICE inline uint64_t group_bits(uint64_t key, uint64_t group) {
+  return mix64(key ^ (group * 0xD1B54A32D192ED03ull));
+}
+
+// ĝ for one value g with 16 random bits b: g when |g| >= τ; otherwise sign(g)·τ when u·τ < |g|
+// for u = (b + 1/2) / 2^16, which holds with probability |g|/τ to within 2^-17 (so E[ĝ] is g to
+// within τ / 2^17) and never for g = 0; else 0.  Selects, no branches: the host vectorizes it.
+// u is exact and u·τ is the only rounding (no sum, so no FMA can change it on either device).
+CAFFE_HOST_DEVICE inline float sparsified(float g, float threshold, uint32_t bits,
+                                          bool stochastic) {
+  const float magnitude = fabsf(g);
+  const float uniform = (static_cast<float>(bits & 0xFFFFu) + 0.5f) * (1.0f / 65536.0f);
+  const bool promoted = stochastic && uniform * threshold < magnitude;
+  const float small = promoted ? copysignf(threshold, g) : 0.0f;
+  return magnitude < threshold ? small : g;
+}
+
+// The pruning of values 4q .. 4q + 3 (those below `count`); returns how many of them are
+// non-zero (block_sum counts them).
+struct SparsifyGroup {
   const float* gradient;
   float* out;
+  long long count;
   float threshold;
   uint64_t key;
   bool stochastic;
-  CAFFE_HOST_DEVICE double operator()(long long i) const {
-    const float g = gradient[i];
-    const float magnitude = fabsf(g);
-    float value = g;
-    if (magnitude < threshold) {
-      const bool promoted =
-          stochastic && uniform_at(key, static_cast<uint64_t>(i)) * threshold < magnitude;
-      value = promoted ? copysignf(threshold, g) : 0.0f;
+  CAFFE_HOST_DEVICE float operator()(long long group) const {
+    const uint64_t bits = group_bits(key, static_cast<uint64_t>(group));
+    const long long first = group * kValuesPerDraw;
+    float nonzeros = 0;
+    for (int j = 0; j < kValuesPerDraw && first + j < count; ++j) {
+      const float value = sparsified(gradient[first + j], threshold,
+                                     static_cast<uint32_t>(bits >> (16 * j)), stochastic);
+      out[first + j] = value;
+      nonzeros += value != 0.0f ? 1.0f : 0.0f;
     }
-    out[i] = value;
-    return value != 0.0f ? 1.0 : 0.0;
+    return nonzeros;
   }
 };
 

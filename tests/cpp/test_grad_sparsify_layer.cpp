@@ -260,6 +260,60 @@ TEST(GradSparsifyLayerTest, ResultDoesNotDependOnTheThreadCount) {
   EXPECT_EQ(outputs[0], outputs[1]);
 }
 
+TEST(GradSparsifyLayerTest, HostPruningIsTheGroupFunctorsStream) {
+  // The host's block kernel against SparsifyGroup (what the device runs) on the host: several
+  // sum blocks, a last group of three values, in and out of place, with and without draws.
+  const int count = static_cast<int>(3 * kSumBlock + 7);
+  for (bool stochastic : {true, false}) {
+    SparsifyCase gs(sparsify(0.9f, stochastic), count);
+    gs.set_gradient(17, 1.0f);
+    const std::vector<float> g = gs.gradient();
+    const std::vector<float> out = gs.backward(5);
+    std::vector<float> expected(count, -1.0f);
+    double nonzeros = 0;
+    const SparsifyGroup group{
+        g.data(),  expected.data(), count, gs.sparsifier().last_threshold(), gs.layer->step_key(),
+        stochastic};
+    for (long long q = 0; q < (count + kValuesPerDraw - 1) / kValuesPerDraw; ++q) {
+      nonzeros += group(q);
+    }
+    EXPECT_EQ(out, expected) << (stochastic ? "stochastic" : "thresholding");
+    EXPECT_EQ(*gs.layer->GradientDensity(), nonzeros / count);
+
+    auto layer = test::make_layer(sparsify(0.9f, stochastic));
+    test::BlobSet blob;
+    blob.add({count});
+    layer->SetUp(blob.ptrs, blob.ptrs);
+    layer->Forward(blob.ptrs, blob.ptrs);
+    std::copy(g.begin(), g.end(), blob.ptrs[0]->mutable_cpu_diff());
+    layer->set_step(0, 5);
+    layer->Backward(blob.ptrs, {true}, blob.ptrs);
+    EXPECT_EQ(values_of(blob.ptrs[0]->cpu_diff(), count), expected) << "in place";
+  }
+}
+
+TEST(GradSparsifyLayerTest, BlockSumAddsFloatLanesInTheDocumentedOrder) {
+  // The order the device repeats: per block, lane t adds values t, t + 32, ... in float; the
+  // lanes are added in double in lane order, then the blocks in block order.
+  const long long count = 2 * kSumBlock + 77;
+  std::vector<float> values(count);
+  test::fill_gaussian(values.data(), static_cast<int>(count), 18, 0.0f, 3.0f);
+  double expected = 0;
+  for (long long begin = 0; begin < count; begin += kSumBlock) {
+    float lanes[kSumLanes] = {};
+    for (long long i = begin; i < std::min(begin + kSumBlock, count); ++i) {
+      lanes[(i - begin) % kSumLanes] += std::fabs(values[i]);
+    }
+    double block = 0;
+    for (float lane : lanes) block += lane;
+    expected += block;
+  }
+  std::unique_ptr<SyncedMemory> partials;
+  block_sum_buffer(count, &partials);
+  EXPECT_EQ(block_sum(Mode::CPU, count, GradientMagnitude{values.data()}, partials.get()),
+            expected);
+}
+
 TEST(GradSparsifyLayerTest, DensityIsReportedOnlyAfterABackward) {
   SparsifyCase gs(sparsify(0.9f), 100);
   EXPECT_FALSE(gs.layer->GradientDensity().has_value());

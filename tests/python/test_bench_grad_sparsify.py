@@ -65,8 +65,9 @@ layer { name: "ip" type: "InnerProduct" bottom: "conv" top: "ip" inner_product_p
 def test_results_merge_into_an_existing_file_by_net_and_shape(tmp_path: Path) -> None:
     path = tmp_path / "bench.json"
     bench.write_results(str(path), {"train_cpu": [{"net": "a", "p": 0}, {"net": "b", "p": 0}],
-                                    "conv_cpu": [{"shape": "s", "density": 0.1}]})
-    bench.write_results(str(path), {"train_cpu": [{"net": "b", "p": 1}]})
+                                    "conv_cpu": [{"shape": "s", "density": 0.1}]}, "first")
+    bench.write_results(str(path), {"train_cpu": [{"net": "b", "p": 1}]}, "second")
     written = json.loads(path.read_text())
     assert written["train_cpu"] == [{"net": "a", "p": 0}, {"net": "b", "p": 1}]
     assert written["conv_cpu"] == [{"shape": "s", "density": 0.1}]
+    assert written["commands"] == {"train_cpu": "second", "conv_cpu": "first"}
