@@ -1,7 +1,8 @@
 """The paper's Algorithm 1 (Song et al., arXiv 1805.08939): search, counts, unfolding, schedules.
 
-An approximate-dropout layer keeps unit j (ROW) or tile t (TILE) iff ``j mod dp == b`` for the
-iteration's pattern (period dp, offset b).  Period i drops a fraction (i-1)/i, so the mix of
+An approximate-dropout layer keeps unit j (ROW) iff ``j mod dp == b`` for the iteration's
+pattern (period dp, offset b), and tile (r, c) (TILE) iff ``(r + c) mod dp == b`` (tile_order
+STAGGERED) or ``(r C + c) mod dp == b`` (ROW_MAJOR, over C tile columns).  Period i drops a fraction (i-1)/i, so the mix of
 periods sets the dropout rate and the number of distinct patterns sets how many different
 sub-models training visits.  Algorithm 1:
 
@@ -74,6 +75,9 @@ MAX_DEFAULT_PERIOD = 16
 DEFAULT_SEED = 0
 # The generator warns when the searched rate misses the target by more than this.
 RATE_TOLERANCE = 0.01
+# The generator warns when a schedule's largest period would scale kept activations by more than
+# this under scale: PERIOD (the MNIST MLP diverged at N = 16 and 64 with PERIOD scaling).
+PERIOD_SCALE_LIMIT = 8
 
 _ApproxParam = caffe_pb2.ApproxDropoutParameter
 
@@ -259,6 +263,40 @@ def _capped_period(max_period: int, width: Optional[int]) -> int:
     return min(max_period, width)
 
 
+def _scale_value(scale: Union[str, int, None]) -> Optional[int]:
+    if scale is None or isinstance(scale, int):
+        return scale
+    try:
+        return _ApproxParam.Scale.Value(scale.upper())
+    except ValueError:
+        raise ScheduleError(f"unknown scale '{scale}': use global or period") from None
+
+
+def _tile_order_value(order: Union[str, int]) -> int:
+    if isinstance(order, int):
+        return order
+    try:
+        return _ApproxParam.TileOrder.Value(order.upper().replace("-", "_"))
+    except ValueError:
+        raise ScheduleError(f"unknown tile order '{order}': use staggered or row-major") from None
+
+
+def period_scale_warning(largest_period: int, scale: Optional[int]) -> Optional[str]:
+    """The warning for a schedule whose largest period exceeds PERIOD_SCALE_LIMIT, or None.
+
+    scale is the layer's ApproxDropoutParameter.Scale value, None when unknown (a schedule
+    generated for no particular layer): GLOBAL layers are never warned about.
+    """
+    if largest_period <= PERIOD_SCALE_LIMIT or scale == _ApproxParam.GLOBAL:
+        return None
+    who = "this layer (scale: PERIOD)" if scale == _ApproxParam.PERIOD else \
+        "a layer with scale: PERIOD"
+    return (f"the schedule's largest period is {largest_period}: {who} multiplies the kept "
+            f"activations by up to {largest_period}x, beyond the {PERIOD_SCALE_LIMIT}x past which "
+            "training diverged on the MNIST MLP; use scale: GLOBAL (constant 1/(1 - p)) or "
+            f"--max-period {PERIOD_SCALE_LIMIT}")
+
+
 def _warn_if_rate_missed(rate: float, ratio: float) -> None:
     if abs(rate - ratio) > RATE_TOLERANCE:
         warnings.warn(f"achieved rate {rate:.4f} misses the target {ratio} by more than "
@@ -271,14 +309,20 @@ def make_schedule(ratio: float, max_period: int, iterations: int, *,
                   lambda1: float = DEFAULT_LAMBDA1, lambda2: Optional[float] = None,
                   lr: float = DEFAULT_LEARNING_RATE, threshold: float = DEFAULT_THRESHOLD,
                   max_steps: int = DEFAULT_MAX_STEPS, width: Optional[int] = None,
-                  tile_size: Optional[int] = None,
-                  layer_name: Optional[str] = None) -> caffe_pb2.DropoutSchedule:
+                  tile_size: Optional[int] = None, layer_name: Optional[str] = None,
+                  tile_order: Union[str, int] = "staggered",
+                  scale: Union[str, int, None] = None) -> caffe_pb2.DropoutSchedule:
     """Search, unfold and pack a DropoutSchedule.
 
     width is the number of units (ROW) or tiles (TILE) the pattern ranges over; when given it
-    caps max_period (a period longer than the width would keep at most one unit).
+    caps max_period (a period longer than the width would keep at most one unit).  A TILE
+    schedule records tile_order.  scale is the layer's scaling (global, period, or None when
+    unknown); a RuntimeWarning (period_scale_warning) says when the largest period used would
+    scale activations beyond PERIOD_SCALE_LIMIT under PERIOD.
     """
     pattern_value = _pattern_value(pattern)
+    order_value = _tile_order_value(tile_order)
+    scale_value = _scale_value(scale)
     max_period = _capped_period(max_period, width)
     if not 0 <= seed < 2 ** 64:
         raise ScheduleError(f"seed must lie in [0, 2^64), got {seed}")
@@ -288,10 +332,15 @@ def make_schedule(ratio: float, max_period: int, iterations: int, *,
     rate = achieved_rate(distribution)
     _warn_if_rate_missed(rate, ratio)
     periods, offsets = unfold_schedule(distribution, iterations, seed)
+    warning = period_scale_warning(int(periods.max()), scale_value)
+    if warning is not None:
+        warnings.warn(warning, RuntimeWarning, stacklevel=2)
     schedule = caffe_pb2.DropoutSchedule(
         pattern=pattern_value, target_ratio=ratio, max_period=max_period, seed=seed,
         lambda1=lambda1, lambda2=lambda2, learning_rate=lr, threshold=threshold,
         achieved_ratio=rate, width=width, tile_size=tile_size, layer_name=layer_name)
+    if pattern_value == _ApproxParam.TILE:
+        schedule.tile_order = order_value
     schedule.distribution.extend(distribution.astype(np.float32).tolist())
     schedule.period.extend(periods.tolist())
     schedule.offset.extend(offsets.tolist())
