@@ -118,16 +118,20 @@ def variants(pattern: str, scales: list[Optional[str]], max_periods: list[Option
     return [Variant(scale, n, order) for scale in scales for n in max_periods for order in orders]
 
 
+NETWORKS_B = ([1024, 64], [1024, 1024], [2048, 2048], [4096, 4096])
+
+
 def plan(experiments: str, ratios: list[float], patterns: list[str],
          scales: list[Optional[str]] = [None], max_periods: list[Optional[int]] = [None],
-         tile_orders: list[Optional[str]] = [None], standard: bool = True
+         tile_orders: list[Optional[str]] = [None], standard: bool = True,
+         networks: list[list[int]] = list(NETWORKS_B)
          ) -> list[tuple[str, list[int], str, float, Variant]]:
     nets = []
     if experiments in ("a", "both"):
         nets += [("a", [2048, 2048], ratio) for ratio in ratios]
     if experiments in ("b", "both"):
         nets += [("b", hidden, ratio)
-                 for hidden in ([1024, 64], [1024, 1024], [2048, 2048], [4096, 4096])
+                 for hidden in networks
                  for ratio in (0.5, 0.7)]
     runs = []
     for experiment, hidden, ratio in nets:
@@ -273,11 +277,13 @@ def main(argv: list[str] | None = None) -> int:
                         help="approx_dropout_param.scale of the approximate runs (default: the "
                              "layer's default); several values run each")
     parser.add_argument("--max-period", nargs="+", type=int, default=[None],
-                        help="the generator's --max-period N (default: its default); several "
-                             "values run each")
+                        help="the generator's --max-period N (0 or default: its default); "
+                             "several values run each")
     parser.add_argument("--tile-order", nargs="+", choices=["STAGGERED", "ROW_MAJOR"],
                         default=[None], help="TILE's approx_dropout_param.tile_order (default: "
                                              "the layer's default); several values run each")
+    parser.add_argument("--networks", nargs="+", choices=["x".join(map(str, h)) for h in NETWORKS_B],
+                        help="experiment (b)'s networks to run (default all four)")
     parser.add_argument("--skip-standard", action="store_true",
                         help="no standard-dropout runs (speed-ups are then NaN)")
     parser.add_argument("--iterations", type=int, default=3000,
@@ -295,8 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     lmdb_dir = find_lmdbs(args)
-    runs = plan(args.experiment, args.ratios, args.patterns, args.scale, args.max_period,
-                args.tile_order, not args.skip_standard)
+    networks = ([[int(n) for n in name.split("x")] for name in args.networks] if args.networks
+                else list(NETWORKS_B))
+    max_periods = [n or None for n in args.max_period]  # 0: the generator's default
+    runs = plan(args.experiment, args.ratios, args.patterns, args.scale, max_periods,
+                args.tile_order, not args.skip_standard, networks)
     print(f"{len(runs)} training runs of {args.iterations} iterations, {args.threads} threads")
     results = []
     for experiment, hidden, pattern, ratio, variant in tqdm(runs, unit="run"):

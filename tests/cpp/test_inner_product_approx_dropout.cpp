@@ -377,7 +377,10 @@ TEST(InnerProductApproxDropoutTest, TestPhaseIsPlainInnerProduct) {
     EXPECT_EQ(as_approx(*layer).current_pattern(), (DropPattern{1, 0}));
     layer->Forward(bottom.ptrs, top.ptrs);
     std::vector<float> dy(y->count(), 0.0f);
-    const Reference ref(g, {1, 0}, 4, x->cpu_data(), layer->blobs()[0]->cpu_data(),
+    // Nothing scaled either: the reference with factor 1 (PERIOD at period 1).
+    Geometry unscaled = g;
+    unscaled.scale = ApproxDropoutParameter::PERIOD;
+    const Reference ref(unscaled, {1, 0}, 4, x->cpu_data(), layer->blobs()[0]->cpu_data(),
                         layer->blobs()[1]->cpu_data(), dy.data());
     for (int i = 0; i < y->count(); ++i) expect_close(ref.y[i], y->cpu_data()[i], "top");
   }
