@@ -31,6 +31,7 @@ REPO = bench_common.REPO
 PAPER_NOTE = ("Paper (Table 1 of arXiv 1805.08939v1, GPU): accuracy 97.5-98.1% with approximate "
               "dropout vs 98.2-98.5% with standard dropout; training speed-up 1.12-2.16x.")
 ACCURACY = re.compile(r"Test net output #\d+: accuracy = ([0-9.eE+-]+)")
+DIVERGED = re.compile(r"loss is NaN at iteration (\d+)")
 
 
 @dataclass
@@ -40,12 +41,13 @@ class RunResult:
     pattern: str          # STANDARD, ROW or TILE
     ratio: float
     iterations: int
-    accuracy: float
-    train_seconds: float
+    accuracy: Optional[float]       # None when training diverged
+    train_seconds: Optional[float]  # None when training diverged
     speedup: float = 1.0  # vs the standard-dropout run of the same net and ratio
     scale: str = ""       # approx_dropout_param.scale; "" for STANDARD or the layer default
     max_period: int = 0   # the generator's --max-period; 0: its default
     tile_order: str = ""  # TILE's approx_dropout_param.tile_order; "": the default
+    diverged_at: int = 0  # the iteration whose loss was NaN (caffe stops there), 0 if none
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,8 @@ def parse_training_log(text: str, iterations: int) -> tuple[float, float]:
 
 def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iterations: int,
           lmdb_dir: Path, caffe_bin: Path, threads: int,
-          variant: Variant = Variant()) -> tuple[float, float]:
+          variant: Variant = Variant()) -> tuple[Optional[float], Optional[float], int]:
+    """(accuracy, training seconds, 0) or, when the loss became NaN, (None, None, iteration)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     kind = {"STANDARD": "standard", "ROW": "row", "TILE": "tile"}[pattern]
     layers = [mlp_nets.HiddenLayer(kind, ratio, str(run_dir / f"ip{i}.schedule"), variant.scale,
@@ -106,9 +109,11 @@ def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iteratio
                                  f"--threads={threads}"], stderr=stream, stdout=stream,
                                 env=bench_common.caffe_tool_env()).returncode
     if status != 0:
+        if diverged := DIVERGED.search(log.read_text()):
+            return None, None, int(diverged.group(1))
         raise RuntimeError(f"caffe train failed (exit {status}); see {log}")
     plot_log.main([str(log), "--out", str(run_dir / "curves.png")])
-    return parse_training_log(log.read_text(), iterations)
+    return *parse_training_log(log.read_text(), iterations), 0
 
 
 def variants(pattern: str, scales: list[Optional[str]], max_periods: list[Optional[int]],
@@ -148,7 +153,8 @@ def attach_speedups(results: list[RunResult]) -> None:
                 for r in results if r.pattern == "STANDARD"}
     for result in results:
         base = standard.get((result.experiment, tuple(result.hidden), result.ratio))
-        result.speedup = base / result.train_seconds if base else float("nan")
+        result.speedup = (base / result.train_seconds if base and result.train_seconds
+                          else float("nan"))
 
 
 def markdown_table(results: list[RunResult]) -> str:
@@ -157,9 +163,11 @@ def markdown_table(results: list[RunResult]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         network = "784-" + "-".join(map(str, r.hidden)) + "-10"
+        outcome = (f"{100 * r.accuracy:.2f}% | {r.train_seconds:.1f} | {r.speedup:.2f}x"
+                   if r.accuracy is not None else f"diverged (NaN loss at {r.diverged_at}) | - | -")
         lines.append(f"| {r.experiment} | {network} | {r.ratio:.1f} | {r.pattern} | "
                      f"{r.scale or '-'} | {r.max_period or '-'} | {r.tile_order or '-'} | "
-                     f"{100 * r.accuracy:.2f}% | {r.train_seconds:.1f} | {r.speedup:.2f}x |")
+                     f"{outcome} |")
     return "\n".join(lines)
 
 
@@ -167,6 +175,7 @@ def plot(results: list[RunResult], out_dir: Path) -> list[Path]:
     """speedup_accuracy.png for experiment (a), networks.png for (b); returns what it wrote."""
     import matplotlib
     matplotlib.use("Agg")
+    results = [r for r in results if r.accuracy is not None]  # diverged runs have no point
     written = []
     if any(r.experiment == "a" for r in results):
         written.append(plot_rates([r for r in results if r.experiment == "a"],
@@ -311,13 +320,15 @@ def main(argv: list[str] | None = None) -> int:
     for experiment, hidden, pattern, ratio, variant in tqdm(runs, unit="run"):
         name = (f"{experiment}_{'x'.join(map(str, hidden))}_{pattern.lower()}_p{ratio}"
                 f"{variant.suffix()}")
-        accuracy, seconds = train(args.out_dir / name, hidden, pattern, ratio, args.iterations,
-                                  lmdb_dir, args.caffe_bin, args.threads, variant)
+        accuracy, seconds, diverged_at = train(args.out_dir / name, hidden, pattern, ratio,
+                                               args.iterations, lmdb_dir, args.caffe_bin,
+                                               args.threads, variant)
         results.append(RunResult(experiment, hidden, pattern, ratio, args.iterations, accuracy,
                                  seconds, scale=variant.scale or "",
                                  max_period=variant.max_period or 0,
-                                 tile_order=variant.tile_order or ""))
-        print(f"{name}: accuracy {accuracy:.4f}, {seconds:.1f} s", flush=True)
+                                 tile_order=variant.tile_order or "", diverged_at=diverged_at))
+        print(f"{name}: " + (f"accuracy {accuracy:.4f}, {seconds:.1f} s" if accuracy is not None
+                             else f"diverged at iteration {diverged_at}"), flush=True)
         args.out_dir.mkdir(parents=True, exist_ok=True)  # what has finished, if stopped early
         (args.out_dir / "results.partial.json").write_text(
             json.dumps([asdict(r) for r in results], indent=2))

@@ -390,9 +390,9 @@ def load_result(path: Path) -> RunResult | None:
         return None  # absent, partly written or from another version: run again
 
 
-def plan(ratios: list[float], patterns: list[str]) -> list[PlannedRun]:
+def plan(ratios: list[float], patterns: list[str], standard: bool = True) -> list[PlannedRun]:
     return [PlannedRun(pattern, ratio) for ratio in dict.fromkeys(ratios)
-            for pattern in ["STANDARD"] + list(dict.fromkeys(patterns))]
+            for pattern in ["STANDARD"] * standard + list(dict.fromkeys(patterns))]
 
 
 def attach_speedups(results: list[RunResult]) -> None:
@@ -499,7 +499,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="dropout rates (each needs committed variants; default 0.3 0.5 0.7)")
     parser.add_argument("--patterns", nargs="+", type=str.upper, choices=["ROW", "TILE"],
                         default=["ROW", "TILE"],
-                        help="approximate patterns to run besides STANDARD (always run)")
+                        help="approximate patterns to run besides STANDARD (unless --skip-standard)")
     parser.add_argument("--iterations", type=int, default=2000,
                         help="training iterations per run (1328 = one epoch; default 2000)")
     parser.add_argument("--test-interval", type=int,
@@ -522,6 +522,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=["GLOBAL", "PERIOD"],
                         help="approx_dropout_param.scale of the approximate layers (default: the "
                              "models' own, else the layer default); run folders get a suffix")
+    parser.add_argument("--skip-standard", action="store_true",
+                        help="no standard-dropout runs (no speed-ups then)")
     parser.add_argument("--resume", action="store_true",
                         help="reuse runs whose result.json (same settings) already exists")
     args = parser.parse_args(argv)
@@ -560,7 +562,7 @@ def run_all(args: argparse.Namespace) -> int:
     data = prepare_data(args.data_dir, args.prepared_dir)
     print(f"data {data.folder}: vocabulary {data.vocabulary}, {data.streams} streams, rows "
           + ", ".join(f"{split} {data.rows[split]}" for split in SPLITS))
-    runs = plan(args.ratios, args.patterns)
+    runs = plan(args.ratios, args.patterns, not args.skip_standard)
     print(f"{len(runs)} runs of {args.iterations} iterations ({args.config} config, "
           f"{args.threads} thread(s)) in {args.out_dir}")
     results = []
