@@ -98,6 +98,7 @@ class RunResult:
     seconds_per_iteration: float
     curve: list[tuple[int, float, float]] = field(default_factory=list)
     speedup: float | None = None  # vs the STANDARD run at the same ratio; None without one
+    scale: str = ""               # approx_dropout_param.scale set by --scale ("": the default)
 
 
 @dataclass(frozen=True)
@@ -231,9 +232,10 @@ def read_prototxt(path: Path, message):
     return message
 
 
-def rewrite_net(template: Path, data: PreparedData, run_dir: Path):
+def rewrite_net(template: Path, data: PreparedData, run_dir: Path, scale: str = ""):
     """The template net with absolute paths: HDF5 sources in the prepared folder, schedules in
-    the run folder.  Returns (NetParameter, {split: hdf5 batch size})."""
+    the run folder, and approx_dropout_param.scale set to `scale` where given.  Returns
+    (NetParameter, {split: hdf5 batch size})."""
     from caffe.proto import caffe_pb2
 
     net = read_prototxt(template, caffe_pb2.NetParameter())
@@ -253,6 +255,9 @@ def rewrite_net(template: Path, data: PreparedData, run_dir: Path):
         if layer.approx_dropout_param.schedule_file:
             schedule = Path(layer.approx_dropout_param.schedule_file).name
             layer.approx_dropout_param.schedule_file = str(run_dir.resolve() / schedule)
+            if scale:
+                layer.approx_dropout_param.scale = caffe_pb2.ApproxDropoutParameter.Scale.Value(
+                    scale)
     missing = [split for split in SPLITS if split not in batch_sizes]
     if missing:
         raise RuntimeError(f"{template} has no HDF5Data layer for {', '.join(missing)}")
@@ -321,7 +326,12 @@ def run_settings(run: PlannedRun, args: argparse.Namespace) -> dict:
     """The RunResult fields that identify a run (--resume reuses a result only if they match)."""
     return {"config": args.config, "pattern": run.pattern, "ratio": run.ratio,
             "iterations": args.iterations, "test_interval": args.test_interval,
-            "threads": args.threads}
+            "threads": args.threads, "scale": run_scale(run, args)}
+
+
+def run_scale(run: PlannedRun, args: argparse.Namespace) -> str:
+    """--scale for the approximate runs; "" for STANDARD (which does not scale by pattern)."""
+    return args.scale if args.scale and run.pattern != "STANDARD" else ""
 
 
 def train_and_test(run: PlannedRun, args: argparse.Namespace, data: PreparedData,
@@ -330,7 +340,8 @@ def train_and_test(run: PlannedRun, args: argparse.Namespace, data: PreparedData
 
     run_dir.mkdir(parents=True, exist_ok=True)
     config_dir = MODELS / args.config
-    net, batch_sizes = rewrite_net(config_dir / f"{run.variant}_train_val.prototxt", data, run_dir)
+    net, batch_sizes = rewrite_net(config_dir / f"{run.variant}_train_val.prototxt", data, run_dir,
+                                   run_scale(run, args))
     net_path = run_dir / "train_val.prototxt"
     net_path.write_text(f"# Written by scripts/reproduce_ptb.py from {config_dir}/"
                         f"{run.variant}_train_val.prototxt with absolute paths\n"
@@ -379,9 +390,9 @@ def load_result(path: Path) -> RunResult | None:
         return None  # absent, partly written or from another version: run again
 
 
-def plan(ratios: list[float], patterns: list[str]) -> list[PlannedRun]:
+def plan(ratios: list[float], patterns: list[str], standard: bool = True) -> list[PlannedRun]:
     return [PlannedRun(pattern, ratio) for ratio in dict.fromkeys(ratios)
-            for pattern in ["STANDARD"] + list(dict.fromkeys(patterns))]
+            for pattern in ["STANDARD"] * standard + list(dict.fromkeys(patterns))]
 
 
 def attach_speedups(results: list[RunResult]) -> None:
@@ -488,7 +499,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="dropout rates (each needs committed variants; default 0.3 0.5 0.7)")
     parser.add_argument("--patterns", nargs="+", type=str.upper, choices=["ROW", "TILE"],
                         default=["ROW", "TILE"],
-                        help="approximate patterns to run besides STANDARD (always run)")
+                        help="approximate patterns to run besides STANDARD (unless --skip-standard)")
     parser.add_argument("--iterations", type=int, default=2000,
                         help="training iterations per run (1328 = one epoch; default 2000)")
     parser.add_argument("--test-interval", type=int,
@@ -508,6 +519,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--json", type=Path, help="results (default OUT_DIR/ptb_results.json)")
     parser.add_argument("--markdown", type=Path, help="table (default OUT_DIR/ptb_table.md)")
     parser.add_argument("--png", type=Path, help="figure (default OUT_DIR/ptb_figure.png)")
+    parser.add_argument("--scale", choices=["GLOBAL", "PERIOD"],
+                        help="approx_dropout_param.scale of the approximate layers (default: the "
+                             "models' own, else the layer default); run folders get a suffix")
+    parser.add_argument("--skip-standard", action="store_true",
+                        help="no standard-dropout runs (no speed-ups then)")
     parser.add_argument("--resume", action="store_true",
                         help="reuse runs whose result.json (same settings) already exists")
     args = parser.parse_args(argv)
@@ -546,12 +562,13 @@ def run_all(args: argparse.Namespace) -> int:
     data = prepare_data(args.data_dir, args.prepared_dir)
     print(f"data {data.folder}: vocabulary {data.vocabulary}, {data.streams} streams, rows "
           + ", ".join(f"{split} {data.rows[split]}" for split in SPLITS))
-    runs = plan(args.ratios, args.patterns)
+    runs = plan(args.ratios, args.patterns, not args.skip_standard)
     print(f"{len(runs)} runs of {args.iterations} iterations ({args.config} config, "
           f"{args.threads} thread(s)) in {args.out_dir}")
     results = []
     for index, run in enumerate(runs, 1):
-        run_dir = args.out_dir / f"{args.config}_{run.variant}"
+        scale = run_scale(run, args)
+        run_dir = args.out_dir / f"{args.config}_{run.variant}{'_' + scale.lower() if scale else ''}"
         result_path = run_dir / "result.json"
         prefix = f"[{index}/{len(runs)}] {run.pattern} p={run.ratio:g}"
         result = load_result(result_path) if args.resume else None

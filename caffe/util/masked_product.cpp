@@ -68,11 +68,11 @@ std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPatter
       add(StridedBlocks::all(M), common_indices(K, pattern, live_inputs));
       break;
     case MaskKind::Tiles: {
-      const int tile_cols = shape.tile_cols();
-      const int row_cycle = dp / std::gcd(tile_cols, dp);  // P: period of φ(r) in r
+      const int row_step = shape.tile_order == TileOrder::RowMajor ? shape.tile_cols() : 1;
+      const int row_cycle = dp / std::gcd(row_step, dp);  // P: period of φ(r) in r
       const int groups = std::min(shape.tile_rows(), row_cycle);
       for (int r0 = 0; r0 < groups; ++r0) {
-        const long long phase = ((b - static_cast<long long>(r0) * tile_cols) % dp + dp) % dp;
+        const long long phase = ((b - static_cast<long long>(r0) * row_step) % dp + dp) % dp;
         add(StridedBlocks(M, shape.tile_size, r0, row_cycle),
             StridedBlocks(K, shape.tile_size, static_cast<int>(phase), dp));
       }
@@ -108,8 +108,9 @@ DropPattern live_input_columns(const Blob& input, int inputs) {
 
 // ----- MaskedProduct -----
 
-void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern,
-                              DropPattern live_inputs) {
+void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern, DropPattern live_inputs,
+                              float scale) {
+  scale_ = scale;
   if (planned_ && shape == shape_ && pattern == pattern_ && live_inputs == live_inputs_) return;
   shape_ = shape;
   pattern_ = pattern;
@@ -209,8 +210,7 @@ void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* w
   buffer(mode, weight_packed_, weight_packed_size_);
   float* rows_scratch =
       buffer(mode, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
-  const float dp = static_cast<float>(pattern_.period);
-  // Y_block = dp · X_block W_blockᵀ  (W_blockᵀ is what a transposed W stores).
+  // Y_block = s · X_block W_blockᵀ  (W_blockᵀ is what a transposed W stores).
   const Trans weight_trans = shape_.transposed ? Trans::No : Trans::Yes;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ProductBlock& block = blocks_[i];
@@ -218,10 +218,10 @@ void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* w
     const Operand ws = weight_operand(mode, i, weight, true);
     const int rows = block.rows.count();
     if (layouts_[i].y_in_place) {
-      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data,
+      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), scale_, xs.data,
                          xs.ld, ws.data, ws.ld, 0.0f, y + block.rows.start(), M);
     } else {
-      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), dp, xs.data,
+      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), scale_, xs.data,
                          xs.ld, ws.data, ws.ld, 0.0f, rows_scratch, rows);
       scatter(mode, StridedBlocks::all(batch), block.rows, 1.0f, rows_scratch, 0.0f, y, M);
     }
@@ -241,7 +241,6 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
       dx ? buffer(mode, dx_scratch_, static_cast<long long>(dx_scratch_cols_) * batch) : nullptr;
   float* dweight_scratch =
       dweight ? buffer(mode, dweight_scratch_, dweight_scratch_size_) : nullptr;
-  const float dp = static_cast<float>(pattern_.period);
   const bool transposed = shape_.transposed;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ProductBlock& block = blocks_[i];
@@ -254,31 +253,31 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
       gather(mode, StridedBlocks::all(batch), block.rows, dy, M, rows_scratch);
       g = {rows_scratch, rows};
     }
-    if (dx) {  // dX_block = dp · G W_block
+    if (dx) {  // dX_block = s · G W_block
       const Operand ws = weight_operand(mode, i, weight, false);
       const Trans weight_trans = transposed ? Trans::Yes : Trans::No;
       if (layout.x_in_place) {
-        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data,
-                           ws.ld, 0.0f, dx + block.cols.start(), K);
+        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, scale_, g.data, g.ld,
+                           ws.data, ws.ld, 0.0f, dx + block.cols.start(), K);
       } else {
-        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, dp, g.data, g.ld, ws.data,
-                           ws.ld, 0.0f, dx_scratch, cols);
+        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, scale_, g.data, g.ld,
+                           ws.data, ws.ld, 0.0f, dx_scratch, cols);
         scatter(mode, StridedBlocks::all(batch), block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
       }
     }
-    if (dweight) {  // dW_block += dp · Gᵀ X_block, or dW_blockᵀ += dp · X_blockᵀ G when transposed
+    if (dweight) {  // dW_block += s · Gᵀ X_block, or dW_blockᵀ += s · X_blockᵀ G when transposed
       const Operand xs = x_operand(mode, i, batch, x, false);
       const Operand first = transposed ? xs : g;
       const Operand second = transposed ? g : xs;
       const int out_rows = transposed ? cols : rows;
       const int out_cols = transposed ? rows : cols;
       if (layout.weight_in_place) {
-        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data,
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, scale_, first.data,
                            first.ld, second.data, second.ld, 1.0f,
                            dweight + weight_index(block.rows.start(), block.cols.start()),
                            weight_ld_in_place(block));
       } else {
-        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, dp, first.data,
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, scale_, first.data,
                            first.ld, second.data, second.ld, 0.0f, dweight_scratch, out_cols);
         if (transposed) {
           scatter(mode, block.cols, block.rows, 1.0f, dweight_scratch, 1.0f, dweight, M);

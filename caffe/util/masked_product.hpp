@@ -1,4 +1,4 @@
-// The masked product  Y = dp · X (W ⊙ Mask)ᵀ  (X [batch, K], W [M, K], Y [batch, M]) and its
+// The masked product  Y = s · X (W ⊙ Mask)ᵀ  (X [batch, K], W [M, K], Y [batch, M]) and its
 // gradients, computed as a few dense GEMMs over the kept part of W only: rows, columns or tiles
 // selected by a periodic pattern are never read, multiplied or written.  Generic machinery:
 // InnerProduct uses it to skip the input columns a blob's ColumnPattern marks as zero, and the
@@ -26,7 +26,15 @@ struct DropPattern {
 enum class MaskKind {
   OutputRows,    // output units = rows of W
   InputColumns,  // input units = columns of W
-  Tiles,         // tile_size x tile_size tiles of W (edge tiles smaller), numbered row-major
+  Tiles,         // tile_size x tile_size tiles of W (edge tiles smaller), see TileOrder
+};
+
+// Which tiles (r, c) of the R x C tile grid a Tiles pattern (dp, b) keeps.
+enum class TileOrder {
+  RowMajor,   // t = r·C + c, kept iff t ≡ b (mod dp); when dp divides C every tile row keeps
+              // the same tile columns
+  Staggered,  // kept iff r + c ≡ b (mod dp): each tile row keeps the columns of the row above
+              // shifted by one
 };
 
 struct MaskShape {
@@ -35,13 +43,15 @@ struct MaskShape {
   int inputs = 0;           // K
   int tile_size = 1;        // Tiles only
   bool transposed = false;  // W is stored as Wᵀ [K, M] (InnerProduct's transpose: true)
+  TileOrder tile_order = TileOrder::RowMajor;  // Tiles only
   int tile_rows() const { return (outputs + tile_size - 1) / tile_size; }
   int tile_cols() const { return (inputs + tile_size - 1) / tile_size; }
   // Units (or tiles) the pattern ranges over: the largest period that keeps anything.
   long long width() const;
   bool operator==(const MaskShape& other) const {
     return kind == other.kind && outputs == other.outputs && inputs == other.inputs &&
-           tile_size == other.tile_size && transposed == other.transposed;
+           tile_size == other.tile_size && transposed == other.transposed &&
+           tile_order == other.tile_order;
   }
 };
 
@@ -59,11 +69,12 @@ struct ProductBlock {
 //   OutputRows:   one block: rows j ≡ b (mod dp), the live columns.
 //   InputColumns: one block: all rows, the columns with k ≡ b (mod dp) and k ≡ b' (mod dp'), an
 //                 evenly spaced set again (period lcm(dp, dp')) or empty.
-//   Tiles:        tile (r, c) of the R×C tile grid is kept iff (r·C + c) ≡ b (mod dp), so tile
-//                 row r keeps every dp-th tile column from φ(r) = (b − r·C) mod dp on.  φ has
-//                 period P = dp / gcd(C, dp) in r: the tile rows r0, r0 + P, r0 + 2P, ... share
-//                 their kept columns, one block per r0 < min(R, P) (at most dp blocks).  The
-//                 live columns are not used (they would break the blocks' even spacing).
+//   Tiles:        tile (r, c) of the R×C tile grid is kept iff (r·S + c) ≡ b (mod dp), with the
+//                 row step S = C (RowMajor) or 1 (Staggered), so tile row r keeps every dp-th
+//                 tile column from φ(r) = (b − r·S) mod dp on.  φ has period P = dp / gcd(S, dp)
+//                 in r: the tile rows r0, r0 + P, r0 + 2P, ... share their kept columns, one
+//                 block per r0 < min(R, P) (at most dp blocks).  The live columns are not used
+//                 (they would break the blocks' even spacing).
 std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPattern pattern,
                                               DropPattern live_inputs = {});
 
@@ -79,7 +90,7 @@ DropPattern live_input_columns(const Blob& input, int inputs);
 bool column_skip_enabled();
 void set_column_skip_enabled(bool enabled);
 
-// Y = dp · X (W ⊙ Mask)ᵀ and its gradients, one GEMM per ProductBlock over the kept part only.
+// Y = s · X (W ⊙ Mask)ᵀ and its gradients, one GEMM per ProductBlock over the kept part only.
 // Per block, the selected columns of X and the kept entries of W are used in place when their
 // layout allows a leading dimension (contiguous columns; evenly spaced rows, e.g. the kept rows
 // of an OutputRows pattern at leading dimension dp·K; for a transposed W, contiguous rows and
@@ -87,15 +98,17 @@ void set_column_skip_enabled(bool enabled);
 // computed packed and scattered.
 class MaskedProduct {
  public:
-  // Sets the geometry, the pattern and the live input columns (see plan_product_blocks); replans
-  // only when one of them changed.
-  void configure(const MaskShape& shape, DropPattern pattern, DropPattern live_inputs = {});
+  // Sets the geometry, the pattern and the live input columns (see plan_product_blocks), and the
+  // factor s of the kept part (approximate dropout's scaling; 1 for a plain product); replans
+  // only when the geometry, the pattern or the live columns changed.
+  void configure(const MaskShape& shape, DropPattern pattern, DropPattern live_inputs = {},
+                 float scale = 1.0f);
   const std::vector<ProductBlock>& blocks() const { return blocks_; }
 
-  // y [batch, M] = dp · x [batch, K] (W ⊙ Mask)ᵀ.
+  // y [batch, M] = s · x [batch, K] (W ⊙ Mask)ᵀ.
   void forward(Mode mode, int batch, const float* x, const float* weight, float* y);
-  // dx = dp · dy (W ⊙ Mask) (overwritten; zero in dropped columns and in columns that are not
-  // live) and dweight += dp · Mask ⊙ (dyᵀ x) (dropped entries and the columns that are not live
+  // dx = s · dy (W ⊙ Mask) (overwritten; zero in dropped columns and in columns that are not
+  // live) and dweight += s · Mask ⊙ (dyᵀ x) (dropped entries and the columns that are not live
   // untouched: x is zero there, so their gradient is); either may be null.  Reuses what the forward
   // of the same x and weight packed, so it must follow that forward.
   void backward(Mode mode, int batch, const float* dy, const float* x, const float* weight,
@@ -125,6 +138,7 @@ class MaskedProduct {
   MaskShape shape_;
   DropPattern pattern_;
   DropPattern live_inputs_;
+  float scale_ = 1.0f;
   bool planned_ = false;
   std::vector<ProductBlock> blocks_;
   std::vector<Layout> layouts_;

@@ -22,6 +22,14 @@ const char* pattern_name(ApproxDropoutParameter::Pattern pattern) {
   return pattern == ApproxDropoutParameter::TILE ? "TILE" : "ROW";
 }
 
+const char* tile_order_name(ApproxDropoutParameter::TileOrder order) {
+  return order == ApproxDropoutParameter::STAGGERED ? "STAGGERED" : "ROW_MAJOR";
+}
+
+TileOrder to_tile_order(ApproxDropoutParameter::TileOrder order) {
+  return order == ApproxDropoutParameter::STAGGERED ? TileOrder::Staggered : TileOrder::RowMajor;
+}
+
 }  // namespace
 
 std::string schedule_generator_hint(const ApproxDropoutParameter& param, long long width) {
@@ -32,7 +40,12 @@ std::string schedule_generator_hint(const ApproxDropoutParameter& param, long lo
        << "or, for this layer alone,\n"
        << "  python -m caffe.approx_dropout --ratio " << param.dropout_ratio() << " --pattern "
        << (param.pattern() == ApproxDropoutParameter::TILE ? "tile" : "row") << " --max-period "
-       << width << " --out " << out;
+       << width;
+  if (param.pattern() == ApproxDropoutParameter::TILE) {
+    hint << " --tile-order "
+         << (param.tile_order() == ApproxDropoutParameter::STAGGERED ? "staggered" : "row-major");
+  }
+  hint << " --out " << out;
   return hint.str();
 }
 
@@ -70,6 +83,14 @@ DropoutSchedule::DropoutSchedule(const ApproxDropoutParameter& param, long long 
   if (schedule.pattern() != param.pattern()) {
     fail(context(), "it holds ", pattern_name(schedule.pattern()), " patterns but the layer uses ",
          pattern_name(param.pattern()), "; ", schedule_generator_hint(param, width));
+  }
+  // Files from before tile_order existed do not set it: they meant ROW_MAJOR, its proto default.
+  tile_order_ = schedule.tile_order();
+  if (param.pattern() == ApproxDropoutParameter::TILE && param.has_tile_order() &&
+      param.tile_order() != tile_order_) {
+    fail(context(), "its tiles are numbered ", tile_order_name(tile_order_),
+         " but the layer sets tile_order: ", tile_order_name(param.tile_order()), "; ",
+         schedule_generator_hint(param, width));
   }
   if (schedule.period_size() != schedule.offset_size()) {
     fail(context(), "it has ", schedule.period_size(), " periods but ", schedule.offset_size(),
@@ -113,8 +134,26 @@ PlanningScope::~PlanningScope() { planning = outer_; }
 
 void PatternSource::Load(const ApproxDropoutParameter& param, Phase phase, long long width) {
   width_ = width;
+  scale_ = param.scale();
+  dropout_ratio_ = param.dropout_ratio();
+  if (phase == TRAIN && scale_ == ApproxDropoutParameter::GLOBAL &&
+      !(dropout_ratio_ >= 0.0f && dropout_ratio_ < 1.0f)) {
+    fail("approx_dropout_param.dropout_ratio must be in [0, 1) to scale by 1/(1 - ratio) ",
+         "(scale: GLOBAL), got ", dropout_ratio_);
+  }
   if (phase == TRAIN && !fixed_ && planning) fixed_ = DropPattern{1, 0};
   if (phase == TRAIN && !fixed_) schedule_.emplace(param, width);
+  const bool follows_schedule = schedule_ && !param.has_tile_order();
+  tile_order_ = to_tile_order(follows_schedule ? schedule_->tile_order() : param.tile_order());
+}
+
+float kept_scale(ApproxDropoutParameter::Scale scale, float dropout_ratio, DropPattern pattern) {
+  if (scale == ApproxDropoutParameter::PERIOD) return static_cast<float>(pattern.period);
+  return 1.0f / (1.0f - dropout_ratio);
+}
+
+float PatternSource::scale(Phase phase, DropPattern pattern) const {
+  return phase == TEST ? 1.0f : kept_scale(scale_, dropout_ratio_, pattern);
 }
 
 DropPattern PatternSource::at(Phase phase, int iteration) const {

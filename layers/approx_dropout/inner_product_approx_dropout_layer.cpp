@@ -20,6 +20,7 @@ void InnerProductApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const Blo
   shape_.inputs = inputs();
   if (shape_.kind == MaskKind::Tiles) shape_.tile_size = approx_dropout::checked_tile_size(dropout);
   patterns_.Load(dropout, phase_, shape_.width());
+  shape_.tile_order = patterns_.tile_order();
 }
 
 StridedBlocks InnerProductApproxDropoutLayer::biased_outputs() const {
@@ -30,7 +31,7 @@ StridedBlocks InnerProductApproxDropoutLayer::biased_outputs() const {
 }
 
 float InnerProductApproxDropoutLayer::bias_scale() const {
-  return shape_.kind == MaskKind::OutputRows ? static_cast<float>(forward_pattern_.period) : 1.0f;
+  return shape_.kind == MaskKind::OutputRows ? forward_scale_ : 1.0f;
 }
 
 // A ROW OUTPUT pattern's kept rows of W are used in place (leading dimension dp·K).  Skipping
@@ -49,14 +50,15 @@ DropPattern InnerProductApproxDropoutLayer::live_inputs(DropPattern pattern,
 
 void InnerProductApproxDropoutLayer::ProjectInput(Mode mode, const Blob& input, float* y) {
   forward_pattern_ = current_pattern();
+  forward_scale_ = patterns_.scale(phase_, forward_pattern_);
   forward_live_inputs_ = live_inputs(forward_pattern_, input);
-  product().configure(shape_, forward_pattern_, forward_live_inputs_);
+  product().configure(shape_, forward_pattern_, forward_live_inputs_, forward_scale_);
   product().forward(mode, rows(), input.data_on(mode), blobs_[0]->data_on(mode), y);
 }
 
 void InnerProductApproxDropoutLayer::BackpropInput(Mode mode, const float* dy, const Blob& input,
                                                    float* dx, float* dweight) {
-  product().configure(shape_, forward_pattern_, forward_live_inputs_);
+  product().configure(shape_, forward_pattern_, forward_live_inputs_, forward_scale_);
   product().backward(mode, rows(), dy, input.data_on(mode), blobs_[0]->data_on(mode), dx, dweight);
 }
 

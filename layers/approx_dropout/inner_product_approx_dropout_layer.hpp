@@ -7,9 +7,10 @@
 namespace caffe {
 
 // InnerProductApproxDropout: InnerProduct (x [B, K], W [M, K], bias [M]) with approximate random
-// dropout in TRAIN for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file:
-//   ROW, OUTPUT: y = dp · keep ⊙ (x Wᵀ + bias), keep_j = [j mod dp = b];
-//   ROW, INPUT:  y = (dp · keep ⊙ x) Wᵀ + bias;   TILE: y = dp · x (W ⊙ Mask)ᵀ + bias.
+// dropout in TRAIN for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file,
+// with s = 1/(1 − dropout_ratio) (scale: GLOBAL) or dp (PERIOD):
+//   ROW, OUTPUT: y = s · keep ⊙ (x Wᵀ + bias), keep_j = [j mod dp = b];
+//   ROW, INPUT:  y = (s · keep ⊙ x) Wᵀ + bias;   TILE: y = s · x (W ⊙ Mask)ᵀ + bias (TileOrder).
 // Only the kept rows/columns/tiles are computed (MaskedProduct, through InnerProduct's projection
 // hooks); TEST is plain IP.  ROW OUTPUT with dp > 1 marks its top's ColumnPattern (dp, b, M): the
 // next fully connected layer skips the dropped columns.  This layer skips the columns its
@@ -43,7 +44,7 @@ class InnerProductApproxDropoutLayer : public InnerProductLayer {
   void PropagateColumnPattern(const BlobVec& bottom, const BlobVec& top) override;
 
  private:
-  // The outputs the bias reaches and its factor: the kept ones times dp for ROW OUTPUT, else all.
+  // The outputs the bias reaches and its factor: the kept ones times s for ROW OUTPUT, else all.
   StridedBlocks biased_outputs() const;
   float bias_scale() const;
   // The input columns the product reads for the pattern and the bottom's ColumnPattern.
@@ -52,6 +53,7 @@ class InnerProductApproxDropoutLayer : public InnerProductLayer {
   MaskShape shape_;  // kind, M = num_output, K, tile size
   approx_dropout::PatternSource patterns_;
   DropPattern forward_pattern_;      // pattern of the last forward, for backward
+  float forward_scale_ = 1.0f;       // its factor s
   DropPattern forward_live_inputs_;  // live input columns of the last forward
 };
 

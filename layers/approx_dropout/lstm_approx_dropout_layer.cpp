@@ -21,12 +21,14 @@ void LSTMApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& to
   shape_.inputs = input_size();
   shape_.tile_size = tile_size;
   patterns_.Load(dropout, phase_, shape_.width());
+  shape_.tile_order = patterns_.tile_order();
 }
 
 bool LSTMApproxDropoutLayer::BeginMaskedForward() {
   forward_pattern_ = current_pattern();
-  if (!forward_drops()) return false;
-  product_.configure(shape_, forward_pattern_);
+  forward_scale_ = patterns_.scale(phase_, forward_pattern_);
+  if (!forward_masks()) return false;
+  product_.configure(shape_, forward_pattern_, {}, forward_scale_);
   return true;
 }
 
@@ -42,7 +44,7 @@ void LSTMApproxDropoutLayer::ProjectInput(Mode mode, int rows, const float* x, c
 void LSTMApproxDropoutLayer::BackpropInput(Mode mode, int rows, const float* gates_diff,
                                            const float* x, const float* weight, float* x_diff,
                                            float* weight_diff) {
-  if (!forward_drops()) {
+  if (!forward_masks()) {
     LSTMLayer::BackpropInput(mode, rows, gates_diff, x, weight, x_diff, weight_diff);
     return;
   }

@@ -9,9 +9,10 @@
 namespace caffe {
 
 // LSTMApproxDropout: the LSTM with approximate random dropout on its input connections W_xc
-// [4H, D] in TRAIN, for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file:
-//   ROW (drop_side INPUT, also when unset): LSTM(dp · keep ⊙ x), keep_k = [k mod dp = b] over D;
-//   TILE: the LSTM with W_xc replaced by dp · (W_xc ⊙ Mask), tile_size² tiles numbered row-major.
+// [4H, D] in TRAIN, for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file,
+// with s = 1/(1 − dropout_ratio) (scale: GLOBAL) or dp (PERIOD):
+//   ROW (drop_side INPUT, also when unset): LSTM(s · keep ⊙ x), keep_k = [k mod dp = b] over D;
+//   TILE: the LSTM with W_xc replaced by s · (W_xc ⊙ Mask), tile_size² tiles (TileOrder).
 // Only the kept columns/tiles enter the T·N×D by D×4H input product and its two gradient products
 // (MaskedProduct); b_c, W_hc, the recurrence and BPTT are the LSTM's, never
 // dropped.  TEST is the plain LSTM.
@@ -38,15 +39,16 @@ class LSTMApproxDropoutLayer : public LSTMLayer {
                      const float* weight, float* x_diff, float* weight_diff) override;
 
  private:
-  // Takes the pattern for this forward pass and plans its product; false when it keeps
-  // everything (period 1: TEST, or a schedule entry without dropout), where the LSTM's dense
-  // product is the same and cheaper than a planned one.
+  // Takes the pattern and factor for this forward pass and plans its product; false when it
+  // keeps everything unscaled (TEST, or period 1 under PERIOD), where the LSTM's dense product is
+  // the same and cheaper than a planned one.
   bool BeginMaskedForward();
-  bool forward_drops() const { return forward_pattern_.period > 1; }
+  bool forward_masks() const { return forward_pattern_.period > 1 || forward_scale_ != 1.0f; }
 
   MaskShape shape_;  // over W_xc: M = 4H, K = D; InputColumns or Tiles
   approx_dropout::PatternSource patterns_;
   DropPattern forward_pattern_;  // pattern of the last forward, for backward
+  float forward_scale_ = 1.0f;   // its factor s
   MaskedProduct product_;
 };
 

@@ -13,15 +13,19 @@ class HiddenLayer:
     kind: str
     ratio: float = 0.5
     schedule_file: Optional[str] = None
+    scale: Optional[str] = None       # approx_dropout_param.scale (GLOBAL, PERIOD); None: default
+    tile_order: Optional[str] = None  # approx_dropout_param.tile_order for 'tile'; None: default
 
 
 def _inner_product(name: str, bottom: str, width: int, layer: HiddenLayer) -> str:
     body = (f'  inner_product_param {{ num_output: {width} weight_filler {{ type: "xavier" }} '
             f'bias_filler {{ type: "constant" }} }}\n')
     if layer.kind in ("row", "tile"):
-        schedule = f' schedule_file: "{layer.schedule_file}"' if layer.schedule_file else ""
+        options = f' schedule_file: "{layer.schedule_file}"' if layer.schedule_file else ""
+        options += f" scale: {layer.scale}" if layer.scale else ""
+        options += f" tile_order: {layer.tile_order}" if layer.tile_order else ""
         body += (f'  approx_dropout_param {{ pattern: {layer.kind.upper()} '
-                 f'dropout_ratio: {layer.ratio}{schedule} }}\n')
+                 f'dropout_ratio: {layer.ratio}{options} }}\n')
         kind = "InnerProductApproxDropout"
     else:
         kind = "InnerProduct"

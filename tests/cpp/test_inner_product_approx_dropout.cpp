@@ -1,4 +1,5 @@
-// InnerProductApproxDropout against a naive masked reference (explicit mask × dp, double loops),
+// InnerProductApproxDropout against a naive masked reference (explicit mask × s, double loops,
+// s = 1/(1 − p) for scale GLOBAL or dp for PERIOD, tiles in either order),
 // with everything the pattern drops poisoned with NaN so that any read of dropped weights,
 // inputs or output gradients shows up; plus schedule loading and its errors, and GPU = CPU.
 #include <gtest/gtest.h>
@@ -6,6 +7,9 @@
 #include <cmath>
 #include <cstdio>
 #include <limits>
+#include <memory>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -25,6 +29,10 @@ struct Geometry {
   int outputs;  // M
   int inputs;   // K
   int tile = 8;
+  // The layer's settings besides the geometry.
+  TileOrder order = TileOrder::Staggered;
+  ApproxDropoutParameter::Scale scale = ApproxDropoutParameter::GLOBAL;
+  float ratio = 0.5f;  // dropout_ratio
 };
 
 std::string kind_name(MaskKind kind) {
@@ -39,9 +47,28 @@ std::string kind_name(MaskKind kind) {
   return "?";
 }
 
-// Prototxt of the layer under test.
+std::string settings_name(const Geometry& g) {
+  std::string name = kind_name(g.kind);
+  name += g.scale == ApproxDropoutParameter::GLOBAL ? " GLOBAL" : " PERIOD";
+  if (g.kind == MaskKind::Tiles) {
+    name += g.order == TileOrder::Staggered ? " STAGGERED" : " ROW_MAJOR";
+  }
+  return name;
+}
+
+ApproxDropoutParameter::TileOrder proto_order(TileOrder order) {
+  return order == TileOrder::Staggered ? ApproxDropoutParameter::STAGGERED
+                                       : ApproxDropoutParameter::ROW_MAJOR;
+}
+
+// What the kept outputs are multiplied by, from the definition.
+double kept_factor(const Geometry& g, DropPattern p) {
+  return g.scale == ApproxDropoutParameter::PERIOD ? p.period : 1.0 / (1.0 - g.ratio);
+}
+
+// Prototxt of the layer under test; the tile order is written unless `with_order` is false.
 std::string layer_text(const Geometry& g, const std::string& schedule_file = "",
-                       const std::string& extra_ip = "") {
+                       const std::string& extra_ip = "", bool with_order = true) {
   std::string text =
       "name: 'ipad' type: 'InnerProductApproxDropout' "
       "inner_product_param { num_output: " +
@@ -51,6 +78,11 @@ std::string layer_text(const Geometry& g, const std::string& schedule_file = "",
   text += g.kind == MaskKind::Tiles ? "pattern: TILE tile_size: " + std::to_string(g.tile) + " "
                                     : std::string("pattern: ROW ");
   if (g.kind == MaskKind::InputColumns) text += "drop_side: INPUT ";
+  if (g.kind == MaskKind::Tiles && with_order) {
+    text += "tile_order: " + ApproxDropoutParameter::TileOrder_Name(proto_order(g.order)) + " ";
+  }
+  text += "scale: " + ApproxDropoutParameter::Scale_Name(g.scale) +
+          " dropout_ratio: " + std::to_string(g.ratio) + " ";
   if (!schedule_file.empty()) text += "schedule_file: '" + schedule_file + "' ";
   return text + "}";
 }
@@ -68,7 +100,8 @@ bool kept(const Geometry& g, DropPattern p, int j, int k) {
       return k % p.period == p.offset;
     case MaskKind::Tiles: {
       const int tile_cols = (g.inputs + g.tile - 1) / g.tile;
-      return (j / g.tile * tile_cols + k / g.tile) % p.period == p.offset;
+      const int row_step = g.order == TileOrder::RowMajor ? tile_cols : 1;
+      return (j / g.tile * row_step + k / g.tile) % p.period == p.offset;
     }
   }
   return false;
@@ -82,13 +115,13 @@ bool input_kept(const Geometry& g, DropPattern p, int k) {
 }
 
 // The TRAIN formula and its gradients, straight from the definition:
-//   y = dp · x (W ⊙ Mask)ᵀ + c,  c_j = dp · keep_j · bias_j for ROW/OUTPUT, else bias_j.
+//   y = s · x (W ⊙ Mask)ᵀ + c,  c_j = s · keep_j · bias_j for ROW/OUTPUT, else bias_j.
 struct Reference {
   std::vector<double> y, dx, dweight, dbias;
   Reference(const Geometry& g, DropPattern p, int batch, const float* x, const float* weight,
             const float* bias, const float* dy) {
     const int M = g.outputs, K = g.inputs;
-    const double dp = p.period;
+    const double dp = kept_factor(g, p);  // s
     y.assign(static_cast<size_t>(batch) * M, 0.0);
     dx.assign(static_cast<size_t>(batch) * K, 0.0);
     dweight.assign(static_cast<size_t>(M) * K, 0.0);
@@ -134,7 +167,7 @@ void expect_close(double expected, float actual, const std::string& what) {
 void check_against_reference(const Geometry& g, DropPattern pattern, Mode mode,
                              std::vector<int> bottom_shape = {}, const std::string& extra_ip = "",
                              bool bias = true) {
-  const std::string label = kind_name(g.kind) + " M=" + std::to_string(g.outputs) +
+  const std::string label = settings_name(g) + " M=" + std::to_string(g.outputs) +
                             " K=" + std::to_string(g.inputs) + " tile=" + std::to_string(g.tile) +
                             " dp=" + std::to_string(pattern.period) +
                             " b=" + std::to_string(pattern.offset);
@@ -229,10 +262,21 @@ const std::vector<Geometry>& standard_geometries() {
   return geometries;
 }
 
-void check_all_patterns(const Geometry& g, Mode mode) {
-  for (int period : {1, 2, 3, 7}) {
-    for (int offset = 0; offset < period; ++offset) {
-      check_against_reference(g, {period, offset}, mode);
+// Every pattern of periods 1, 2, 3 and 7, under both scalings (at two ratios) and, for TILE,
+// both tile orders.
+void check_all_patterns(const Geometry& geometry, Mode mode) {
+  for (const auto scale : {ApproxDropoutParameter::GLOBAL, ApproxDropoutParameter::PERIOD}) {
+    for (const TileOrder order : {TileOrder::Staggered, TileOrder::RowMajor}) {
+      if (geometry.kind != MaskKind::Tiles && order == TileOrder::RowMajor) continue;
+      Geometry g = geometry;
+      g.scale = scale;
+      g.order = order;
+      g.ratio = scale == ApproxDropoutParameter::GLOBAL ? 0.3f : 0.5f;
+      for (int period : {1, 2, 3, 7}) {
+        for (int offset = 0; offset < period; ++offset) {
+          check_against_reference(g, {period, offset}, mode);
+        }
+      }
     }
   }
 }
@@ -333,7 +377,10 @@ TEST(InnerProductApproxDropoutTest, TestPhaseIsPlainInnerProduct) {
     EXPECT_EQ(as_approx(*layer).current_pattern(), (DropPattern{1, 0}));
     layer->Forward(bottom.ptrs, top.ptrs);
     std::vector<float> dy(y->count(), 0.0f);
-    const Reference ref(g, {1, 0}, 4, x->cpu_data(), layer->blobs()[0]->cpu_data(),
+    // Nothing scaled either: the reference with factor 1 (PERIOD at period 1).
+    Geometry unscaled = g;
+    unscaled.scale = ApproxDropoutParameter::PERIOD;
+    const Reference ref(unscaled, {1, 0}, 4, x->cpu_data(), layer->blobs()[0]->cpu_data(),
                         layer->blobs()[1]->cpu_data(), dy.data());
     for (int i = 0; i < y->count(); ++i) expect_close(ref.y[i], y->cpu_data()[i], "top");
   }
@@ -341,11 +388,14 @@ TEST(InnerProductApproxDropoutTest, TestPhaseIsPlainInnerProduct) {
 
 // ----- schedules -----
 
-std::string write_schedule(const std::string& name, ApproxDropoutParameter::Pattern pattern,
-                           const std::vector<uint32_t>& periods,
-                           const std::vector<uint32_t>& offsets) {
+// A TILE schedule records `order` (none: the field is left out, as in files from before it).
+std::string write_schedule(
+    const std::string& name, ApproxDropoutParameter::Pattern pattern,
+    const std::vector<uint32_t>& periods, const std::vector<uint32_t>& offsets,
+    std::optional<ApproxDropoutParameter::TileOrder> order = ApproxDropoutParameter::STAGGERED) {
   DropoutSchedule schedule;
   schedule.set_pattern(pattern);
+  if (pattern == ApproxDropoutParameter::TILE && order) schedule.set_tile_order(*order);
   schedule.set_target_ratio(0.5f);
   for (uint32_t period : periods) schedule.add_period(period);
   for (uint32_t offset : offsets) schedule.add_offset(offset);
@@ -497,6 +547,180 @@ TEST(InnerProductApproxDropoutTest, InvalidSettingsAreErrors) {
   layer->SetUp(bottom.ptrs, top.ptrs);
   const std::string wide_period = test::error_of([&] { layer->Forward(bottom.ptrs, top.ptrs); });
   EXPECT_NE(wide_period.find("period 46 exceeds the 45"), std::string::npos) << wide_period;
+}
+
+// ----- scaling and tile order -----
+
+// s · Mask [M][K] as the layer applies it at the current step: with W = 1, no bias and x = I_K,
+// row n of y is s · Mask(·, n).
+std::vector<std::vector<double>> scaled_mask(Layer& layer, const Geometry& g) {
+  test::BlobSet bottom, top;
+  Blob* x = bottom.add({g.inputs, g.inputs});
+  top.add({});
+  std::fill(x->mutable_cpu_data(), x->mutable_cpu_data() + x->count(), 0.0f);
+  for (int k = 0; k < g.inputs; ++k) x->mutable_cpu_data()[k * g.inputs + k] = 1.0f;
+  Blob& weight = *layer.blobs()[0];
+  std::fill(weight.mutable_cpu_data(), weight.mutable_cpu_data() + weight.count(), 1.0f);
+  layer.Reshape(bottom.ptrs, top.ptrs);
+  layer.Forward(bottom.ptrs, top.ptrs);
+  std::vector<std::vector<double>> mask(g.outputs, std::vector<double>(g.inputs));
+  for (int j = 0; j < g.outputs; ++j) {
+    for (int k = 0; k < g.inputs; ++k) mask[j][k] = top.ptrs[0]->cpu_data()[k * g.outputs + j];
+  }
+  return mask;
+}
+
+// A layer without bias over `g` following the schedule at `path`, set up.
+std::unique_ptr<Layer> scheduled_layer(const Geometry& g, const std::string& path,
+                                       bool with_order = true) {
+  auto layer = test::make_layer(layer_text(g, path, "bias_term: false", with_order));
+  test::BlobSet bottom, top;
+  bottom.add({1, g.inputs});
+  top.add({});
+  layer->SetUp(bottom.ptrs, top.ptrs);
+  return layer;
+}
+
+TEST(InnerProductApproxDropoutTest, BothScalingsAreUnbiasedOverAnExactSchedule) {
+  // Schedules whose rate is exactly p and whose periods use every offset equally often:
+  // p = 0.5 from 1/3 of period 1 and 2/3 of period 4; p = 0.3 from 0.4 of period 1, 0.6 of 2.
+  struct Exact {
+    float ratio;
+    std::vector<uint32_t> periods, offsets;
+  };
+  const std::vector<Exact> schedules = {
+      {0.5f, {4, 1, 4, 4, 1, 4}, {2, 0, 0, 3, 0, 1}},
+      {0.3f, {2, 1, 2, 1, 2, 2, 1, 2, 1, 2}, {1, 0, 0, 0, 1, 0, 0, 1, 0, 0}},
+  };
+  const std::vector<Geometry> geometries = {{MaskKind::OutputRows, 13, 10},
+                                            {MaskKind::InputColumns, 13, 10},
+                                            {MaskKind::Tiles, 13, 10, 3, TileOrder::Staggered},
+                                            {MaskKind::Tiles, 13, 10, 3, TileOrder::RowMajor}};
+  for (const Exact& exact : schedules) {
+    for (Geometry g : geometries) {
+      for (const auto scale : {ApproxDropoutParameter::GLOBAL, ApproxDropoutParameter::PERIOD}) {
+        g.scale = scale;
+        g.ratio = exact.ratio;
+        SCOPED_TRACE(settings_name(g) + " p=" + std::to_string(exact.ratio));
+        const auto pattern =
+            g.kind == MaskKind::Tiles ? ApproxDropoutParameter::TILE : ApproxDropoutParameter::ROW;
+        const std::string path =
+            write_schedule("exact", pattern, exact.periods, exact.offsets, proto_order(g.order));
+        auto layer = scheduled_layer(g, path);
+        std::vector<std::vector<double>> mean(g.outputs, std::vector<double>(g.inputs, 0.0));
+        const int length = static_cast<int>(exact.periods.size());
+        for (int iteration = 0; iteration < length; ++iteration) {
+          layer->set_step(iteration, iteration);
+          const DropPattern p{static_cast<int>(exact.periods[iteration]),
+                              static_cast<int>(exact.offsets[iteration])};
+          const auto mask = scaled_mask(*layer, g);
+          for (int j = 0; j < g.outputs; ++j) {
+            for (int k = 0; k < g.inputs; ++k) {
+              // Each step applies the definition's factor to the kept weights only.
+              const double expected = kept(g, p, j, k) ? kept_factor(g, p) : 0.0;
+              ASSERT_NEAR(mask[j][k], expected, 1e-5) << "iteration " << iteration;
+              mean[j][k] += mask[j][k] / length;
+            }
+          }
+        }
+        for (int j = 0; j < g.outputs; ++j) {
+          for (int k = 0; k < g.inputs; ++k) {
+            EXPECT_NEAR(mean[j][k], 1.0, 1e-6) << "weight (" << j << ", " << k << ")";
+          }
+        }
+        std::remove(path.c_str());
+      }
+    }
+  }
+}
+
+TEST(InnerProductApproxDropoutTest, StaggeredTileRowsKeepDifferentColumns) {
+  // 64 x 64 with tiles of 8: 8 x 8 tiles, and every period that divides 8.
+  for (const int period : {2, 4, 8}) {
+    for (int offset = 0; offset < period; ++offset) {
+      SCOPED_TRACE("dp=" + std::to_string(period) + " b=" + std::to_string(offset));
+      const Geometry staggered{MaskKind::Tiles, 64, 64, 8, TileOrder::Staggered};
+      const Geometry row_major{MaskKind::Tiles, 64, 64, 8, TileOrder::RowMajor};
+      // The kept tile columns of each tile row, read from the layer's mask.
+      const auto kept_columns = [&](const Geometry& g) {
+        auto layer = test::make_layer(layer_text(g, "", "bias_term: false"));
+        as_approx(*layer).set_fixed_pattern(period, offset);
+        test::BlobSet bottom, top;
+        bottom.add({1, g.inputs});
+        top.add({});
+        layer->SetUp(bottom.ptrs, top.ptrs);
+        const auto mask = scaled_mask(*layer, g);
+        std::vector<std::set<int>> columns(8);
+        for (int r = 0; r < 8; ++r) {
+          for (int c = 0; c < 8; ++c) {
+            if (mask[r * 8][c * 8] != 0.0) columns[r].insert(c);
+          }
+        }
+        return columns;
+      };
+      const auto columns = kept_columns(staggered);
+      for (int r = 0; r < 8; ++r) {
+        EXPECT_EQ(columns[r].size(), 8u / period) << "tile row " << r;
+        // Any `period` consecutive tile rows keep pairwise different columns, together all.
+        for (int other = r + 1; other < std::min(8, r + period); ++other) {
+          for (int c : columns[r]) EXPECT_EQ(columns[other].count(c), 0u) << r << " " << other;
+        }
+      }
+      // The old numbering keeps the same columns in every tile row (input-block dropout).
+      const auto old_columns = kept_columns(row_major);
+      for (int r = 1; r < 8; ++r) EXPECT_EQ(old_columns[r], old_columns[0]) << "tile row " << r;
+    }
+  }
+  // The product stays exact where the staggering wraps over uneven grids.
+  for (const DropPattern p : {DropPattern{2, 1}, DropPattern{4, 3}, DropPattern{8, 5}}) {
+    check_against_reference({MaskKind::Tiles, 64, 64, 8}, p, Mode::CPU);
+    check_against_reference({MaskKind::Tiles, 45, 64, 8}, p, Mode::CPU);
+  }
+}
+
+TEST(InnerProductApproxDropoutTest, ScheduleFilesKeepTheirTileOrder) {
+  const std::vector<uint32_t> periods = {2}, offsets = {1};
+  Geometry g{MaskKind::Tiles, 16, 16, 4};
+  // A file from before tile_order, read by a layer that does not set it: ROW_MAJOR.
+  std::string path =
+      write_schedule("old", ApproxDropoutParameter::TILE, periods, offsets, std::nullopt);
+  auto layer = scheduled_layer(g, path, /*with_order=*/false);
+  EXPECT_EQ(as_approx(*layer).mask_shape().tile_order, TileOrder::RowMajor);
+  g.order = TileOrder::RowMajor;
+  EXPECT_EQ(scaled_mask(*layer, g)[0][0], 0.0);  // tile (0, 0) is even: dropped for b = 1
+  EXPECT_EQ(scaled_mask(*layer, g)[4][4], 2.0);  // tile (1, 1) is 5: kept, times 1/(1 - 0.5)
+  // The same file under an explicit STAGGERED layer is an error naming both and the command.
+  g.order = TileOrder::Staggered;
+  std::string error = setup_error(layer_text(g, path), TRAIN, 16);
+  EXPECT_NE(error.find("numbered ROW_MAJOR but the layer sets tile_order: STAGGERED"),
+            std::string::npos)
+      << error;
+  EXPECT_NE(error.find("--tile-order staggered"), std::string::npos) << error;
+  std::remove(path.c_str());
+  // A file that records STAGGERED is followed by a layer that does not set the order.
+  path = write_schedule("new", ApproxDropoutParameter::TILE, periods, offsets,
+                        ApproxDropoutParameter::STAGGERED);
+  layer = scheduled_layer(g, path, /*with_order=*/false);
+  EXPECT_EQ(as_approx(*layer).mask_shape().tile_order, TileOrder::Staggered);
+  EXPECT_EQ(scaled_mask(*layer, g)[0][4], 2.0);  // tile (0, 1): 0 + 1 is odd
+  EXPECT_EQ(scaled_mask(*layer, g)[4][4], 0.0);  // tile (1, 1): 1 + 1 is even
+  std::remove(path.c_str());
+}
+
+TEST(InnerProductApproxDropoutTest, GlobalScaleNeedsARatioBelowOne) {
+  Geometry g{MaskKind::OutputRows, 45, 37};
+  for (const float ratio : {1.0f, -0.25f}) {
+    g.ratio = ratio;
+    const std::string path = write_schedule("ratio", ApproxDropoutParameter::ROW, {2}, {0});
+    const std::string error = setup_error(layer_text(g, path));
+    EXPECT_NE(error.find("dropout_ratio must be in [0, 1)"), std::string::npos) << error;
+    // PERIOD does not use the ratio, and TEST scales nothing.
+    g.scale = ApproxDropoutParameter::PERIOD;
+    EXPECT_EQ(setup_error(layer_text(g, path)), "");
+    g.scale = ApproxDropoutParameter::GLOBAL;
+    EXPECT_EQ(setup_error(layer_text(g, path), TEST), "");
+    std::remove(path.c_str());
+  }
 }
 
 // ----- GPU -----

@@ -1,5 +1,6 @@
 // LSTMApproxDropout against a plain LSTM given the masked problem explicitly: ROW feeds it
-// dp · mask ⊙ x, TILE gives it W_xc replaced by dp · (W_xc ⊙ Mask).  Everything the pattern drops
+// s · mask ⊙ x, TILE gives it W_xc replaced by s · (W_xc ⊙ Mask), s = 1/(1 − p) (scale: GLOBAL)
+// or dp (PERIOD), tiles in either order.  Everything the pattern drops
 // is poisoned with NaN in the layer under test, so any read of a dropped input or weight shows up.
 // Plus gradient checks, TEST = LSTM, schedule loading and its errors, and GPU = CPU.
 #include <gtest/gtest.h>
@@ -28,6 +29,9 @@ enum class Kind { Row, Tile };
 struct Dims {
   int T, N, D, H;
   int tile = 4;
+  // The layer's settings besides the geometry (dropout_ratio 0.5).
+  ApproxDropoutParameter::Scale scale = ApproxDropoutParameter::GLOBAL;
+  TileOrder order = TileOrder::Staggered;
   int gates() const { return 4 * H; }
   int tiles() const { return (gates() + tile - 1) / tile * ((D + tile - 1) / tile); }
 };
@@ -35,6 +39,23 @@ struct Dims {
 const Dims kDims{4, 3, 10, 5};
 
 std::string kind_name(Kind kind) { return kind == Kind::Row ? "ROW" : "TILE"; }
+
+std::string settings_name(Kind kind, const Dims& d) {
+  std::string name = kind_name(kind);
+  name += d.scale == ApproxDropoutParameter::GLOBAL ? " GLOBAL" : " PERIOD";
+  if (kind == Kind::Tile) name += d.order == TileOrder::Staggered ? " STAGGERED" : " ROW_MAJOR";
+  return name;
+}
+
+ApproxDropoutParameter::TileOrder proto_order(TileOrder order) {
+  return order == TileOrder::Staggered ? ApproxDropoutParameter::STAGGERED
+                                       : ApproxDropoutParameter::ROW_MAJOR;
+}
+
+// What the kept inputs (ROW) or weights (TILE) are multiplied by, from the definition.
+float kept_factor(const Dims& d, DropPattern p) {
+  return d.scale == ApproxDropoutParameter::PERIOD ? static_cast<float>(p.period) : 2.0f;
+}
 
 std::string recurrent_text(const Dims& d, bool expose) {
   return "recurrent_param { num_output: " + std::to_string(d.H) +
@@ -50,6 +71,10 @@ std::string approx_text(Kind kind, const Dims& d, bool expose, const std::string
   if (body.empty()) {
     body =
         kind == Kind::Row ? "pattern: ROW " : "pattern: TILE tile_size: " + std::to_string(d.tile);
+    if (kind == Kind::Tile) {
+      body += " tile_order: " + ApproxDropoutParameter::TileOrder_Name(proto_order(d.order));
+    }
+    body += " dropout_ratio: 0.5 scale: " + ApproxDropoutParameter::Scale_Name(d.scale);
     if (!schedule.empty()) body += " schedule_file: '" + schedule + "'";
   }
   return "name: 'lstmad' type: 'LSTMApproxDropout' " + recurrent_text(d, expose) +
@@ -68,7 +93,8 @@ LSTMApproxDropoutLayer& as_approx(Layer& layer) {
 bool weight_kept(Kind kind, const Dims& d, DropPattern p, int j, int k) {
   if (kind == Kind::Row) return k % p.period == p.offset;
   const int tile_cols = (d.D + d.tile - 1) / d.tile;
-  return (j / d.tile * tile_cols + k / d.tile) % p.period == p.offset;
+  const int row_step = d.order == TileOrder::RowMajor ? tile_cols : 1;
+  return (j / d.tile * row_step + k / d.tile) % p.period == p.offset;
 }
 bool input_kept(Kind kind, DropPattern p, int k) {
   return kind == Kind::Tile || k % p.period == p.offset;
@@ -124,7 +150,7 @@ void copy_data(const Blob& from, Blob& to) {
 }
 
 // The plain LSTM given the masked problem of `approx` (set up, not yet run) for `pattern`:
-// the same bottoms with x → dp · mask ⊙ x (ROW), the same weights with W_xc → dp · (W_xc ⊙ Mask)
+// the same bottoms with x → s · mask ⊙ x (ROW), the same weights with W_xc → s · (W_xc ⊙ Mask)
 // (TILE).
 std::unique_ptr<LayerRun> masked_reference(LayerRun& approx, Kind kind, DropPattern pattern) {
   const Dims& d = approx.d;
@@ -136,17 +162,17 @@ std::unique_ptr<LayerRun> masked_reference(LayerRun& approx, Kind kind, DropPatt
   for (size_t j = 0; j < approx.layer->blobs().size(); ++j) {
     copy_data(approx.param(j), ref->param(j));
   }
-  const float dp = static_cast<float>(pattern.period);
+  const float s = kept_factor(d, pattern);
   if (kind == Kind::Row) {
     float* x = ref->bottom.ptrs[0]->mutable_cpu_data();
     for (int i = 0; i < ref->bottom.ptrs[0]->count(); ++i) {
-      x[i] *= input_kept(kind, pattern, i % d.D) ? dp : 0.0f;
+      x[i] *= input_kept(kind, pattern, i % d.D) ? s : 0.0f;
     }
   } else {
     float* w = ref->param(0).mutable_cpu_data();
     for (int j = 0; j < d.gates(); ++j) {
       for (int k = 0; k < d.D; ++k) {
-        w[j * d.D + k] *= weight_kept(kind, d, pattern, j, k) ? dp : 0.0f;
+        w[j * d.D + k] *= weight_kept(kind, d, pattern, j, k) ? s : 0.0f;
       }
     }
   }
@@ -166,7 +192,7 @@ void expect_close(double expected, float actual, const std::string& what) {
 // backward, and compares every output and gradient with the masked reference.
 void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode mode,
                              const Dims& d = kDims) {
-  SCOPED_TRACE(kind_name(kind) + " dp=" + std::to_string(pattern.period) +
+  SCOPED_TRACE(settings_name(kind, d) + " dp=" + std::to_string(pattern.period) +
                " b=" + std::to_string(pattern.offset) + (expose ? " expose_hidden" : ""));
   LayerRun approx(approx_text(kind, d, expose), d, expose);
   as_approx(*approx.layer).set_fixed_pattern(pattern.period, pattern.offset);
@@ -212,18 +238,18 @@ void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode m
   set_mode(Mode::CPU);
   ref->backward();
 
-  // dL/dx = dp · mask ⊙ (dL/dx') for ROW; TILE leaves x alone.
-  const float dp = static_cast<float>(pattern.period);
+  // dL/dx = s · mask ⊙ (dL/dx') for ROW; TILE leaves x alone.
+  const float s = kept_factor(d, pattern);
   const float* ref_dx = ref->bottom.ptrs[0]->cpu_diff();
   for (int i = 0; i < x.count(); ++i) {
     const std::string what = "x diff " + std::to_string(i);
     if (!input_kept(kind, pattern, i % d.D)) {
       EXPECT_EQ(x.cpu_diff()[i], 0.0f) << what << " of a dropped input";
     } else {
-      expect_close((kind == Kind::Row ? dp : 1.0f) * ref_dx[i], x.cpu_diff()[i], what);
+      expect_close((kind == Kind::Row ? s : 1.0f) * ref_dx[i], x.cpu_diff()[i], what);
     }
   }
-  // dL/dW_xc = dp · Mask ⊙ (dL/dW') for TILE, Mask ⊙ (dL/dW') for ROW (whose dropped columns see
+  // dL/dW_xc = s · Mask ⊙ (dL/dW') for TILE, Mask ⊙ (dL/dW') for ROW (whose dropped columns see
   // zero input); dropped weights are not touched.
   const float* ref_dw = ref->param(0).cpu_diff();
   for (int j = 0; j < d.gates(); ++j) {
@@ -231,7 +257,7 @@ void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode m
       const float actual = approx.param(0).cpu_diff()[j * d.D + k];
       const std::string what = "W_xc diff (" + std::to_string(j) + ", " + std::to_string(k) + ")";
       if (weight_kept(kind, d, pattern, j, k)) {
-        expect_close(kPrefilledParamDiff + (kind == Kind::Tile ? dp : 1.0f) * ref_dw[j * d.D + k],
+        expect_close(kPrefilledParamDiff + (kind == Kind::Tile ? s : 1.0f) * ref_dw[j * d.D + k],
                      actual, what);
       } else {
         EXPECT_EQ(actual, kPrefilledParamDiff) << what << " of a dropped weight was touched";
@@ -252,11 +278,20 @@ void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode m
   }
 }
 
+// Every pattern of periods 1, 2, 3 and 7, under both scalings and (TILE) both tile orders.
 void check_all_patterns(Kind kind, Mode mode) {
-  for (bool expose : {false, true}) {
-    for (int period : {1, 2, 3, 7}) {
-      for (int offset = 0; offset < period; ++offset) {
-        check_against_reference(kind, {period, offset}, expose, mode);
+  for (const auto scale : {ApproxDropoutParameter::GLOBAL, ApproxDropoutParameter::PERIOD}) {
+    for (const TileOrder order : {TileOrder::Staggered, TileOrder::RowMajor}) {
+      if (kind == Kind::Row && order == TileOrder::RowMajor) continue;  // no tiles
+      Dims d = kDims;
+      d.scale = scale;
+      d.order = order;
+      for (bool expose : {false, true}) {
+        for (int period : {1, 2, 3, 7}) {
+          for (int offset = 0; offset < period; ++offset) {
+            check_against_reference(kind, {period, offset}, expose, mode, d);
+          }
+        }
       }
     }
   }
@@ -374,11 +409,13 @@ TEST(LSTMApproxDropoutTest, TestPhaseIsPlainLstm) {
 
 // ----- schedules -----
 
+// A TILE schedule records the tile order of kDims (the layer's).
 std::string write_schedule(const std::string& name, Kind kind, const std::vector<uint32_t>& periods,
                            const std::vector<uint32_t>& offsets) {
   DropoutSchedule schedule;
   schedule.set_pattern(kind == Kind::Row ? ApproxDropoutParameter::ROW
                                          : ApproxDropoutParameter::TILE);
+  if (kind == Kind::Tile) schedule.set_tile_order(proto_order(kDims.order));
   schedule.set_target_ratio(0.5f);
   for (uint32_t period : periods) schedule.add_period(period);
   for (uint32_t offset : offsets) schedule.add_offset(offset);

@@ -401,3 +401,106 @@ def test_default_max_period_bounds_the_scaling(ratio: float, expected: int) -> N
     distribution = approx_dropout.search_distribution(ratio)
     assert len(distribution) == period
     assert abs(approx_dropout.achieved_rate(distribution) - ratio) < 0.01
+
+
+# ---------------------------------------------------------------------------------------------
+# Scaling and tile order.
+
+_Param = caffe_pb2.ApproxDropoutParameter
+
+
+def test_period_scale_warning_names_the_factor() -> None:
+    limit = approx_dropout.PERIOD_SCALE_LIMIT
+    assert limit == 8
+    assert approx_dropout.period_scale_warning(limit, _Param.PERIOD) is None
+    assert approx_dropout.period_scale_warning(64, _Param.GLOBAL) is None
+    message = approx_dropout.period_scale_warning(16, _Param.PERIOD)
+    assert "largest period is 16" in message and "up to 16x" in message and "8x" in message
+    assert "scale: GLOBAL" in message and "--max-period 8" in message
+    assert "a layer with scale: PERIOD" in approx_dropout.period_scale_warning(9, None)
+
+
+def test_make_schedule_warns_beyond_the_limit_under_period_only(
+        recwarn: pytest.WarningsRecorder) -> None:
+    with pytest.warns(RuntimeWarning, match="largest period is 16.*up to 16x, beyond the 8x"):
+        approx_dropout.make_schedule(0.5, 16, 2000, scale="period")
+    with pytest.warns(RuntimeWarning, match="a layer with scale: PERIOD"):
+        approx_dropout.make_schedule(0.5, 16, 2000)  # scale unknown
+    recwarn.clear()
+    approx_dropout.make_schedule(0.5, 16, 2000, scale="global")
+    approx_dropout.make_schedule(0.5, 8, 2000, scale="period")  # at the limit
+    assert not [w for w in recwarn if "largest period" in str(w.message)]
+    # The period the sequence uses counts, not N: one iteration draws only period 1 or 2 here.
+    schedule = approx_dropout.make_schedule(0.3, 2, 1, scale="period")
+    assert max(schedule.period) <= 2
+
+
+def test_cli_prints_the_period_warning(capsys: pytest.CaptureFixture[str]) -> None:
+    repo = pathlib.Path(__file__).resolve().parents[2]
+    package_root = pathlib.Path(approx_dropout.__file__).parents[2]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(package_root)] + sys.path))
+    command = [sys.executable, "-m", "caffe.approx_dropout", "--ratio", "0.5", "--iterations",
+               "500", "--max-period", "64"]
+    result = subprocess.run(command + ["--scale", "period"], capture_output=True, text=True,
+                            env=env, cwd=repo, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "largest period is" in result.stderr and "beyond the 8x" in result.stderr
+    assert "largest period " in result.stdout  # the summary line
+    result = subprocess.run(command + ["--scale", "global"], capture_output=True, text=True,
+                            env=env, cwd=repo, check=False)
+    assert result.returncode == 0 and "beyond the 8x" not in result.stderr
+
+
+def test_net_mode_warns_for_period_layers_only(tmp_path: pathlib.Path,
+                                               recwarn: pytest.WarningsRecorder) -> None:
+    def net(scale: str) -> pathlib.Path:
+        return _write_net(tmp_path, f"""
+layer {{ name: "in" type: "Input" top: "x" input_param {{ shape {{ dim: 2 dim: 100 }} }} }}
+layer {{ name: "fc" type: "InnerProductApproxDropout" bottom: "x" top: "fc"
+  inner_product_param {{ num_output: 100 }}
+  approx_dropout_param {{ scale: {scale} schedule_file: "fc.schedule" }} }}
+""")
+    with pytest.warns(RuntimeWarning, match="this layer \\(scale: PERIOD\\).*up to"):
+        approx_dropout.schedules_for_net(str(net("PERIOD")), 1000, max_period=32, echo=None)
+    recwarn.clear()
+    approx_dropout.schedules_for_net(str(net("GLOBAL")), 1000, max_period=32, echo=None)
+    assert not [w for w in recwarn if "largest period" in str(w.message)]
+
+
+def test_tile_schedules_record_their_tile_order(tmp_path: pathlib.Path) -> None:
+    staggered = approx_dropout.make_schedule(0.5, 4, 10, pattern="tile")
+    assert staggered.HasField("tile_order") and staggered.tile_order == _Param.STAGGERED
+    old = approx_dropout.make_schedule(0.5, 4, 10, pattern="tile", tile_order="row-major")
+    assert old.HasField("tile_order") and old.tile_order == _Param.ROW_MAJOR
+    assert not approx_dropout.make_schedule(0.5, 4, 10).HasField("tile_order")  # ROW
+    with pytest.raises(ScheduleError, match="unknown tile order"):
+        approx_dropout.make_schedule(0.5, 4, 10, pattern="tile", tile_order="diagonal")
+    # A file from before the field reads as ROW_MAJOR, and --show says so.
+    path = tmp_path / "old.schedule"
+    legacy = caffe_pb2.DropoutSchedule(pattern=_Param.TILE, max_period=2, period=[2], offset=[1])
+    approx_dropout.write_schedule(legacy, path)
+    assert "TILE (ROW_MAJOR)" in approx_dropout.format_summary(approx_dropout.read_schedule(path))
+    assert "TILE (STAGGERED)" in approx_dropout.format_summary(staggered)
+
+
+def test_net_mode_writes_the_layers_tile_order(tmp_path: pathlib.Path) -> None:
+    net = _write_net(tmp_path, """
+layer { name: "in" type: "Input" top: "x" input_param { shape { dim: 2 dim: 40 } } }
+layer { name: "new" type: "InnerProductApproxDropout" bottom: "x" top: "a"
+  inner_product_param { num_output: 40 }
+  approx_dropout_param { pattern: TILE tile_size: 8 schedule_file: "new.schedule" } }
+layer { name: "old" type: "InnerProductApproxDropout" bottom: "x" top: "b"
+  inner_product_param { num_output: 40 }
+  approx_dropout_param { pattern: TILE tile_size: 8 tile_order: ROW_MAJOR
+                         schedule_file: "old.schedule" } }
+""")
+    approx_dropout.schedules_for_net(str(net), 50, echo=None)
+    assert approx_dropout.read_schedule(tmp_path / "new.schedule").tile_order == _Param.STAGGERED
+    assert approx_dropout.read_schedule(tmp_path / "old.schedule").tile_order == _Param.ROW_MAJOR
+
+
+def test_net_mode_rejects_single_layer_options(tmp_path: pathlib.Path) -> None:
+    net = _write_net(tmp_path, NET)
+    for option in (["--tile-order", "row-major"], ["--scale", "period"]):
+        with pytest.raises(SystemExit):
+            approx_dropout.main(["--net", str(net), "--iterations", "10"] + option)

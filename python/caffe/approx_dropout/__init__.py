@@ -1,7 +1,8 @@
 """Pattern-schedule generator for Approximate Random Dropout (Song et al., arXiv 1805.08939).
 
-An approximate-dropout layer keeps unit j (ROW) or tile t (TILE) iff ``j mod dp == b`` for the
-iteration's pattern (period dp, offset b), read from a binary ``DropoutSchedule`` file indexed by
+An approximate-dropout layer keeps unit j (ROW) iff ``j mod dp == b`` for the iteration's
+pattern (period dp, offset b), or tile (r, c) (TILE) iff ``(r + c) mod dp == b`` (STAGGERED;
+ROW_MAJOR numbers them r C + c), read from a binary ``DropoutSchedule`` file indexed by
 solver iteration.  This package writes those files:
 
 * ``algorithm``: the paper's Algorithm 1 (a high-entropy distribution over periods 1..N whose
@@ -21,10 +22,10 @@ Usage
 from __future__ import annotations
 
 from .algorithm import (DEFAULT_LAMBDA1, DEFAULT_LEARNING_RATE, DEFAULT_MAX_STEPS, DEFAULT_SEED,
-                        DEFAULT_THRESHOLD, MAX_DEFAULT_PERIOD, RATE_TOLERANCE, ScheduleError,
-                        achieved_rate, check_ratio, default_max_period, drop_rates, entropy,
-                        layer_seed, make_schedule, period_counts, search_distribution,
-                        unfold_schedule)
+                        DEFAULT_THRESHOLD, MAX_DEFAULT_PERIOD, PERIOD_SCALE_LIMIT, RATE_TOLERANCE,
+                        ScheduleError, achieved_rate, check_ratio, default_max_period, drop_rates,
+                        entropy, layer_seed, make_schedule, period_counts, period_scale_warning,
+                        search_distribution, unfold_schedule)
 from .cli import build_parser, main
 from .planning import APPROX_LAYER_TYPES, LayerPlan, plan_net, schedules_for_net
 from .schedule_io import (ScheduleSummary, format_summary, read_schedule, summarize,
@@ -32,9 +33,10 @@ from .schedule_io import (ScheduleSummary, format_summary, read_schedule, summar
 
 __all__ = [
     "APPROX_LAYER_TYPES", "DEFAULT_LAMBDA1", "DEFAULT_LEARNING_RATE", "DEFAULT_MAX_STEPS",
-    "DEFAULT_SEED", "DEFAULT_THRESHOLD", "MAX_DEFAULT_PERIOD", "RATE_TOLERANCE", "LayerPlan",
+    "DEFAULT_SEED", "DEFAULT_THRESHOLD", "MAX_DEFAULT_PERIOD", "PERIOD_SCALE_LIMIT",
+    "RATE_TOLERANCE", "LayerPlan",
     "ScheduleError", "ScheduleSummary", "achieved_rate", "build_parser", "check_ratio",
     "default_max_period", "drop_rates", "entropy", "format_summary", "layer_seed", "main",
-    "make_schedule", "period_counts", "plan_net", "read_schedule", "schedules_for_net",
+    "make_schedule", "period_counts", "period_scale_warning", "plan_net", "read_schedule", "schedules_for_net",
     "search_distribution", "summarize", "unfold_schedule", "write_schedule",
 ]

@@ -1,7 +1,8 @@
 """The paper's Algorithm 1 (Song et al., arXiv 1805.08939): search, counts, unfolding, schedules.
 
-An approximate-dropout layer keeps unit j (ROW) or tile t (TILE) iff ``j mod dp == b`` for the
-iteration's pattern (period dp, offset b).  Period i drops a fraction (i-1)/i, so the mix of
+An approximate-dropout layer keeps unit j (ROW) iff ``j mod dp == b`` for the iteration's
+pattern (period dp, offset b), and tile (r, c) (TILE) iff ``(r + c) mod dp == b`` (tile_order
+STAGGERED) or ``(r C + c) mod dp == b`` (ROW_MAJOR, over C tile columns).  Period i drops a fraction (i-1)/i, so the mix of
 periods sets the dropout rate and the number of distinct patterns sets how many different
 sub-models training visits.  Algorithm 1:
 
@@ -34,9 +35,12 @@ Defaults and why
   steps only raise the entropy (at most a few thousand steps, under 0.5 s, for N <= 64).
   ``max_steps = 100000`` (about 2 s) guards the loop.
 * ``max_period = ceil(2 / (1 - p))`` (p = 0.3: 3, 0.5: 4, 0.7: 7; at most 16), capped by the
-  layer width (units for ROW, tiles for TILE).  A kept unit is scaled by its iteration's period,
-  so this bounds the scaling at twice standard dropout's mean 1/(1 - p), and (N-1)/N >= (1+p)/2
-  keeps every target reachable.  See default_max_period for the measurement behind it.
+  layer width (units for ROW, tiles for TILE); (N-1)/N >= (1+p)/2 keeps every target reachable.
+  Under scale: PERIOD a kept unit is multiplied by its iteration's period, so N bounds that
+  factor at twice standard dropout's 1/(1 - p); beyond PERIOD_SCALE_LIMIT = 8 the generator
+  warns.  Under scale: GLOBAL (the layers' default) the factor is 1/(1 - p) whatever N, and
+  training no longer diverges at large N, but accuracy still falls as N grows (measured on the
+  MNIST MLP at 1,500 iterations, docs/reproduction.md), so the default N is the same for both.
 
 Effect on accuracy
 ------------------
@@ -48,9 +52,9 @@ Bernoulli dropout's regulariser; the paper makes this point when motivating the 
 A larger N raises the entropy further (p = 0.5: 1.38 nats at N = 4, 1.94 at N = 8, 2.31 at
 N = 16) but the maximum-entropy mix turns bimodal: some iterations drop nothing (period 1) and
 the rest drop heavily with survivors scaled by up to N, whereas Bernoulli dropout drops close to
-p every iteration.  Past about 2/(1-p) the scaling destabilises SGD (measured on the MNIST MLP:
-N = 16 diverged at lr 0.01 where N = 4 matched standard dropout), so the default stops there;
-raise ``--max-period`` only with a lower learning rate.
+p every iteration.  Under scale: PERIOD, past about 2/(1-p) the scaling destabilises SGD
+(the MNIST MLP diverged at N = 16 and 64), so the default stops there; under scale: GLOBAL large
+N trains, but less accurately than the default N after the same number of iterations.
 
 The search and unfolding use only numpy; make_schedule packs a ``caffe_pb2.DropoutSchedule``.
 """
@@ -74,6 +78,9 @@ MAX_DEFAULT_PERIOD = 16
 DEFAULT_SEED = 0
 # The generator warns when the searched rate misses the target by more than this.
 RATE_TOLERANCE = 0.01
+# The generator warns when a schedule's largest period would scale kept activations by more than
+# this under scale: PERIOD (the MNIST MLP diverged at N = 16 and 64 with PERIOD scaling).
+PERIOD_SCALE_LIMIT = 8
 
 _ApproxParam = caffe_pb2.ApproxDropoutParameter
 
@@ -83,14 +90,17 @@ class ScheduleError(ValueError):
 
 
 def default_max_period(ratio: float) -> int:
-    """N = ceil(2 / (1 - ratio)), capped at MAX_DEFAULT_PERIOD.
+    """N = ceil(2 / (1 - ratio)), capped at MAX_DEFAULT_PERIOD, for either scale.
 
-    A kept unit is scaled by its iteration's period dp, so N bounds the activation scaling at
-    twice standard dropout's mean scaling 1/(1 - p) — and (N-1)/N >= (1+p)/2 > p, so the target
-    is always reachable.  A large N raises the entropy but makes SGD unstable: with N = 16 at
-    p = 0.5, 38% of iterations drop nothing and the rest scale the survivors by up to 16x per
-    layer; the MNIST MLP (lr 0.01, momentum 0.9) then reached a test loss of 14.8 after 60
-    iterations where standard dropout had 0.51, while N = 4 trained like standard dropout.
+    Under scale: PERIOD a kept unit is scaled by its iteration's period dp, so N bounds the
+    activation scaling at twice standard dropout's mean scaling 1/(1 - p) — and
+    (N-1)/N >= (1+p)/2 > p, so the target is always reachable.  Under GLOBAL, N = 16 and 64
+    trained but lost 0.4 and 1.4 points against this N on the MNIST MLP (p = 0.5, 1,500
+    iterations), so the default is the same.  A large N raises the entropy, but under PERIOD it
+    makes SGD unstable: with N = 16 at p = 0.5, 38% of iterations drop nothing and the rest
+    scale the survivors by up to 16x per layer; the MNIST MLP (lr 0.01, momentum 0.9) then
+    reached a test loss of 14.8 after 60 iterations where standard dropout had 0.51, while N = 4
+    trained like standard dropout.
     """
     if not 0.0 < ratio < 1.0:
         raise ScheduleError(f"dropout ratio {ratio} must be in (0, 1)")
@@ -259,6 +269,40 @@ def _capped_period(max_period: int, width: Optional[int]) -> int:
     return min(max_period, width)
 
 
+def _scale_value(scale: Union[str, int, None]) -> Optional[int]:
+    if scale is None or isinstance(scale, int):
+        return scale
+    try:
+        return _ApproxParam.Scale.Value(scale.upper())
+    except ValueError:
+        raise ScheduleError(f"unknown scale '{scale}': use global or period") from None
+
+
+def _tile_order_value(order: Union[str, int]) -> int:
+    if isinstance(order, int):
+        return order
+    try:
+        return _ApproxParam.TileOrder.Value(order.upper().replace("-", "_"))
+    except ValueError:
+        raise ScheduleError(f"unknown tile order '{order}': use staggered or row-major") from None
+
+
+def period_scale_warning(largest_period: int, scale: Optional[int]) -> Optional[str]:
+    """The warning for a schedule whose largest period exceeds PERIOD_SCALE_LIMIT, or None.
+
+    scale is the layer's ApproxDropoutParameter.Scale value, None when unknown (a schedule
+    generated for no particular layer): GLOBAL layers are never warned about.
+    """
+    if largest_period <= PERIOD_SCALE_LIMIT or scale == _ApproxParam.GLOBAL:
+        return None
+    who = "this layer (scale: PERIOD)" if scale == _ApproxParam.PERIOD else \
+        "a layer with scale: PERIOD"
+    return (f"the schedule's largest period is {largest_period}: {who} multiplies the kept "
+            f"activations by up to {largest_period}x, beyond the {PERIOD_SCALE_LIMIT}x past which "
+            "training diverged on the MNIST MLP; use scale: GLOBAL (constant 1/(1 - p)) or "
+            f"--max-period {PERIOD_SCALE_LIMIT}")
+
+
 def _warn_if_rate_missed(rate: float, ratio: float) -> None:
     if abs(rate - ratio) > RATE_TOLERANCE:
         warnings.warn(f"achieved rate {rate:.4f} misses the target {ratio} by more than "
@@ -271,14 +315,20 @@ def make_schedule(ratio: float, max_period: int, iterations: int, *,
                   lambda1: float = DEFAULT_LAMBDA1, lambda2: Optional[float] = None,
                   lr: float = DEFAULT_LEARNING_RATE, threshold: float = DEFAULT_THRESHOLD,
                   max_steps: int = DEFAULT_MAX_STEPS, width: Optional[int] = None,
-                  tile_size: Optional[int] = None,
-                  layer_name: Optional[str] = None) -> caffe_pb2.DropoutSchedule:
+                  tile_size: Optional[int] = None, layer_name: Optional[str] = None,
+                  tile_order: Union[str, int] = "staggered",
+                  scale: Union[str, int, None] = None) -> caffe_pb2.DropoutSchedule:
     """Search, unfold and pack a DropoutSchedule.
 
     width is the number of units (ROW) or tiles (TILE) the pattern ranges over; when given it
-    caps max_period (a period longer than the width would keep at most one unit).
+    caps max_period (a period longer than the width would keep at most one unit).  A TILE
+    schedule records tile_order.  scale is the layer's scaling (global, period, or None when
+    unknown); a RuntimeWarning (period_scale_warning) says when the largest period used would
+    scale activations beyond PERIOD_SCALE_LIMIT under PERIOD.
     """
     pattern_value = _pattern_value(pattern)
+    order_value = _tile_order_value(tile_order)
+    scale_value = _scale_value(scale)
     max_period = _capped_period(max_period, width)
     if not 0 <= seed < 2 ** 64:
         raise ScheduleError(f"seed must lie in [0, 2^64), got {seed}")
@@ -288,10 +338,15 @@ def make_schedule(ratio: float, max_period: int, iterations: int, *,
     rate = achieved_rate(distribution)
     _warn_if_rate_missed(rate, ratio)
     periods, offsets = unfold_schedule(distribution, iterations, seed)
+    warning = period_scale_warning(int(periods.max()), scale_value)
+    if warning is not None:
+        warnings.warn(warning, RuntimeWarning, stacklevel=2)
     schedule = caffe_pb2.DropoutSchedule(
         pattern=pattern_value, target_ratio=ratio, max_period=max_period, seed=seed,
         lambda1=lambda1, lambda2=lambda2, learning_rate=lr, threshold=threshold,
         achieved_ratio=rate, width=width, tile_size=tile_size, layer_name=layer_name)
+    if pattern_value == _ApproxParam.TILE:
+        schedule.tile_order = order_value
     schedule.distribution.extend(distribution.astype(np.float32).tolist())
     schedule.period.extend(periods.tolist())
     schedule.offset.extend(offsets.tolist())

@@ -11,8 +11,8 @@ import sys
 from typing import Optional, Sequence
 
 from .algorithm import (DEFAULT_LAMBDA1, DEFAULT_LEARNING_RATE, DEFAULT_MAX_STEPS, DEFAULT_SEED,
-                        DEFAULT_THRESHOLD, MAX_DEFAULT_PERIOD, ScheduleError, default_max_period,
-                        make_schedule)
+                        DEFAULT_THRESHOLD, MAX_DEFAULT_PERIOD, PERIOD_SCALE_LIMIT, ScheduleError,
+                        default_max_period, make_schedule)
 from .planning import schedules_for_net
 from .schedule_io import format_summary, read_schedule, write_schedule
 
@@ -62,6 +62,14 @@ def _add_layer_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tile-size", type=_positive_int, default=None,
                         help="tile size to record in a tile schedule")
     parser.add_argument("--layer-name", default=None, help="layer name to record")
+    parser.add_argument("--tile-order", choices=("staggered", "row-major"), default="staggered",
+                        help="tile numbering recorded in a tile schedule (default staggered: tile "
+                             "(r, c) kept iff (r + c) mod dp = b; row-major: the first "
+                             "releases' r*C + c)")
+    parser.add_argument("--scale", choices=("global", "period"), default=None,
+                        help="the layer's approx_dropout_param.scale, if known: a warning says "
+                             f"when the largest period would scale activations beyond "
+                             f"{PERIOD_SCALE_LIMIT}x under period")
 
 
 def _add_search_arguments(parser: argparse.ArgumentParser) -> None:
@@ -109,12 +117,14 @@ def _check_mode_options(parser: argparse.ArgumentParser, args: argparse.Namespac
     if args.show is None and args.iterations is None:
         parser.error("--iterations is required with --ratio and --net")
     single_only = {"--out": args.out, "--width": args.width, "--tile-size": args.tile_size,
-                   "--layer-name": args.layer_name}
+                   "--layer-name": args.layer_name, "--scale": args.scale}
     if args.net is not None:
         used = [flag for flag, value in single_only.items() if value is not None]
-        if args.pattern != "row" or used:
-            parser.error(f"{', '.join(used) or '--pattern'} cannot be used with --net (each "
-                         "layer's pattern, ratio and width come from the prototxt)")
+        used += ["--pattern"] if args.pattern != "row" else []
+        used += ["--tile-order"] if args.tile_order != "staggered" else []
+        if used:
+            parser.error(f"{', '.join(used)} cannot be used with --net (each layer's pattern, "
+                         "ratio, tile order, scale and width come from the prototxt)")
     elif args.out_dir is not None:
         parser.error("--out-dir is used only with --net")
 
@@ -125,7 +135,7 @@ def _run_single(args: argparse.Namespace) -> None:
         args.ratio, max_period, args.iterations, pattern=args.pattern, seed=args.seed,
         lambda1=args.lambda1, lambda2=args.lambda2, lr=args.lr, threshold=args.threshold,
         max_steps=args.max_steps, width=args.width, tile_size=args.tile_size,
-        layer_name=args.layer_name)
+        layer_name=args.layer_name, tile_order=args.tile_order, scale=args.scale)
     print(format_summary(schedule))
     if args.out is not None:
         write_schedule(schedule, args.out)

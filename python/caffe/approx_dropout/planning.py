@@ -1,8 +1,10 @@
 """Net mode: one schedule per approximate-dropout layer of a net prototxt.
 
 Every InnerProductApproxDropout / LSTMApproxDropout layer of the TRAIN phase (at the level and
-stages of the net's own ``state``) takes its pattern, drop side, dropout_ratio, tile_size and
-schedule_file from approx_dropout_param.  The width its patterns range over (num_output for ROW
+stages of the net's own ``state``) takes its pattern, drop side, dropout_ratio, tile_size,
+tile_order, scale and schedule_file from approx_dropout_param (a TILE schedule records the
+tile order; a PERIOD layer is warned about when its largest period would scale activations beyond
+PERIOD_SCALE_LIMIT).  The width its patterns range over (num_output for ROW
 on the OUTPUT side, the input width K for ROW on the INPUT side, ceil(M/ts) * ceil(K/ts) tiles
 for TILE with M = 4H for the LSTM's W_xc) is read from the layer itself: the C++ core builds the
 TRAIN net without reading any schedule (``caffe._caffe.plan_approx_layers``).  When the net
@@ -46,6 +48,8 @@ class LayerPlan:
     width: Optional[int]
     tile_size: Optional[int]
     path: str
+    scale: int = _ApproxParam.GLOBAL
+    tile_order: int = _ApproxParam.STAGGERED
 
 
 def _resolve_path(schedule_file: str, out_dir: Optional[str]) -> str:
@@ -77,7 +81,8 @@ def _plan_layer(layer: dict[str, Any], out_dir: Optional[str],
         drop_side=param.drop_side, ratio=param.dropout_ratio,
         max_period=cap if width is None else min(cap, width), width=width,
         tile_size=param.tile_size if param.pattern == _ApproxParam.TILE else None,
-        path=_resolve_path(param.schedule_file, out_dir))
+        path=_resolve_path(param.schedule_file, out_dir), scale=param.scale,
+        tile_order=param.tile_order)
 
 
 def _warn_unknown_widths(prototxt_path: str, layers: list[dict[str, Any]]) -> None:
@@ -115,7 +120,7 @@ def _layer_schedule(plan: LayerPlan, iterations: int, seed: int,
         return make_schedule(
             plan.ratio, plan.max_period, iterations, pattern=plan.pattern,
             seed=layer_seed(seed, plan.layer_name), width=plan.width, tile_size=plan.tile_size,
-            layer_name=plan.layer_name, **search)
+            layer_name=plan.layer_name, tile_order=plan.tile_order, scale=plan.scale, **search)
     except ScheduleError as error:
         raise ScheduleError(f"layer '{plan.layer_name}' ({plan.layer_type}): {error}") from error
 

@@ -111,6 +111,7 @@ class ScheduleSummary:
     width_rate: Optional[float]   # exact mean dropped fraction over `width` units or tiles
     iterations: int
     max_period: int
+    largest_period: int           # the largest period the sequence uses
 
 
 def _width_drop_rate(periods: np.ndarray, offsets: np.ndarray, width: int) -> float:
@@ -137,13 +138,16 @@ def summarize(schedule: caffe_pb2.DropoutSchedule) -> ScheduleSummary:
         empirical_rate=float(np.mean((periods - 1) / periods)),
         width_rate=width_rate,
         iterations=int(periods.size),
-        max_period=schedule.max_period)
+        max_period=schedule.max_period,
+        largest_period=int(periods.max()))
 
 
 def format_summary(schedule: caffe_pb2.DropoutSchedule) -> str:
     """A human-readable block describing the schedule."""
     s = summarize(schedule)
     pattern = _ApproxParam.Pattern.Name(schedule.pattern)
+    if schedule.pattern == _ApproxParam.TILE:  # files without tile_order meant ROW_MAJOR
+        pattern += f" ({_ApproxParam.TileOrder.Name(schedule.tile_order)})"
     unit = "tiles" if schedule.pattern == _ApproxParam.TILE else "units"
     over = f" over {schedule.width} {unit}" if schedule.width else ""
     name = f" '{schedule.layer_name}'" if schedule.layer_name else ""
@@ -161,5 +165,7 @@ def format_summary(schedule: caffe_pb2.DropoutSchedule) -> str:
         f"  work kept       {s.kept_fraction:.4f}   sum_i d_i / i",
         f"  entropy         {s.entropy:.3f} nats (max ln {s.max_period} = {s.max_entropy:.3f})",
         f"  sub-models      {s.sub_models} distinct (period, offset) pairs",
+        f"  largest period  {s.largest_period}   the largest factor of kept units under scale: "
+        "PERIOD",
     ]
     return "\n".join(lines)
