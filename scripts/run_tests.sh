@@ -3,9 +3,10 @@
 #   normal    the C++ suite (ctest) and the Python suite (pytest) on the build that
 #             scripts/install.sh made, including the short end-to-end trainings on the real data
 #             in ../shared/data when it is there;
-#   sanitize  the same suites on a CPU-only AddressSanitizer + UndefinedBehaviorSanitizer build
-#             (LeakSanitizer on, -O1) that this script configures and builds itself; pytest
-#             without the e2e trainings.  A sanitizer report from any process, the tools the
+#   sanitize  the C++ suite on a CPU-only AddressSanitizer + UndefinedBehaviorSanitizer build
+#             (LeakSanitizer on, -O1) that this script configures and builds itself, and the
+#             Python modules that import caffe (the extension in-process) without the e2e
+#             trainings.  A sanitizer report from any process, the tools the
 #             tests start included, fails the pass (docs/reliability.md, "Sanitizers");
 #   fuzz      every libFuzzer harness for FUZZ_SECONDS each (scripts/fuzz.sh).
 #
@@ -103,7 +104,13 @@ sanitize_pass() (
     -j"$(nproc)"
   local cpp_status=$?
 
-  echo "== Python tests under ASan + UBSan (pytest -m 'not e2e')"
+  # The Python tests that load the extension in-process (their module imports caffe), without
+  # the e2e trainings: the tests that only drive the command-line tools and scripts run in the
+  # normal pass, where those tools are the same code the C++ suite checks here.  (Keeps the
+  # whole CI under an hour on 2 cores.)
+  local extension_tests
+  mapfile -t extension_tests < <(grep -lE "^(import caffe|from caffe)" tests/python/test_*.py)
+  echo "== Python tests under ASan + UBSan (pytest -m 'not e2e', the ${#extension_tests[@]} modules that import caffe)"
   # The interpreter is not instrumented, so the ASan runtime is preloaded to come first, and
   # libstdc++ with it (else the runtime finds no __cxa_throw to forward C++ throws to).  Leaks
   # inside Python processes are not checked (tests/sanitizers/lsan.supp says why); mpirun comes
@@ -111,7 +118,7 @@ sanitize_pass() (
   PATH="$PWD/tests/sanitizers/bin:$PATH" \
     LD_PRELOAD="$(gcc -print-file-name=libasan.so) $(gcc -print-file-name=libstdc++.so)" \
     ASAN_OPTIONS="detect_leaks=1:$common" \
-    run_logged sanitize_pytest "$PYTHON" -m pytest -q -m "not e2e" tests/python
+    run_logged sanitize_pytest "$PYTHON" -m pytest -q -m "not e2e" "${extension_tests[@]}"
   local py_status=$?
 
   local reports
