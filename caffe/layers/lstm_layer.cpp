@@ -215,7 +215,7 @@ void LSTMLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) 
   float* final_hidden = (expose_hidden() ? top[1] : &carry_hidden_)->mutable_data_on(mode);
   float* final_cell = (expose_hidden() ? top[2] : &carry_cell_)->mutable_data_on(mode);
 
-  forward_recurrence_.Prepare(mode, N, G, H, Trans::Yes,
+  forward_recurrence_.Prepare(mode, Trans::No, N, G, H, Trans::Yes,
                               blobs_[hidden_weight_index()]->data_on(mode), 1.0f);
   float* gates = gates_.mutable_data_on(mode);
   float* cell = cell_.mutable_data_on(mode);
@@ -291,7 +291,7 @@ void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool
   }
 
   const float* cont = bottom[1]->data_on(mode);
-  backward_recurrence_.Prepare(mode, N, H, G, Trans::No,
+  backward_recurrence_.Prepare(mode, Trans::No, N, H, G, Trans::No,
                                blobs_[hidden_weight_index()]->data_on(mode), 0.0f);
   const float* gates = gates_.data_on(mode);
   const float* prev_cell = prev_cell_.data_on(mode);
@@ -329,9 +329,10 @@ void LSTMLayer::BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool
 
   const int hidden_weight_param = hidden_weight_index();
   if (param_propagate_down(hidden_weight_param)) {
-    blas(mode).gemm(Trans::Yes, Trans::No, G, H, T * N, 1.0f, gates_diff,
-                    prev_hidden_.data_on(mode), 1.0f,
-                    blobs_[hidden_weight_param]->mutable_diff_on(mode));
+    // dW_hc += dgatesᵀ (cont_t · h_{t−1}) over all T·N rows at once.
+    hidden_weight_gradient_.Prepare(mode, Trans::Yes, G, H, T * N, Trans::No,
+                                    prev_hidden_.data_on(mode), 1.0f);
+    hidden_weight_gradient_.Run(gates_diff, blobs_[hidden_weight_param]->mutable_diff_on(mode));
   }
   BackwardInputTerms(mode, propagate_down, bottom);
 }

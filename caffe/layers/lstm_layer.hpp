@@ -179,6 +179,7 @@ class LSTMLayer : public Layer {
   // gradient reaching cont_t · h_{t−1}, dgates_t W_hc, backward; W_hc is packed once per pass.
   FixedWeightProduct forward_recurrence_;
   FixedWeightProduct backward_recurrence_;
+  FixedWeightProduct hidden_weight_gradient_;  // the W_hc gradient, on the same kernels
 };
 
 }  // namespace caffe

@@ -14,26 +14,48 @@ namespace caffe {
 
 #ifdef CAFFE_USE_DNNL
 
-// One matmul primitive for a shape, beta and thread count (oneDNN splits the work for the thread
-// count it sees at creation), with the memory of W in the layout the primitive chose.
+// One matmul primitive for a setup (shapes, storage, beta) and thread count (oneDNN splits the
+// work for the thread count it sees at creation), with the memory of W in the layout the
+// primitive chose.
+struct FixedWeightProduct::Setup {
+  Trans trans_a;
+  int M, N, K;
+  Trans trans_w;
+  float beta;
+  int threads;
+
+  bool operator==(const Setup& other) const {
+    return trans_a == other.trans_a && M == other.M && N == other.N && K == other.K &&
+           trans_w == other.trans_w && beta == other.beta && threads == other.threads;
+  }
+};
+
+namespace {
+
+// A row-major [rows, cols] matrix, or with Trans::Yes the transpose of a row-major [cols, rows].
+dnnl::memory::desc matrix_desc(int rows, int cols, Trans trans) {
+  return dnnl::memory::desc(
+      {rows, cols}, dnnl::memory::data_type::f32,
+      trans == Trans::Yes ? dnnl::memory::format_tag::ba : dnnl::memory::format_tag::ab);
+}
+
+}  // namespace
+
 class FixedWeightProduct::Packed {
  public:
-  Packed(int M, int N, int K, Trans trans_w, float beta)
-      : M_(M), N_(N), K_(K), trans_w_(trans_w), beta_(beta), threads_(blas_threads()) {
+  explicit Packed(const Setup& setup) : setup_(setup) {
     using dnnl::memory;
-    const memory::desc a_desc({M, K}, memory::data_type::f32, memory::format_tag::ab);
-    const memory::desc c_desc({M, N}, memory::data_type::f32, memory::format_tag::ab);
-    // W as the K x N operand: row-major [N, K] is its transpose (ba), [K, N] is itself (ab).
-    const memory::desc user_weight_desc(
-        {K, N}, memory::data_type::f32,
-        trans_w == Trans::Yes ? memory::format_tag::ba : memory::format_tag::ab);
-    const memory::desc any_weight_desc({K, N}, memory::data_type::f32, memory::format_tag::any);
+    const memory::desc a_desc = matrix_desc(setup.M, setup.K, setup.trans_a);
+    const memory::desc c_desc = matrix_desc(setup.M, setup.N, Trans::No);
+    const memory::desc user_weight_desc = matrix_desc(setup.K, setup.N, setup.trans_w);
+    const memory::desc any_weight_desc({setup.K, setup.N}, memory::data_type::f32,
+                                       memory::format_tag::any);
     const dnnl::engine& engine = dnnl_runtime::cpu_engine();
-    dnnl_runtime::build("recurrent product setup", [&] {
+    dnnl_runtime::build("fixed-weight product setup", [&] {
       dnnl::primitive_attr attr;
-      if (beta != 0.0f) {
+      if (setup.beta != 0.0f) {
         dnnl::post_ops accumulate;
-        accumulate.append_sum(beta);
+        accumulate.append_sum(setup.beta);
         attr.set_post_ops(accumulate);
       }
       const dnnl::matmul::primitive_desc pd({a_desc, any_weight_desc, c_desc}, attr, engine);
@@ -51,16 +73,13 @@ class FixedWeightProduct::Packed {
              {DNNL_ARG_DST, c_}};
   }
 
-  bool Fits(int M, int N, int K, Trans trans_w, float beta) const {
-    return M == M_ && N == N_ && K == K_ && trans_w == trans_w_ && beta == beta_ &&
-           threads_ == blas_threads();
-  }
+  const Setup& setup() const { return setup_; }
 
   // Reorders W into the primitive's layout, or uses it in place where that is its own layout.
   void Pack(const float* weight) {
     user_weight_.set_data_handle(const_cast<float*>(weight));  // oneDNN only reads W
     if (packed_weight_) {
-      dnnl_runtime::execute("recurrent product weight reorder", pack_,
+      dnnl_runtime::execute("fixed-weight product reorder", pack_,
                             {{DNNL_ARG_FROM, user_weight_}, {DNNL_ARG_TO, packed_weight_}});
     }
   }
@@ -68,14 +87,11 @@ class FixedWeightProduct::Packed {
   void Run(const float* a, float* c) {
     a_.set_data_handle(const_cast<float*>(a));
     c_.set_data_handle(c);
-    dnnl_runtime::execute("recurrent product", matmul_, args_);
+    dnnl_runtime::execute("fixed-weight product", matmul_, args_);
   }
 
  private:
-  int M_, N_, K_;
-  Trans trans_w_;
-  float beta_;
-  int threads_;
+  Setup setup_;
   dnnl::matmul matmul_;
   dnnl::memory user_weight_;
   dnnl::memory packed_weight_;  // empty when the primitive reads W as it is
@@ -89,21 +105,21 @@ class FixedWeightProduct::Packed {
 FixedWeightProduct::FixedWeightProduct() = default;
 FixedWeightProduct::~FixedWeightProduct() = default;
 
-void FixedWeightProduct::Prepare(Mode mode, int M, int N, int K, Trans trans_w,
+void FixedWeightProduct::Prepare(Mode mode, Trans trans_a, int M, int N, int K, Trans trans_w,
                                  const float* weight, float beta) {
   CHECK(beta == 0.0f || beta == 1.0f) << "beta " << beta;
   mode_ = mode;
   M_ = M;
   N_ = N;
   K_ = K;
+  trans_a_ = trans_a;
   trans_w_ = trans_w;
   weight_ = weight;
   beta_ = beta;
 #ifdef CAFFE_USE_DNNL
   if (mode != Mode::CPU || M == 0 || N == 0 || K == 0) return;
-  if (!packed_ || !packed_->Fits(M, N, K, trans_w, beta)) {
-    packed_ = std::make_unique<Packed>(M, N, K, trans_w, beta);
-  }
+  const Setup setup{trans_a, M, N, K, trans_w, beta, blas_threads()};
+  if (!packed_ || !(packed_->setup() == setup)) packed_ = std::make_unique<Packed>(setup);
   packed_->Pack(weight);
 #endif
 }
@@ -116,7 +132,7 @@ void FixedWeightProduct::Run(const float* a, float* c) const {
     return;
   }
 #endif
-  blas(mode_).gemm(Trans::No, trans_w_, M_, N_, K_, 1.0f, a, weight_, beta_, c);
+  blas(mode_).gemm(trans_a_, trans_w_, M_, N_, K_, 1.0f, a, weight_, beta_, c);
 }
 
 }  // namespace caffe
