@@ -88,8 +88,9 @@ void softmax_forward_cpu(const AxisSplit& split, const float* in, float* out) {
   if (split.inner == 1) {
     // Rows on the parallel_for threads, a few thousand values per thread at least.
     const int classes = split.axis_dim;
-    parallel_for(split.outer, std::max(1, (1 << 15) / classes),
-                 [&](long long begin, long long end) { softmax_rows(in, out, classes, begin, end); });
+    parallel_for(
+        split.outer, std::max(1, (1 << 15) / classes),
+        [&](long long begin, long long end) { softmax_rows(in, out, classes, begin, end); });
     return;
   }
   std::vector<float> column(split.inner);

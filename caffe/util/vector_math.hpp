@@ -66,9 +66,7 @@ CAFFE_HOST_DEVICE inline float vector_exp(float x) {
 }
 
 // 1 / (1 + e^-x).
-CAFFE_HOST_DEVICE inline float vector_sigmoid(float x) {
-  return 1.0f / (1.0f + vector_exp(-x));
-}
+CAFFE_HOST_DEVICE inline float vector_sigmoid(float x) { return 1.0f / (1.0f + vector_exp(-x)); }
 
 // tanh x = 2 σ(2x) - 1 on the host: within about 1e-7 absolute (relative precision is lost near
 // 0, where the result is tiny next to 1).

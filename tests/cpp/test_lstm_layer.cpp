@@ -68,7 +68,8 @@ struct LstmHarness {
   std::unique_ptr<Layer> layer;
   test::BlobSet bottom, top;
 
-  explicit LstmHarness(const LstmCase& lstm_case) : c(lstm_case), layer(test::make_layer(lstm_text(c.expose, c.H))) {
+  explicit LstmHarness(const LstmCase& lstm_case)
+      : c(lstm_case), layer(test::make_layer(lstm_text(c.expose, c.H))) {
     for (const auto& shape : bottom_shapes(c)) bottom.add(shape);
     for (int t = 0; t < (c.expose ? 3 : 1); ++t) top.add({});
   }
@@ -201,9 +202,8 @@ TEST_P(LstmEquations, MatchTheReference) {
 }
 
 const LstmCase kCases[] = {
-    {3, 2, 0, false}, {4, 3, 0, false}, {5, 2, 2, false},     {3, 3, 3, false},
-    {4, 2, 0, true},  {5, 3, 2, true},  {1, 2, 0, true},      {4, 3, 0, false, 37},
-    {5, 2, 2, true, 37},
+    {3, 2, 0, false}, {4, 3, 0, false}, {5, 2, 2, false},     {3, 3, 3, false},    {4, 2, 0, true},
+    {5, 3, 2, true},  {1, 2, 0, true},  {4, 3, 0, false, 37}, {5, 2, 2, true, 37},
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LstmEquations, ::testing::ValuesIn(kCases));

@@ -2,6 +2,7 @@
 // library functions over their whole useful range, at the clamp limits and for NaN.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -34,8 +35,8 @@ TEST(VectorMathTest, SigmoidAndTanhWithinAFewTenMillionths) {
   double sigmoid_error = 0.0, tanh_error = 0.0;
   for (float x = -30.0f; x <= 30.0f; x += 0.00731f) {
     const double exact = x;
-    sigmoid_error = std::max(sigmoid_error,
-                             std::fabs(vector_sigmoid(x) - 1.0 / (1.0 + std::exp(-exact))));
+    sigmoid_error =
+        std::max(sigmoid_error, std::fabs(vector_sigmoid(x) - 1.0 / (1.0 + std::exp(-exact))));
     tanh_error = std::max(tanh_error, std::fabs(vector_tanh(x) - std::tanh(exact)));
   }
   EXPECT_LT(sigmoid_error, 2e-7);
