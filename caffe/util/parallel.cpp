@@ -148,7 +148,7 @@ void parallel_parts(int parts, const std::function<void(int)>& fn) {
     if (parts == 1) fn(0);
     return;
   }
-  pool().Run(parts, parts - 1, fn);  // the caller and up to parts - 1 helpers claim the parts
+  pool().Run(parts, parts - 1, fn);
 }
 
 }  // namespace caffe
