@@ -5,14 +5,15 @@
 
 #include "caffe/core/layer.hpp"
 #include "caffe/util/device.hpp"
+#include "caffe/util/fixed_weight_product.hpp"
+#include "caffe/util/vector_math.hpp"
 
 namespace caffe {
 
 // The fused per-unit LSTM math, one functor per step for the grid form of for_each on either
 // device: a "unit" is one (stream n, hidden k) pair; gate rows hold [i f o g] blocks of H values.
+// The non-linearities are vector_math's, so that the host loop over k vectorises.
 namespace lstm {
-
-CAFFE_HOST_DEVICE inline float sigmoid(float x) { return 1.0f / (1.0f + expf(-x)); }
 
 // One forward time step t over its N×H units.
 struct ForwardStep {
@@ -20,7 +21,7 @@ struct ForwardStep {
   const float* prev_cell;   // [N, H] cont_t · c_{t−1}
   float* cell;              // [N, H] c_t
   float* hidden;            // [N, H] h_t (the top)
-  const float* next_cont;   // [N] cont_{t+1}; null after the last step (factor 1)
+  const float* next_cont;   // [N] cont_{t+1}; ones after the last step
   float* next_prev_hidden;  // [N, H] receives next_cont · h_t
   float* next_prev_cell;    // [N, H] receives next_cont · c_t
   int H;
@@ -28,34 +29,35 @@ struct ForwardStep {
   CAFFE_HOST_DEVICE void operator()(int n, int k) const {
     float* gate = gates + 4LL * H * n;
     const int at = n * H + k;
-    const float i = sigmoid(gate[k]);
-    const float f = sigmoid(gate[H + k]);
-    const float o = sigmoid(gate[2 * H + k]);
-    const float g = tanhf(gate[3 * H + k]);
+    const float i = vector_sigmoid(gate[k]);
+    const float f = vector_sigmoid(gate[H + k]);
+    const float o = vector_sigmoid(gate[2 * H + k]);
+    const float g = vector_tanh(gate[3 * H + k]);
     gate[k] = i;
     gate[H + k] = f;
     gate[2 * H + k] = o;
     gate[3 * H + k] = g;
     const float c = f * prev_cell[at] + i * g;
-    const float h = o * tanhf(c);
+    const float h = o * vector_tanh(c);
     cell[at] = c;
     hidden[at] = h;
-    const float keep = next_cont ? next_cont[n] : 1.0f;
+    const float keep = next_cont[n];
     next_prev_hidden[at] = keep * h;
     next_prev_cell[at] = keep * c;
   }
 };
 
 // One backward time step t: gate gradients from the gradient reaching h_t (from the top and,
-// through the recurrence, from step t+1) and c_t (from step t+1).
+// through the recurrence, from step t+1) and c_t (from step t+1).  No pointer is null, so that
+// the host loop has no branch and vectorises.
 struct BackwardStep {
   const float* gates;          // [N, 4H] activations of step t
   const float* prev_cell;      // [N, H] cont_t · c_{t−1}
   const float* cell;           // [N, H] c_t
   const float* top_diff;       // [N, H] dL/dh_t from the top
-  const float* hidden_diff;    // [N, H] dL/d(next_cont · h_t) from step t+1; null: none
+  const float* hidden_diff;    // [N, H] dL/d(next_cont · h_t) from step t+1 (or h_T's top)
   float* cell_diff;            // [N, H] in: dL/d(next_cont · c_t); out: dL/dc_t · f_t
-  const float* next_cont;      // [N] cont_{t+1}; null after the last step (factor 1)
+  const float* next_cont;      // [N] cont_{t+1}; ones after the last step
   float* gates_diff;           // [N, 4H] out: gradient of the pre-activations
   int H;
 
@@ -63,13 +65,13 @@ struct BackwardStep {
     const float* gate = gates + 4LL * H * n;
     float* gate_diff = gates_diff + 4LL * H * n;
     const int at = n * H + k;
-    const float keep = next_cont ? next_cont[n] : 1.0f;
+    const float keep = next_cont[n];
     const float i = gate[k];
     const float f = gate[H + k];
     const float o = gate[2 * H + k];
     const float g = gate[3 * H + k];
-    const float tanh_c = tanhf(cell[at]);
-    const float dh = top_diff[at] + (hidden_diff ? keep * hidden_diff[at] : 0.0f);
+    const float tanh_c = vector_tanh(cell[at]);
+    const float dh = top_diff[at] + keep * hidden_diff[at];
     const float dc = dh * o * (1.0f - tanh_c * tanh_c) + keep * cell_diff[at];
     gate_diff[k] = dc * g * i * (1.0f - i);
     gate_diff[H + k] = dc * prev_cell[at] * f * (1.0f - f);
@@ -173,6 +175,11 @@ class LSTMLayer : public Layer {
   Blob cell_diff_;       // [N, H] gradient flowing into c_{t−1}
   Blob static_product_;  // [N, 4H] x_static W_xc_staticᵀ (forward) / its gradient (backward)
   Blob ones_;            // [T·N] of 1: bias and broadcast products as GEMV/rank-1 GEMM
+  // The per-step products with W_hc: gates_t += (cont_t · h_{t−1}) W_hcᵀ forward, and the
+  // gradient reaching cont_t · h_{t−1}, dgates_t W_hc, backward; W_hc is packed once per pass.
+  FixedWeightProduct forward_recurrence_;
+  FixedWeightProduct backward_recurrence_;
+  FixedWeightProduct hidden_weight_gradient_;  // the W_hc gradient, on the same kernels
 };
 
 }  // namespace caffe

@@ -4,24 +4,61 @@
 #include <cmath>
 
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/util/parallel.hpp"
+#include "caffe/util/vector_clones.hpp"
+#include "caffe/util/vector_math.hpp"
 
 namespace caffe {
 
 namespace {
 
-// One contiguous row (inner == 1): the common case of classifier and language-model scores,
-// kept free of the column bookkeeping so that it runs at the speed of exp.
-void softmax_row(const float* x, float* y, int classes) {
-  float row_max = x[0];
-  for (int c = 1; c < classes; ++c) row_max = std::max(row_max, x[c]);
-  float sum = 0.0f;
-  for (int c = 0; c < classes; ++c) {
-    const float e = std::exp(x[c] - row_max);
-    y[c] = e;
-    sum += e;
+// Partial maxima and sums are kept in kLanes separate lanes, so that the row loops vectorise: GCC
+// does not reorder a float reduction by itself.
+constexpr int kLanes = 16;
+
+CAFFE_ALWAYS_INLINE float row_max(const float* x, int classes) {
+  float lane[kLanes];
+  std::fill(lane, lane + kLanes, x[0]);
+  int c = 0;
+  for (; c + kLanes <= classes; c += kLanes) {
+    for (int j = 0; j < kLanes; ++j) lane[j] = x[c + j] > lane[j] ? x[c + j] : lane[j];
   }
-  const float scale = 1.0f / sum;
-  for (int c = 0; c < classes; ++c) y[c] *= scale;
+  float result = *std::max_element(lane, lane + kLanes);
+  for (; c < classes; ++c) result = std::max(result, x[c]);
+  return result;
+}
+
+// y = exp(x - shift); returns the sum of y.
+CAFFE_ALWAYS_INLINE float exp_row(const float* x, float* y, int classes, float shift) {
+  float lane[kLanes] = {};
+  int c = 0;
+  for (; c + kLanes <= classes; c += kLanes) {
+    for (int j = 0; j < kLanes; ++j) {
+      const float e = vector_exp(x[c + j] - shift);
+      y[c + j] = e;
+      lane[j] += e;
+    }
+  }
+  float sum = 0.0f;
+  for (; c < classes; ++c) {
+    y[c] = vector_exp(x[c] - shift);
+    sum += y[c];
+  }
+  for (int j = 0; j < kLanes; ++j) sum += lane[j];
+  return sum;
+}
+
+// Rows [begin, end) of contiguous rows (inner == 1): the common case of classifier and
+// language-model scores, kept free of the column bookkeeping and compiled for AVX2 and AVX-512
+// too, so that a 10,000-word row costs about a microsecond.
+CAFFE_VECTOR_CLONES void softmax_rows(const float* in, float* out, int classes, long long begin,
+                                      long long end) {
+  for (long long row = begin; row < end; ++row) {
+    const float* x = in + row * classes;
+    float* y = out + row * classes;
+    const float scale = 1.0f / exp_row(x, y, classes, row_max(x, classes));
+    for (int c = 0; c < classes; ++c) y[c] *= scale;
+  }
 }
 
 // The positions of one outer index as `inner` interleaved columns: element c of column i is at
@@ -48,15 +85,18 @@ void softmax_columns(const float* x, float* y, int classes, int inner, float* co
 
 void softmax_forward_cpu(const AxisSplit& split, const float* in, float* out) {
   if (split.axis_dim == 0) return;
-  std::vector<float> column(split.inner > 1 ? split.inner : 0);
+  if (split.inner == 1) {
+    // Rows on the parallel_for threads, a few thousand values per thread at least.
+    const int classes = split.axis_dim;
+    parallel_for(
+        split.outer, std::max(1, (1 << 15) / classes),
+        [&](long long begin, long long end) { softmax_rows(in, out, classes, begin, end); });
+    return;
+  }
+  std::vector<float> column(split.inner);
   for (int o = 0; o < split.outer; ++o) {
-    const float* x = in + split.offset(o, 0, 0);
-    float* y = out + split.offset(o, 0, 0);
-    if (split.inner == 1) {
-      softmax_row(x, y, split.axis_dim);
-    } else {
-      softmax_columns(x, y, split.axis_dim, split.inner, column.data());
-    }
+    softmax_columns(in + split.offset(o, 0, 0), out + split.offset(o, 0, 0), split.axis_dim,
+                    split.inner, column.data());
   }
 }
 

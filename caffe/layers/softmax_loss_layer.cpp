@@ -56,21 +56,22 @@ void SoftmaxWithLossLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top
   if (top.size() > 1) cpu_copy(prob_.count(), prob, top[1]->mutable_cpu_data());
 }
 
+void SoftmaxWithLossLayer::BackwardOn(Mode mode, const BlobVec& top,
+                                      const std::vector<bool>& propagate_down,
+                                      const BlobVec& bottom) {
+  if (!wants_score_gradient(propagate_down)) return;
+  const SoftmaxLossGradient gradient{split_,
+                                     ignore_,
+                                     top[0]->cpu_diff()[0] / normalizer(),
+                                     bottom[1]->data_on(mode),
+                                     prob_.data_on(mode),
+                                     bottom[0]->mutable_diff_on(mode)};
+  for_each(mode, split_.positions(), split_.axis_dim, gradient);
+}
+
 void SoftmaxWithLossLayer::Backward_cpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                         const BlobVec& bottom) {
-  if (!wants_score_gradient(propagate_down)) return;
-  float* diff = bottom[0]->mutable_cpu_diff();
-  cpu_copy(prob_.count(), prob_.cpu_data(), diff);
-  const float* labels = bottom[1]->cpu_data();
-  for (int position = 0; position < split_.positions(); ++position) {
-    const int label = static_cast<int>(labels[position]);
-    if (ignore_.matches(label)) {
-      for (int c = 0; c < split_.axis_dim; ++c) diff[split_.offset_at(position, c)] = 0.0f;
-    } else {
-      diff[split_.offset_at(position, label)] -= 1.0f;
-    }
-  }
-  cpu_scal(prob_.count(), top[0]->cpu_diff()[0] / normalizer(), diff);
+  BackwardOn(Mode::CPU, top, propagate_down, bottom);
 }
 
 REGISTER_LAYER("SoftmaxWithLoss", SoftmaxWithLossLayer);

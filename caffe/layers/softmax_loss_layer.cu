@@ -3,6 +3,7 @@
 #include "caffe/core/cuda_context.hpp"
 #include "caffe/layers/softmax_layer.hpp"
 #include "caffe/layers/softmax_loss_layer.hpp"
+#include "caffe/util/device.cuh"
 #include "caffe/util/math_functions.hpp"
 
 namespace caffe {
@@ -15,19 +16,6 @@ __global__ void cross_entropy_terms(AxisSplit split, IgnoreLabel ignore, const f
     const int label = static_cast<int>(labels[position]);
     terms[position] =
         ignore.matches(label) ? 0.0f : -logf(fmaxf(prob[split.offset_at(position, label)], FLT_MIN));
-  }
-}
-
-// diff holds p; turns it into p - onehot(label), or zero at ignored positions.
-__global__ void subtract_one_hot(AxisSplit split, IgnoreLabel ignore, const float* labels,
-                                 float* diff) {
-  CUDA_KERNEL_LOOP(position, static_cast<long long>(split.outer) * split.inner) {
-    const int label = static_cast<int>(labels[position]);
-    if (ignore.matches(label)) {
-      for (int c = 0; c < split.axis_dim; ++c) diff[split.offset_at(position, c)] = 0.0f;
-    } else {
-      diff[split.offset_at(position, label)] -= 1.0f;
-    }
   }
 }
 
@@ -51,16 +39,9 @@ void SoftmaxWithLossLayer::Forward_gpu(const BlobVec& bottom, const BlobVec& top
 
 void SoftmaxWithLossLayer::Backward_gpu(const BlobVec& top, const std::vector<bool>& propagate_down,
                                         const BlobVec& bottom) {
-  if (!wants_score_gradient(propagate_down)) return;
-  float* diff = bottom[0]->mutable_gpu_diff();
-  blas(Mode::GPU).copy(prob_.count(), prob_.gpu_data(), diff);
-  const int positions = split_.positions();
-  if (positions > 0) {
-    subtract_one_hot<<<cuda::blocks_for(positions), cuda::kThreadsPerBlock>>>(
-        split_, ignore_, bottom[1]->gpu_data(), diff);
-    CUDA_KERNEL_CHECK();
-  }
-  blas(Mode::GPU).scal(prob_.count(), top[0]->cpu_diff()[0] / normalizer(), diff);
+  BackwardOn(Mode::GPU, top, propagate_down, bottom);
 }
 
 }  // namespace caffe
+
+CAFFE_FOR_EACH_GRID_GPU(caffe::SoftmaxLossGradient);

@@ -7,6 +7,25 @@
 
 namespace caffe {
 
+// The score gradient in one pass over the probabilities, on either device (grid form of
+// for_each over positions x classes): dx = scale (p - onehot(label)), 0 where the label is
+// ignored.
+struct SoftmaxLossGradient {
+  AxisSplit split;
+  IgnoreLabel ignore;
+  float scale;
+  const float* labels;  // one per position
+  const float* prob;
+  float* diff;
+
+  CAFFE_HOST_DEVICE void operator()(int position, int c) const {
+    const int label = static_cast<int>(labels[position]);
+    const long long at = split.offset_at(position, c);
+    const float one_hot = c == label ? 1.0f : 0.0f;
+    diff[at] = ignore.matches(label) ? 0.0f : scale * (prob[at] - one_hot);
+  }
+};
+
 // SoftmaxWithLoss: cross-entropy of p = softmax(scores) along softmax_param.axis against
 // integer class labels (bottom 1, one per position):
 //   loss = -(1/Z) sum_{positions n not ignored} log p_n[label_n]
@@ -39,6 +58,8 @@ class SoftmaxWithLossLayer : public Layer {
 #endif
 
  private:
+  void BackwardOn(Mode mode, const BlobVec& top, const std::vector<bool>& propagate_down,
+                  const BlobVec& bottom);
   // Z above, from the valid-label count of the last forward pass.
   float normalizer() const;
   // Errors if the labels are asked for a gradient; returns whether the scores want one.

@@ -17,18 +17,10 @@
 #include "caffe/core/common.hpp"
 #include "caffe/util/parallel.hpp"
 #include "caffe/util/sparse_backward.hpp"
+#include "caffe/util/vector_clones.hpp"
 
-// The kernels are compiled for AVX-512 and AVX2 as well as the baseline, and the loader picks the
-// best the CPU has (GCC's function multi-versioning): the build targets baseline x86-64, where a
-// block would take 16 SSE registers.  Their helpers are forced inline, so that they are compiled
-// for the same instruction set.
-#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
-#define CAFFE_VECTOR_CLONES \
-  __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define CAFFE_VECTOR_CLONES
-#endif
-#define CAFFE_ALWAYS_INLINE inline __attribute__((always_inline))
+// The kernels are compiled for AVX-512 and AVX2 as well as the baseline (CAFFE_VECTOR_CLONES): on
+// the baseline a block would take 16 SSE registers.  Their helpers are forced inline.
 
 namespace caffe {
 namespace {

@@ -15,7 +15,7 @@ namespace caffe {
 namespace {
 
 constexpr int kD = 4;  // input values per step and stream
-constexpr int kH = 3;  // hidden units
+constexpr int kH = 3;  // hidden units, unless a case says otherwise
 constexpr int kG = 4 * kH;
 
 struct LstmCase {
@@ -23,14 +23,17 @@ struct LstmCase {
   int N;
   int static_size;  // D_s; 0: no static input
   bool expose;      // expose_hidden
+  int H = kH;       // wider than 16 takes the host's vectorised loop body, not only its tail
 };
 
 void PrintTo(const LstmCase& c, std::ostream* out) {
-  *out << "T=" << c.T << " N=" << c.N << " static=" << c.static_size << (c.expose ? " expose" : "");
+  *out << "T=" << c.T << " N=" << c.N << " static=" << c.static_size << (c.expose ? " expose" : "")
+       << " H=" << c.H;
 }
 
-std::string lstm_text(bool expose) {
-  return std::string(R"(name: "lstm" type: "LSTM" recurrent_param { num_output: 3 )") +
+std::string lstm_text(bool expose, int H = kH) {
+  return std::string(R"(name: "lstm" type: "LSTM" recurrent_param { )") +
+         "num_output: " + std::to_string(H) + " " +
          R"(weight_filler { type: "gaussian" std: 0.5 } bias_filler { type: "gaussian" std: 0.5 } )" +
          "expose_hidden: " + (expose ? "true" : "false") + " }";
 }
@@ -40,8 +43,8 @@ std::vector<std::vector<int>> bottom_shapes(const LstmCase& c) {
   std::vector<std::vector<int>> shapes{{c.T, c.N, 2, 2}, {c.T, c.N}};
   if (c.static_size > 0) shapes.push_back({c.N, c.static_size});
   if (c.expose) {
-    shapes.push_back({1, c.N, kH});
-    shapes.push_back({1, c.N, kH});
+    shapes.push_back({1, c.N, c.H});
+    shapes.push_back({1, c.N, c.H});
   }
   return shapes;
 }
@@ -65,7 +68,8 @@ struct LstmHarness {
   std::unique_ptr<Layer> layer;
   test::BlobSet bottom, top;
 
-  explicit LstmHarness(const LstmCase& lstm_case) : c(lstm_case), layer(test::make_layer(lstm_text(c.expose))) {
+  explicit LstmHarness(const LstmCase& lstm_case)
+      : c(lstm_case), layer(test::make_layer(lstm_text(c.expose, c.H))) {
     for (const auto& shape : bottom_shapes(c)) bottom.add(shape);
     for (int t = 0; t < (c.expose ? 3 : 1); ++t) top.add({});
   }
@@ -116,27 +120,28 @@ Reference reference_lstm(const LstmHarness& run, const std::vector<double>& h0,
   const float* x_s = c.static_size > 0 ? run.bottom.ptrs[2]->cpu_data() : nullptr;
 
   Reference out;
-  out.h.assign(c.T * c.N * kH, 0.0);
+  const int H = c.H;
+  out.h.assign(c.T * c.N * H, 0.0);
   std::vector<double> h = h0, cell = c0;
   for (int t = 0; t < c.T; ++t) {
-    std::vector<double> next_h(c.N * kH), next_c(c.N * kH);
+    std::vector<double> next_h(c.N * H), next_c(c.N * H);
     for (int n = 0; n < c.N; ++n) {
       const double keep = cont[t * c.N + n];
-      double a[kG];
-      for (int j = 0; j < kG; ++j) {
+      std::vector<double> a(4 * H);
+      for (int j = 0; j < 4 * H; ++j) {
         a[j] = b[j];
         for (int d = 0; d < kD; ++d) a[j] += w_x[j * kD + d] * x[(t * c.N + n) * kD + d];
         for (int e = 0; e < c.static_size; ++e) {
           a[j] += w_s[j * c.static_size + e] * x_s[n * c.static_size + e];
         }
-        for (int k = 0; k < kH; ++k) a[j] += w_h[j * kH + k] * keep * h[n * kH + k];
+        for (int k = 0; k < H; ++k) a[j] += w_h[j * H + k] * keep * h[n * H + k];
       }
-      for (int k = 0; k < kH; ++k) {
-        const double i = sigmoid(a[k]), f = sigmoid(a[kH + k]), o = sigmoid(a[2 * kH + k]);
-        const double g = std::tanh(a[3 * kH + k]);
-        next_c[n * kH + k] = f * keep * cell[n * kH + k] + i * g;
-        next_h[n * kH + k] = o * std::tanh(next_c[n * kH + k]);
-        out.h[(t * c.N + n) * kH + k] = next_h[n * kH + k];
+      for (int k = 0; k < H; ++k) {
+        const double i = sigmoid(a[k]), f = sigmoid(a[H + k]), o = sigmoid(a[2 * H + k]);
+        const double g = std::tanh(a[3 * H + k]);
+        next_c[n * H + k] = f * keep * cell[n * H + k] + i * g;
+        next_h[n * H + k] = o * std::tanh(next_c[n * H + k]);
+        out.h[(t * c.N + n) * H + k] = next_h[n * H + k];
       }
     }
     h = next_h;
@@ -169,17 +174,18 @@ TEST_P(LstmEquations, MatchTheReference) {
   run.setup();
   const size_t expected_params = c.static_size > 0 ? 4 : 3;
   ASSERT_EQ(run.layer->blobs().size(), expected_params);
-  EXPECT_EQ(run.layer->blobs()[0]->shape(), (std::vector<int>{kG, kD}));
-  EXPECT_EQ(run.layer->blobs()[1]->shape(), (std::vector<int>{kG}));
+  const int G = 4 * c.H;
+  EXPECT_EQ(run.layer->blobs()[0]->shape(), (std::vector<int>{G, kD}));
+  EXPECT_EQ(run.layer->blobs()[1]->shape(), (std::vector<int>{G}));
   if (c.static_size > 0) {
-    EXPECT_EQ(run.layer->blobs()[2]->shape(), (std::vector<int>{kG, c.static_size}));
+    EXPECT_EQ(run.layer->blobs()[2]->shape(), (std::vector<int>{G, c.static_size}));
   }
-  EXPECT_EQ(run.layer->blobs().back()->shape(), (std::vector<int>{kG, kH}));
+  EXPECT_EQ(run.layer->blobs().back()->shape(), (std::vector<int>{G, c.H}));
 
   run.forward();
-  ASSERT_EQ(run.h().shape(), (std::vector<int>{c.T, c.N, kH}));
+  ASSERT_EQ(run.h().shape(), (std::vector<int>{c.T, c.N, c.H}));
   // Without expose_hidden the first call starts from zero.
-  std::vector<double> h0(c.N * kH, 0.0), c0(c.N * kH, 0.0);
+  std::vector<double> h0(c.N * c.H, 0.0), c0(c.N * c.H, 0.0);
   if (c.expose) {
     const int first = c.static_size > 0 ? 3 : 2;
     h0 = blob_values(*run.bottom.ptrs[first]);
@@ -188,16 +194,16 @@ TEST_P(LstmEquations, MatchTheReference) {
   const Reference expected = reference_lstm(run, h0, c0);
   expect_values(run.h().cpu_data(), expected.h, "h");
   if (c.expose) {
-    ASSERT_EQ(run.top.ptrs[1]->shape(), (std::vector<int>{1, c.N, kH}));
-    ASSERT_EQ(run.top.ptrs[2]->shape(), (std::vector<int>{1, c.N, kH}));
+    ASSERT_EQ(run.top.ptrs[1]->shape(), (std::vector<int>{1, c.N, c.H}));
+    ASSERT_EQ(run.top.ptrs[2]->shape(), (std::vector<int>{1, c.N, c.H}));
     expect_values(run.top.ptrs[1]->cpu_data(), expected.final_h, "h_T");
     expect_values(run.top.ptrs[2]->cpu_data(), expected.final_c, "c_T");
   }
 }
 
 const LstmCase kCases[] = {
-    {3, 2, 0, false}, {4, 3, 0, false}, {5, 2, 2, false}, {3, 3, 3, false},
-    {4, 2, 0, true},  {5, 3, 2, true},  {1, 2, 0, true},
+    {3, 2, 0, false}, {4, 3, 0, false}, {5, 2, 2, false},     {3, 3, 3, false},    {4, 2, 0, true},
+    {5, 3, 2, true},  {1, 2, 0, true},  {4, 3, 0, false, 37}, {5, 2, 2, true, 37},
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LstmEquations, ::testing::ValuesIn(kCases));
@@ -321,7 +327,7 @@ TEST_P(LstmGradients, MatchCentralDifferences) {
 }
 
 const LstmCase kGradientCases[] = {
-    {3, 2, 0, false}, {4, 3, 2, false}, {3, 2, 0, true}, {4, 2, 2, true},
+    {3, 2, 0, false}, {4, 3, 2, false}, {3, 2, 0, true}, {4, 2, 2, true}, {3, 2, 0, true, 20},
 };
 
 INSTANTIATE_TEST_SUITE_P(Shapes, LstmGradients, ::testing::ValuesIn(kGradientCases));

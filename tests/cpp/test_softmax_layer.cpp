@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 
+#include "caffe/core/common.hpp"
 #include "tests/cpp/axis_layer_test_util.hpp"
 #include "tests/cpp/test_util.hpp"
 
@@ -63,6 +65,29 @@ TEST(SoftmaxLayerTest, NegativeAxisAndInPlace) {
   f.forward();
   for (int i = 0; i < 12; ++i) {
     EXPECT_FLOAT_EQ(f.bottom.ptrs[0]->cpu_data()[i], reference.top_data()[i]);
+  }
+}
+
+TEST(SoftmaxLayerTest, WideRowsOnSeveralThreadsMatchADoubleReference) {
+  // 96 rows of 1003 classes: 16-wide blocks plus a tail per row, rows split over two threads.
+  const int saved_threads = blas_threads();
+  set_blas_threads(2);
+  LayerFixture f(R"(type: "Softmax")", {{96, 1003}}, 1);
+  test::fill_gaussian(f.bottom.ptrs[0], 13, 0.0f, 3.0f);
+  f.setup();
+  f.forward();
+  set_blas_threads(saved_threads);
+  const float* x = f.bottom.ptrs[0]->cpu_data();
+  for (int row = 0; row < 96; ++row) {
+    const float* in = x + row * 1003;
+    const double shift = *std::max_element(in, in + 1003);
+    double sum = 0.0;
+    for (int c = 0; c < 1003; ++c) sum += std::exp(in[c] - shift);
+    for (int c = 0; c < 1003; ++c) {
+      const double expected = std::exp(in[c] - shift) / sum;
+      ASSERT_NEAR(f.top_data()[row * 1003 + c], expected, 1e-6 + 1e-6 * expected)
+          << "row " << row << " class " << c;
+    }
   }
 }
 

@@ -159,6 +159,19 @@ TEST(SoftmaxWithLossLayerTest, GradientAxisTwoFullNormalizationAndLossWeight) {
   test::check_gradients(*f.layer, f.bottom.ptrs, f.top.ptrs, options);
 }
 
+TEST(SoftmaxWithLossLayerTest, GradientWideRowsWithAnIgnoredPosition) {
+  // Rows of 37 classes take the vectorised row loops (16-wide blocks and a tail).
+  LayerFixture f(R"(type: "SoftmaxWithLoss" softmax_param { axis: 2 }
+                    loss_param { ignore_label: 3 })",
+                 {{3, 2, 37}, {3, 2}}, 1);
+  test::fill_gaussian(f.bottom.ptrs[0], 35, 0.0f, 2.0f);
+  test::set_values(f.bottom.ptrs[1], {0, 36, 3, 17, 16, 5});
+  f.setup();
+  test::GradientCheckOptions options;
+  options.bottoms_to_check = {0};
+  test::check_gradients(*f.layer, f.bottom.ptrs, f.top.ptrs, options);
+}
+
 TEST(SoftmaxWithLossLayerTest, GpuMatchesCpu) {
   SKIP_IF_NO_GPU();
   const auto fill = [](BlobVec& bottom) {
