@@ -16,6 +16,7 @@ import os
 import shutil
 import signal
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Optional, Sequence
@@ -81,6 +82,7 @@ class NetnsCluster:
         self.sessions = workdir / "sessions"  # OpenMPI's session directories, one per host
         self.netem_missing = False  # set when the kernel has no netem (no delay possible)
         self._created: list[str] = []  # namespaces, in order of creation
+        self._root_ends: list[str] = []  # the bridge side of each veth pair
 
     def __enter__(self) -> "NetnsCluster":
         try:
@@ -136,6 +138,7 @@ class NetnsCluster:
 
     def _attach(self, namespace: str, root_end: str, address: str) -> None:
         """A veth pair from the bridge (root_end) to `namespace` (eth0, with `address`)."""
+        self._root_ends.append(root_end)
         _check(["ip", "link", "add", root_end, "type", "veth", "peer", "name", "eth0", "netns",
                 namespace])
         self._disable_ipv6(root_end)
@@ -148,10 +151,17 @@ class NetnsCluster:
 
     def remove(self) -> None:
         """Ends what still runs in the namespaces (the job's daemons and ranks, which this
-        process started), then deletes the namespaces (and with them the veths) and the bridge."""
+        process started), then deletes the veth pairs, the namespaces and the bridge.  The pairs
+        go first and by name: a namespace's deletion takes its veths with it only later, in the
+        kernel's own time, and a device must not outlive this call."""
         if shutil.which("ip") is None:  # nothing can have been made
             self._created.clear()
+            self._root_ends.clear()
             return
+        for root_end in self._root_ends:
+            if Path(f"/sys/class/net/{root_end}").exists():
+                _run(["ip", "link", "del", root_end])  # (both ends of the pair, at once)
+        self._root_ends.clear()
         for namespace in reversed(self._created):
             pids = _run(["ip", "netns", "pids", namespace]).stdout.split()
             for pid in pids:
@@ -163,6 +173,14 @@ class NetnsCluster:
         self._created.clear()
         if Path(f"/sys/class/net/{self.bridge}").exists():
             _run(["ip", "link", "del", self.bridge])
+        self._wait_until_devices_are_gone()
+
+    def _wait_until_devices_are_gone(self, seconds: float = 10.0) -> None:
+        """Waits (briefly) for devices of ours that the kernel is still tearing down."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and any(
+                name.startswith(self.prefix) for name in os.listdir("/sys/class/net")):
+            time.sleep(0.05)
 
     # ---- links ----
 
