@@ -47,18 +47,6 @@ std::unique_ptr<Solver> make_solver(const std::string& settings) {
   return solver;
 }
 
-// Weights and history, for bitwise comparison.
-std::vector<float> full_state(const Solver& solver) {
-  std::vector<float> state;
-  for (const Blob* blob : solver.net().learnable_params()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  for (const auto& blob : solver.history()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  return state;
-}
-
 // One element's AdaDelta trajectory in double: weight, G and U after each step.
 struct Trajectory {
   double weight, squared_gradients = 0, squared_updates = 0, last_step = 0;
@@ -163,8 +151,8 @@ TEST_F(AdaDeltaSolverTest, SnapshotRestoreRoundTrip) {
   resumed->Restore(files.solverstate);
   EXPECT_EQ(resumed->iter(), 2);
   resumed->Step(2);
-  const std::vector<float> a = full_state(*straight);
-  const std::vector<float> b = full_state(*resumed);
+  const std::vector<float> a = test::solver_state(*straight);
+  const std::vector<float> b = test::solver_state(*resumed);
   ASSERT_EQ(a.size(), b.size());
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
 
@@ -202,9 +190,9 @@ TEST_F(AdaDeltaSolverTest, GpuMatchesCpu) {
     test::GpuModeScope gpu_mode;
     auto gpu = make_solver(settings);
     gpu->Step(3);
-    gpu_state = full_state(*gpu);
+    gpu_state = test::solver_state(*gpu);
   }
-  const std::vector<float> cpu_state = full_state(*cpu);
+  const std::vector<float> cpu_state = test::solver_state(*cpu);
   ASSERT_EQ(cpu_state.size(), gpu_state.size());
   for (size_t i = 0; i < cpu_state.size(); ++i) {
     EXPECT_NEAR(cpu_state[i], gpu_state[i], 1e-5f * std::max(1.0f, std::fabs(cpu_state[i]))) << i;

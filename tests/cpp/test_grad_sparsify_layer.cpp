@@ -425,17 +425,6 @@ SolverParameter tiny_solver(const std::string& net, const std::string& settings)
   return param;
 }
 
-std::vector<float> learned_state(const Solver& solver) {
-  std::vector<float> state;
-  for (const Blob* blob : solver.net().learnable_params()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  for (const auto& blob : solver.history()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  return state;
-}
-
 TEST(GradSparsifyLayerTest, ResumedTrainingIsExact) {
   test::TempDir dir;
   const SolverParameter param =
@@ -452,7 +441,7 @@ TEST(GradSparsifyLayerTest, ResumedTrainingIsExact) {
   auto resumed = Solver::Create(param);
   resumed->Restore(files.solverstate);
   resumed->Step(3);
-  const std::vector<float> a = learned_state(*straight), b = learned_state(*resumed);
+  const std::vector<float> a = test::solver_state(*straight), b = test::solver_state(*resumed);
   ASSERT_EQ(a.size(), b.size());
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0);
   EXPECT_EQ(*resumed->net().layer_by_name("gs")->GradientDensity(), *straight_gs.GradientDensity());

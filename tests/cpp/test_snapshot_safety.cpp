@@ -54,18 +54,6 @@ std::unique_ptr<Solver> make_solver(const std::string& prefix) {
   return solver;
 }
 
-// Weights and history, for bitwise comparison.
-std::vector<float> full_state(const Solver& solver) {
-  std::vector<float> state;
-  for (const Blob* blob : solver.net().learnable_params()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  for (const auto& blob : solver.history()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  return state;
-}
-
 bool same_bits(const std::vector<float>& a, const std::vector<float>& b) {
   return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0;
 }
@@ -87,7 +75,7 @@ class SnapshotSafetyTest : public ::testing::Test {
     auto trained = make_solver(dir_ / "run");
     trained->Step(3);
     files_ = trained->Snapshot();
-    expected_ = full_state(*trained);
+    expected_ = test::solver_state(*trained);
   }
   void TearDown() override { FLAGS_minloglevel = saved_log_level_; }
 
@@ -110,7 +98,7 @@ TEST_F(SnapshotSafetyTest, SolverstateCutShortAtAnyLengthIsRefused) {
 
   const std::string cut = dir_ / "cut.solverstate";
   auto solver = make_solver(dir_ / "other");
-  const std::vector<float> untouched = full_state(*solver);
+  const std::vector<float> untouched = test::solver_state(*solver);
   for (size_t length = 0; length < bytes.size(); ++length) {
     write_bytes(cut, bytes.substr(0, length));
     if (length == bvlc_length) continue;
@@ -118,12 +106,12 @@ TEST_F(SnapshotSafetyTest, SolverstateCutShortAtAnyLengthIsRefused) {
     ASSERT_TRUE(contains(message, "'" + cut + "'")) << "length " << length << ": " << message;
     ASSERT_EQ(solver->iter(), 0) << "length " << length;
   }
-  EXPECT_TRUE(same_bits(full_state(*solver), untouched)) << "a refused state changed nothing";
+  EXPECT_TRUE(same_bits(test::solver_state(*solver), untouched)) << "a refused state changed nothing";
 
   write_bytes(cut, bytes.substr(0, bvlc_length));
   solver->Restore(cut);
   EXPECT_EQ(solver->iter(), 3);
-  EXPECT_TRUE(same_bits(full_state(*solver), expected_));
+  EXPECT_TRUE(same_bits(test::solver_state(*solver), expected_));
 }
 
 TEST_F(SnapshotSafetyTest, WeightsCutShortAreRefusedOrWhole) {
@@ -146,7 +134,7 @@ TEST_F(SnapshotSafetyTest, WeightsCutShortAreRefusedOrWhole) {
     }
     if (message.empty()) {
       // Only the layers without weights (the loss) were cut off.
-      EXPECT_TRUE(same_bits(full_state(*solver), expected_)) << "length " << length;
+      EXPECT_TRUE(same_bits(test::solver_state(*solver), expected_)) << "length " << length;
       continue;
     }
     ++refused;
@@ -208,7 +196,7 @@ TEST_F(SnapshotSafetyTest, FailedSnapshotNamesTheFileAndTheLastWholeSnapshot) {
   const SnapshotFiles next = solver->Snapshot();
   auto resumed = make_solver(dir_ / "run");
   resumed->Restore(next.solverstate);
-  EXPECT_TRUE(same_bits(full_state(*resumed), full_state(*solver)));
+  EXPECT_TRUE(same_bits(test::solver_state(*resumed), test::solver_state(*solver)));
 }
 
 }  // namespace

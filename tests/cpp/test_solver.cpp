@@ -231,18 +231,6 @@ std::vector<float> param_values(const Solver& solver, int param_id) {
   return std::vector<float>(blob->cpu_data(), blob->cpu_data() + blob->count());
 }
 
-// All weights and history of a solver, for bitwise comparison.
-std::vector<float> full_state(const Solver& solver) {
-  std::vector<float> state;
-  for (const Blob* blob : solver.net().learnable_params()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  for (const auto& blob : solver.history()) {
-    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
-  }
-  return state;
-}
-
 void expect_near_all(const std::vector<float>& actual, const std::vector<double>& expected,
                      double tolerance = 1e-6) {
   ASSERT_EQ(actual.size(), expected.size());
@@ -502,8 +490,8 @@ TEST_F(SolverTest, IterSizeMatchesLargerBatch) {
   auto large_batch = Solver::Create(parse_solver(regression_net(8, false) + settings));
   accumulated->Step(5);
   large_batch->Step(5);
-  const std::vector<float> a = full_state(*accumulated);
-  const std::vector<float> b = full_state(*large_batch);
+  const std::vector<float> a = test::solver_state(*accumulated);
+  const std::vector<float> b = test::solver_state(*large_batch);
   ASSERT_EQ(a.size(), b.size());
   for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(a[i], b[i], 1e-5f) << "element " << i;
   EXPECT_NE(a[0], 0.0f);  // training moved the weights
@@ -711,8 +699,8 @@ void expect_exact_resume(const std::string& settings) {
   EXPECT_EQ(resumed->iter(), 3);
   resumed->Step(3);
   EXPECT_EQ(resumed->iter(), 6);
-  const std::vector<float> a = full_state(*straight);
-  const std::vector<float> b = full_state(*resumed);
+  const std::vector<float> a = test::solver_state(*straight);
+  const std::vector<float> b = test::solver_state(*resumed);
   ASSERT_EQ(a.size(), b.size());
   EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)), 0) << settings;
   EXPECT_NE(a[0], 0.0f);
@@ -848,9 +836,9 @@ TEST_F(SolverTest, GpuUpdatesMatchCpu) {
       test::GpuModeScope gpu_mode;
       auto gpu = Solver::Create(param);
       gpu->Step(4);
-      gpu_state = full_state(*gpu);
+      gpu_state = test::solver_state(*gpu);
     }
-    const std::vector<float> cpu_state = full_state(*cpu);
+    const std::vector<float> cpu_state = test::solver_state(*cpu);
     ASSERT_EQ(cpu_state.size(), gpu_state.size());
     for (size_t i = 0; i < cpu_state.size(); ++i) {
       EXPECT_NEAR(cpu_state[i], gpu_state[i], 1e-5f * std::max(1.0f, std::abs(cpu_state[i])))

@@ -15,6 +15,7 @@
 #include "caffe/core/layer.hpp"
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/data/data_shard.hpp"
+#include "caffe/solvers/solver.hpp"
 #include "caffe/util/io.hpp"
 
 namespace caffe {
@@ -89,6 +90,18 @@ struct TrainingShardScope {
   TrainingShardScope(uint64_t rank, uint64_t count) { set_training_shard({rank, count}); }
   ~TrainingShardScope() { set_training_shard({}); }
 };
+
+// All weights, then all update history, of a solver: for bitwise comparison of runs.
+inline std::vector<float> solver_state(const Solver& solver) {
+  std::vector<float> state;
+  for (const Blob* blob : solver.net().learnable_params()) {
+    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
+  }
+  for (const auto& blob : solver.history()) {
+    state.insert(state.end(), blob->cpu_data(), blob->cpu_data() + blob->count());
+  }
+  return state;
+}
 
 }  // namespace test
 }  // namespace caffe

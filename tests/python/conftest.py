@@ -10,13 +10,35 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import struct
+import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 BUILD_DIR = REPO / os.environ.get("CAFFE_BUILD_DIR", "build")  # an absolute value replaces REPO
 
+
+
+def write_quadrant_lmdb(directory: Path, images: int = 200) -> Path:
+    """`images` 8x8 one-channel images in 4 classes (bright quadrant = class), written as IDX
+    files in `directory` and converted by convert_mnist_data into `directory`/lmdb."""
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 4, size=images).astype(np.uint8)
+    pixels = rng.integers(0, 60, size=(images, 8, 8)).astype(np.uint8)
+    for i, label in enumerate(labels):
+        row, col = divmod(int(label), 2)
+        pixels[i, 4 * row:4 * row + 4, 4 * col:4 * col + 4] += 150
+    (directory / "images.idx").write_bytes(struct.pack(">IIII", 0x803, images, 8, 8) +
+                                           pixels.tobytes())
+    (directory / "labels.idx").write_bytes(struct.pack(">II", 0x801, images) + labels.tobytes())
+    db = directory / "lmdb"
+    subprocess.run([str(BUILD_DIR / "tools" / "convert_mnist_data"), str(directory / "images.idx"),
+                    str(directory / "labels.idx"), str(db)], check=True, capture_output=True,
+                   timeout=600)
+    return db
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "gpu: needs a CUDA device (skipped when there is none)")

@@ -19,7 +19,6 @@ import os
 import random
 import re
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -30,11 +29,10 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from conftest import BUILD_DIR
+from conftest import BUILD_DIR, write_quadrant_lmdb
 from latest_snapshot import newest_snapshot
 
 CAFFE = BUILD_DIR / "tools" / "caffe"
-CONVERT_MNIST = BUILD_DIR / "tools" / "convert_mnist_data"
 TIMEOUT = 120  # seconds: against a hang only; nothing is timed
 POLL = 0.002  # seconds between looks at a running process
 
@@ -49,20 +47,7 @@ def lmdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """200 8x8 one-channel images in 4 classes (bright quadrant = class), as IDX files
     converted by convert_mnist_data."""
     directory = tmp_path_factory.mktemp("data")
-    rng = np.random.default_rng(3)
-    images = 200
-    labels = rng.integers(0, 4, size=images).astype(np.uint8)
-    pixels = rng.integers(0, 60, size=(images, 8, 8)).astype(np.uint8)
-    for i, label in enumerate(labels):
-        row, col = divmod(int(label), 2)
-        pixels[i, 4 * row:4 * row + 4, 4 * col:4 * col + 4] += 150
-    (directory / "images.idx").write_bytes(struct.pack(">IIII", 0x803, images, 8, 8) +
-                                           pixels.tobytes())
-    (directory / "labels.idx").write_bytes(struct.pack(">II", 0x801, images) + labels.tobytes())
-    db = directory / "lmdb"
-    subprocess.run([str(CONVERT_MNIST), str(directory / "images.idx"),
-                    str(directory / "labels.idx"), str(db)], check=True, capture_output=True,
-                   timeout=TIMEOUT)
+    db = write_quadrant_lmdb(directory)
     (directory / "net.prototxt").write_text(f"""name: "mlp"
 layer {{ name: "data" type: "Data" top: "data" top: "label"
   transform_param {{ scale: 0.00390625 }}

@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import signal
-import struct
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import BUILD_DIR, REPO
+from conftest import BUILD_DIR, REPO, write_quadrant_lmdb
 
 CAFFE = BUILD_DIR / "tools" / "caffe"
 MPIRUN = shutil.which("mpirun")
@@ -80,24 +79,6 @@ def write_hdf5(directory: Path, rows: int = 240, features: int = 8, classes: int
         f["label"] = y
     (directory / "train.txt").write_text(f"{directory / 'train.h5'}\n")
     return directory / "train.txt"
-
-
-def write_lmdb(directory: Path, images: int = 200) -> Path:
-    """8x8 one-channel images in 4 classes (bright quadrant = class), written as IDX files and
-    converted with convert_mnist_data."""
-    rng = np.random.default_rng(3)
-    labels = rng.integers(0, 4, size=images).astype(np.uint8)
-    pixels = rng.integers(0, 60, size=(images, 8, 8)).astype(np.uint8)
-    for i, label in enumerate(labels):
-        row, col = divmod(int(label), 2)
-        pixels[i, 4 * row:4 * row + 4, 4 * col:4 * col + 4] += 150
-    (directory / "images.idx").write_bytes(struct.pack(">IIII", 0x803, images, 8, 8) +
-                                           pixels.tobytes())
-    (directory / "labels.idx").write_bytes(struct.pack(">II", 0x801, images) + labels.tobytes())
-    db = directory / "lmdb"
-    run([str(BUILD_DIR / "tools" / "convert_mnist_data"), str(directory / "images.idx"),
-         str(directory / "labels.idx"), str(db)])
-    return db
 
 
 def data_layer(source: Path, batch: int) -> str:
@@ -166,7 +147,7 @@ def test_one_process_without_compression_is_plain_training_bit_for_bit(tmp_path:
                                                                        sync: str) -> None:
     """mpirun -np 1 --codec none: the caffemodel and solverstate equal plain `caffe train`'s,
     byte for byte (LMDB data, momentum, a mid-run snapshot, syncs every 7 iterations)."""
-    db = write_lmdb(tmp_path)
+    db = write_quadrant_lmdb(tmp_path)
     plain, single = tmp_path / "plain", tmp_path / "single"
     plain.mkdir()
     single.mkdir()
