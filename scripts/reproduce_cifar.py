@@ -84,9 +84,11 @@ def parse_training_log(text: str) -> TrainingLog:
                        list(zip(losses.loss_iterations, losses.losses)))
 
 
-def parse_budgets(entries: Sequence[str], nets: Sequence[str]) -> dict[str, float]:
-    """--iterations / --epochs values: one number for every net, or net=number entries (nets
-    left out keep the first plain number, or fail)."""
+def parse_budgets(entries: Sequence[str], nets: Sequence[str],
+                  required: bool = True) -> dict[str, float]:
+    """--iterations / --epochs / --base-lr values: one number for every net, or net=number
+    entries (nets left out keep the plain number; without one they fail when `required`, else
+    they are left out of the result)."""
     default: Optional[float] = None
     budgets: dict[str, float] = {}
     for entry in entries:
@@ -105,9 +107,10 @@ def parse_budgets(entries: Sequence[str], nets: Sequence[str]) -> dict[str, floa
         else:
             budgets[name] = number
     missing = [net for net in nets if net not in budgets and default is None]
-    if missing:
+    if missing and required:
         raise SystemExit(f"reproduce_cifar: no budget for {', '.join(missing)}")
-    return {net: budgets.get(net, default) for net in nets}  # type: ignore[misc]
+    return {net: budgets.get(net, default) for net in nets  # type: ignore[misc]
+            if net not in missing}
 
 
 def write_net(caffe, model: str, lmdb_dir: Path, batch: int, test_batch: int,
@@ -152,8 +155,8 @@ def write_solver(model: str, net: Path, iterations: int, args: argparse.Namespac
     solver.snapshot = 0
     solver.snapshot_after_train = False
     solver.random_seed = 1
-    if args.base_lr is not None:
-        solver.base_lr = args.base_lr
+    if model in args.learning_rates:
+        solver.base_lr = args.learning_rates[model]
     out.write_text(text_format.MessageToString(solver))
 
 
@@ -300,9 +303,10 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="the same in epochs of the training images used")
     parser.add_argument("--batch-size", type=positive_int, default=128,
                         help="training batch (default 128, the paper's)")
-    parser.add_argument("--base-lr", type=float,
+    parser.add_argument("--base-lr", nargs="+", default=[], metavar="[NET=]LR",
                         help="learning rate instead of the model's (0.05 AlexNet, 0.1 others, "
-                             "for batch 128; smaller batches may need less)")
+                             "for batch 128; smaller batches may need less): one for all nets "
+                             "and/or net=LR (e.g. --base-lr alexnet=0.01)")
     parser.add_argument("--test-batch-size", type=positive_int, default=100)
     parser.add_argument("--test-iter", type=positive_int, default=100,
                         help="test batches after training (default 100: the 10,000 test images)")
@@ -325,6 +329,7 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
                         help="where reproduce_cifar_<net>_loss.png go (default docs/)")
     args = parser.parse_args(argv)
     build = Path(args.build_dir)
+    args.learning_rates = parse_budgets(args.base_lr, args.nets, required=False)
     args.caffe_bin = (build if build.is_absolute() else REPO / build) / "tools"
     if args.lmdb_dir is None:
         args.lmdb_dir = REPO / "data" / ("cifar10" if args.limit is None
@@ -349,11 +354,13 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"{len(runs)} training runs: " + ", ".join(f"{net} {iterations[net]} iterations"
                                                      for net in args.nets)
           + f", batch {args.batch_size}, {args.threads} threads")
-    results = [train(net, p, iterations[net], lmdb_dir, train_images, args, caffe)
-               for net, p in tqdm(runs, unit="run")]
-    print("\n" + markdown_table(results) + "\n\n" + PAPER_NOTE)
+    results: list[RunResult] = []
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps([r.row() for r in results], indent=2) + "\n")
+    for net, p in tqdm(runs, unit="run"):
+        results.append(train(net, p, iterations[net], lmdb_dir, train_images, args, caffe))
+        # rewritten after every run, so that a long reproduction keeps what it finished
+        args.json.write_text(json.dumps([r.row() for r in results], indent=2) + "\n")
+    print("\n" + markdown_table(results) + "\n\n" + PAPER_NOTE)
     figures = plot_losses(results, args.figures_dir)
     print(f"wrote {args.json}, " + ", ".join(str(figure) for figure in figures))
     return 0

@@ -58,6 +58,9 @@ def test_budgets_per_net_and_for_all() -> None:
         reproduce_cifar.parse_budgets(["vgg=3"], nets)
     with pytest.raises(SystemExit, match="must be positive"):
         reproduce_cifar.parse_budgets(["0"], nets)
+    # --base-lr: the nets without a value keep their model's rate
+    assert reproduce_cifar.parse_budgets(["alexnet=0.01"], nets, required=False) == {
+        "alexnet": 0.01}
 
 
 def test_table_has_the_papers_layout() -> None:
