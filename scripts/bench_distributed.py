@@ -4,11 +4,16 @@ of the codecs none, fp16, fixed:8 and dynamic, at K = 2 and 4 ranks, on shaped l
 
 Topology "netns-bridge" (needs root): each rank in its own network namespace, joined to a
 private Linux bridge by a veth pair whose two ends are shaped with tc (tbf at --links Mbit/s
-each way, plus --delay-ms on what a rank sends, where the kernel has netem), like hosts on a
-switch; mpirun starts one OpenMPI daemon per namespace, over TCP only (`--mca btl tcp,self`: no
-shared memory; eager messages and the ring allgather, see MPI_TUNING). Without the right to
-create namespaces the bench says so and falls back to "loopback": every rank on the host's
-loopback (TCP, unshaped). Each row names its topology.
+each way), like hosts on a switch, plus --delay-ms on what a rank sends: netem's where the
+kernel has netem, else the user-space switch of lib/delay_relay.py takes the bridge's place
+(topology "netns-relay"; the rows' delay_method says which). mpirun starts one OpenMPI daemon
+per namespace, over TCP only (`--mca btl tcp,self`: no shared memory; eager messages and the
+ring allgather, see MPI_TUNING). Without the right to create namespaces the bench says so and
+falls back to "loopback": every rank on the host's loopback (TCP, unshaped). Each row names its
+topology and the link as measured once shaped: the median ping round trip between two ranks
+and the rate of one TCP stream (link_rtt_ms, link_stream_mbit). --probe-links measures only
+the links (round trips, one stream, and the ring's K streams at once, with and without the
+delay) and trains nothing.
 
 Nets: the paper's MLP 784-392-50-10 and a big one, 784-2048-2048-10 (tanh), with the paper's
 solver (SGD, lr 0.1, momentum 0.9, L1 weight decay 3e-5, batch 32), on MNIST training images
@@ -56,8 +61,9 @@ from tqdm import tqdm
 import get_mnist
 from lib import bench_common, mnist_weights
 from lib.caffe_tools import ScriptError, find_tool
-from lib.netns_cluster import Link, NamespacesRefused, NetnsCluster
+from lib.netns_cluster import Link, NamespacesRefused, NetnsCluster, Shaping
 
+PROBE_SECONDS = 1.0  # of each TCP stream measured on a shaped link
 NETS = {"paper": [392, 50], "big": [2048, 2048], "tiny": [32]}
 CODECS = ["none", "fp16", "fixed:8", "dynamic"]
 TARGETS = {"none": 5.0, "fp16": 2.5}  # dynamic's sync is this many times faster, 100 Mbit/s, K=4
@@ -133,7 +139,11 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--links", default="100,1000,0",
                         help="link rates in Mbit/s; 0 = unshaped (100,1000,0)")
     parser.add_argument("--delay-ms", type=float, default=0.5,
-                        help="delay added to what each rank sends (0.5; needs netem)")
+                        help="delay added to what each rank sends (0.5; netem's, or the "
+                             "user-space relay's where the kernel has no netem)")
+    parser.add_argument("--probe-links", action="store_true",
+                        help="measure the shaped links only (no training): ping round trips, "
+                             "one TCP stream and the ring's K streams, with and without the delay")
     parser.add_argument("--topology", choices=["auto", "loopback"], default="auto",
                         help="auto: netns-bridge where namespaces may be created, else loopback")
     parser.add_argument("--epochs", type=int, default=3, help="counted epochs (syncs) per run (3)")
@@ -258,10 +268,6 @@ class Launcher:
     cluster: Optional[NetnsCluster]
     timeout_s: int  # a run that takes longer is taken for hung
 
-    @property
-    def topology(self) -> str:
-        return "netns-bridge" if self.cluster else "loopback"
-
     def command(self, ranks: int) -> list[str]:
         if self.cluster:
             base = self.cluster.mpirun_command(self.mpirun, ranks)
@@ -320,6 +326,49 @@ def _output(result: subprocess.CompletedProcess) -> str:
 
 
 @dataclass(frozen=True)
+class LinkState:
+    """A link as the runs found it: how it was made and what it measured once shaped (ping
+    round trip and one TCP stream between ranks 0 and 1; None on the loopback)."""
+    topology: str
+    delay_ms: float
+    delay_method: Optional[str]  # "netem", "userspace-relay", or None (no delay)
+    rtt_ms: Optional[float] = None
+    stream_mbit: Optional[float] = None
+
+
+LOOPBACK = LinkState("loopback", 0.0, None)
+
+
+def describe(link: Link, shaping: Shaping, cluster: NetnsCluster) -> str:
+    rate = f"{link.mbit:g} Mbit/s each way (tbf)" if link.mbit else "unshaped"
+    if shaping.delay_method == "netem":
+        return f"{rate}, +{shaping.delay_ms:g} ms on each rank's upload (netem), bridge"
+    if shaping.delay_method == "userspace-relay":
+        return (f"{rate}, +{shaping.delay_ms:g} ms on each rank's upload by the user-space "
+                f"relay in the bridge's place (no netem; {cluster.relay_scheduling} "
+                f"scheduling)")
+    return f"{rate}, no delay, bridge"
+
+
+def shape_and_probe(cluster: NetnsCluster, link: Link) -> LinkState:
+    """Shapes the cluster's links and measures them between ranks 0 and 1."""
+    try:
+        shaping = cluster.shape(link)
+        rtts = cluster.ping(0, 1, count=20)
+        stream, = cluster.streams([(0, 1)], PROBE_SECONDS)
+    except RuntimeError as error:
+        raise ScriptError(f"shaping the links failed: {error}") from error
+    if not stream.intact or not rtts:
+        raise ScriptError(f"{describe(link, shaping, cluster)}: the link lost or changed data "
+                          f"(pings answered: {len(rtts)}, stream intact: {stream.intact})")
+    state = LinkState(f"netns-{shaping.switch}", shaping.delay_ms, shaping.delay_method,
+                      round(statistics.median(rtts), 3), round(stream.mbit, 1))
+    tqdm.write(f"links: {describe(link, shaping, cluster)}; ranks 0 -> 1: ping "
+               f"{state.rtt_ms:.3f} ms, one TCP stream {state.stream_mbit:g} Mbit/s")
+    return state
+
+
+@dataclass(frozen=True)
 class Config:
     net: str
     link: Link
@@ -353,6 +402,11 @@ def prepare(args: argparse.Namespace, caffe: Path,
     return prepared, origin
 
 
+def parse_links(args: argparse.Namespace) -> list[Link]:
+    return [Link(float(rate), args.delay_ms) if float(rate) > 0 else Link(None)
+            for rate in args.links.split(",")]
+
+
 def summarize(config: Config, syncs: list[Sync], per_run: int) -> dict:
     """One row: medians over the counted syncs (every run's first is dropped) and over the
     time between two syncs (an epoch)."""
@@ -382,23 +436,21 @@ def summarize(config: Config, syncs: list[Sync], per_run: int) -> dict:
 
 def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: Path) -> list[dict]:
     prepared, origin = prepare(args, caffe, workdir)
-    links = [Link(float(rate), args.delay_ms) if float(rate) > 0 else Link(None)
-             for rate in args.links.split(",")]
+    links = parse_links(args)
     if launcher.cluster is None:
         links = [Link(None)]  # the loopback is not shaped
     plan = [Config(net, link, int(ranks), codec) for net in args.nets.split(",") for link in links
             for ranks in args.ranks.split(",") for _ in range(args.repeats)
             for codec in args.codecs.split(",")]
     syncs: dict[Config, list[Sync]] = {}
-    delays: dict[Link, float] = {}  # the delay each link got (0 without netem)
+    loads: dict[Config, list[float]] = {}  # the machine's 1-minute load as each run started
+    states: dict[Link, LinkState] = {}
     shaped: Optional[Link] = None
     for config in tqdm(plan, desc="runs", unit="run"):
         if launcher.cluster and config.link != shaped:
-            try:
-                delays[config.link] = launcher.cluster.shape(config.link)
-            except RuntimeError as error:
-                raise ScriptError(f"shaping the links failed: {error}") from error
+            states[config.link] = shape_and_probe(launcher.cluster, config.link)
             shaped = config.link
+        loads.setdefault(config, []).append(os.getloadavg()[0])
         iterations = iterations_per_epoch(args.records, config.ranks, args.batch)
         solver = write_solver(prepared[config.net].net, iterations * (args.epochs + 1))
         found = train(launcher, caffe, solver, prepared[config.net].weights, config.ranks,
@@ -407,28 +459,73 @@ def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: 
             raise ScriptError(f"{config}: {len(found)} syncs in the log where "
                               f"{args.epochs + 1} were expected")
         syncs.setdefault(config, []).extend(found)
-    if launcher.cluster and launcher.cluster.netem_missing and args.delay_ms > 0:
-        print(f"note: this kernel has no netem qdisc: links are shaped without the "
-              f"{args.delay_ms:g} ms delay (delay_ms = 0 in the rows)")
-    context = {"topology": launcher.topology, "data": origin,
-               "pretrain_iterations": args.pretrain_iterations}
-    return [{**context, "delay_ms": delays.get(config.link, 0.0),
-             **summarize(config, found, args.epochs + 1),
-             "codec_c": args.codec_c if config.codec == "dynamic" else None,
-             "iterations_per_epoch": iterations_per_epoch(args.records, config.ranks, args.batch)}
-            for config, found in syncs.items()]
+    context = {"data": origin, "pretrain_iterations": args.pretrain_iterations}
+    rows = []
+    for config, found in syncs.items():
+        state = states.get(config.link, LOOPBACK)
+        rows.append({"topology": state.topology, **context, "delay_ms": state.delay_ms,
+                     "delay_method": state.delay_method, "link_rtt_ms": state.rtt_ms,
+                     "link_stream_mbit": state.stream_mbit,
+                     **summarize(config, found, args.epochs + 1),
+                     "codec_c": args.codec_c if config.codec == "dynamic" else None,
+                     "iterations_per_epoch": iterations_per_epoch(args.records, config.ranks,
+                                                                  args.batch),
+                     "load_1min": round(statistics.median(loads[config]), 2)})
+    return rows
+
+
+def probe_links(args: argparse.Namespace, cluster: NetnsCluster) -> list[dict]:
+    """Each link of --links with --delay-ms and without a delay: the round trips of 500 pings
+    (every 10 ms) from rank 0 to rank 1, one TCP stream 0 -> 1, then a ring of K streams at
+    once (rank r to r + 1, as the sync's allgather sends), PROBE_SECONDS each."""
+    ranks = len(cluster.hosts)
+    delays = [args.delay_ms, 0.0] if args.delay_ms > 0 else [0.0]
+    rows = []
+    for link in tqdm([Link(rate.mbit, delay) for rate in parse_links(args) for delay in delays],
+                     desc="links", unit="link"):
+        try:
+            shaping = cluster.shape(link)
+            rtts = sorted(cluster.ping(0, 1, count=500, interval_s=0.01))
+            one, = cluster.streams([(0, 1)], PROBE_SECONDS)
+            ring = cluster.streams([(r, (r + 1) % ranks) for r in range(ranks)], PROBE_SECONDS)
+        except RuntimeError as error:
+            raise ScriptError(f"probing the links failed: {error}") from error
+        if not rtts:
+            raise ScriptError(f"{describe(link, shaping, cluster)}: no ping answered")
+        rows.append({"topology": f"netns-{shaping.switch}", "link_mbit": link.mbit,
+                     "delay_ms": shaping.delay_ms, "delay_method": shaping.delay_method,
+                     "relay_scheduling": cluster.relay_scheduling if shaping.switch == "relay"
+                     else None, "pings": len(rtts), "lost": 500 - len(rtts),
+                     "rtt_ms_min": rtts[0], "rtt_ms_median": round(statistics.median(rtts), 4),
+                     "rtt_ms_p99": rtts[math.ceil(0.99 * len(rtts)) - 1],
+                     "one_stream_mbit": round(one.mbit, 1),
+                     "ring_K": ranks, "ring_streams_mbit": [round(s.mbit, 1) for s in ring],
+                     "intact": one.intact and all(s.intact for s in ring),
+                     "load_1min": round(os.getloadavg()[0], 2)})
+    return rows
+
+
+def report_probes(rows: list[dict]) -> None:
+    bench_common.print_table(
+        ["Mbit/s", "delay ms", "how", "RTT min", "RTT median", "RTT p99", "lost",
+         "one stream Mbit/s", "ring streams Mbit/s", "intact", "load"],
+        [[r["link_mbit"] or "unshaped", r["delay_ms"], r["delay_method"] or "-", r["rtt_ms_min"],
+          r["rtt_ms_median"], r["rtt_ms_p99"], r["lost"], r["one_stream_mbit"],
+          " ".join(f"{m:g}" for m in r["ring_streams_mbit"]), r["intact"], r["load_1min"]]
+         for r in rows])
 
 
 # ---- reporting ----
 
 def report(rows: list[dict]) -> None:
     bench_common.print_table(
-        ["net", "topology", "Mbit/s", "K", "codec", "ms/sync", "(CPU basis)", "bytes/sync",
-         "bits/param", "encode ms", "transfer ms", "decode ms", "codec CPU ms", "wait ms",
-         "ms/epoch"],
-        [[r["net"], r["topology"], r["link_mbit"] or "unshaped", r["K"], r["codec"], r["ms_sync"],
-          r["ms_sync_cpu"], r["bytes_per_sync"], r["bits_per_param"], r["encode_ms"],
-          r["transfer_ms"], r["decode_ms"], r["codec_cpu_ms"], r["wait_ms"], r["ms_epoch"]]
+        ["net", "topology", "Mbit/s", "delay ms", "K", "codec", "ms/sync", "(CPU basis)",
+         "bytes/sync", "bits/param", "encode ms", "transfer ms", "decode ms", "codec CPU ms",
+         "wait ms", "ms/epoch"],
+        [[r["net"], r["topology"], r["link_mbit"] or "unshaped", r["delay_ms"], r["K"], r["codec"],
+          r["ms_sync"], r["ms_sync_cpu"], r["bytes_per_sync"], r["bits_per_param"],
+          r["encode_ms"], r["transfer_ms"], r["decode_ms"], r["codec_cpu_ms"], r["wait_ms"],
+          r["ms_epoch"]]
          for r in rows])
     print("(ms/sync: encode + transfer + decode, wall-clock; CPU basis: the codec's CPU time in "
           "place of its wall time, as on hosts whose cores the ranks do not share)\n")
@@ -463,20 +560,26 @@ def find_mpirun() -> str:
     return mpirun
 
 
-def make_launcher(args: argparse.Namespace, cluster: Optional[NetnsCluster]) -> Launcher:
-    """Creates the cluster's namespaces, or says why it cannot and falls back to loopback."""
-    mpirun = find_mpirun()
-    if cluster is None:
-        return Launcher(mpirun, None, args.run_timeout)
+def open_cluster(cluster: NetnsCluster) -> Optional[str]:
+    """Creates the cluster's namespaces; returns why it cannot (None when it could)."""
     try:
         cluster.create()
     except NamespacesRefused as why:
         cluster.remove()
+        return str(why)
+    print(f"netns: {len(cluster.hosts)} rank namespaces {cluster.hosts[0]}.. on a switch: the "
+          f"bridge {cluster.bridge}, or where a delay is asked and the kernel has no netem, the "
+          f"user-space relay (lib/delay_relay.py)")
+    return None
+
+
+def make_launcher(args: argparse.Namespace, cluster: Optional[NetnsCluster]) -> Launcher:
+    """Creates the cluster's namespaces, or says why it cannot and falls back to loopback."""
+    mpirun = find_mpirun()
+    if cluster is not None and (why := open_cluster(cluster)) is not None:
         print(f"network namespaces refused: {why}; falling back to plain loopback (unshaped; "
               f"rows marked topology=loopback)")
-        return Launcher(mpirun, None, args.run_timeout)
-    print(f"netns-bridge: {len(cluster.hosts)} rank namespaces {cluster.hosts[0]}.. on bridge "
-          f"{cluster.bridge}")
+        cluster = None
     return Launcher(mpirun, cluster, args.run_timeout)
 
 
@@ -486,14 +589,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     # way: the namespaces (and the jobs in them) go before the folder the jobs write in.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        caffe = find_tool(args.caffe_bin, "caffe")
+        caffe = None if args.probe_links else find_tool(args.caffe_bin, "caffe")
         with tempfile.TemporaryDirectory(prefix="bench_distributed_") as workdir:
             cluster = None
             if args.topology == "auto":
                 hosts = max(int(k) for k in args.ranks.split(","))
                 cluster = NetnsCluster(hosts, Path(workdir))
             try:
-                rows = measure(args, make_launcher(args, cluster), caffe, Path(workdir))
+                if caffe is not None:
+                    rows = measure(args, make_launcher(args, cluster), caffe, Path(workdir))
+                elif cluster is None:
+                    raise ScriptError("--probe-links measures the namespaces' links: not with "
+                                      "--topology loopback")
+                elif (why := open_cluster(cluster)) is not None:
+                    raise ScriptError(f"--probe-links needs network namespaces: {why}")
+                else:
+                    rows = probe_links(args, cluster)
             finally:
                 if cluster is not None:
                     cluster.remove()
@@ -505,7 +616,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 130
     print(f"machine: {bench_common.cpu_model()}, {os.cpu_count()} logical cores shared by the "
           f"ranks (threads per rank: cores / K)")
-    report(rows)
+    if args.probe_links:
+        report_probes(rows)
+    else:
+        report(rows)
     bench_common.write_json(args.json, rows)
     return 0
 
