@@ -16,8 +16,8 @@ one port never overtake each other.  The relay runs at real-time priority where 
 kernel's own forwarding, it must not wait for a core behind the ranks) and sleeps in select()
 until the next frame is due, with no timer slack.
 
-Usage: delay_relay.py --parent PID DEVICE:DELAY_MS ...  It prints "ready" once every socket is
-bound, ends with its parent (or SIGTERM) and ignores SIGINT (the parent's cleanup ends it).
+Usage: delay_relay.py --parent PID DEVICE:DELAY_MS ...  It prints "ready" and its scheduling
+("realtime", "nice -10" or "normal") once every socket is bound, ends with its parent (or SIGTERM) and ignores SIGINT (the parent's cleanup ends it).
 """
 from __future__ import annotations
 
@@ -172,7 +172,7 @@ def main() -> int:
     args = parser.parse_args()
     scheduling = prepare_process(args.parent)
     relay = Relay([open_port(device, delay) for device, delay in args.ports])
-    print(f"ready ({scheduling} scheduling)", flush=True)
+    print(f"ready {scheduling}", flush=True)
     try:
         relay.run()
     except OSError as error:

@@ -183,10 +183,10 @@ class NetnsCluster:
         _check(["ip", "link", "add", root_end, "type", "veth", "peer", "name", "eth0", "netns",
                 namespace])
         self._disable_ipv6(root_end)
-        # Off the bridge (when the relay switches), the root namespace sees the frames: it must
-        # neither route them nor answer their ARP requests.
-        _check(["sysctl", "-qw", f"net.ipv4.conf.{root_end}.forwarding=0",
-                f"net.ipv4.conf.{root_end}.arp_ignore=8"])
+        # Off the bridge (when the relay switches), the root namespace's stack sees the frames:
+        # it must neither route them nor answer their ARP requests.
+        for knob, value in (("forwarding", 0), ("arp_ignore", 8)):
+            _check(["sh", "-c", f"echo {value} > /proc/sys/net/ipv4/conf/{root_end}/{knob}"])
         _check(["ip", "link", "set", root_end, "up"])
         self._disable_ipv6("eth0", namespace)
         _check(["ip", "link", "set", "lo", "up"], namespace)  # OpenMPI's daemon and ranks use it
@@ -290,7 +290,7 @@ class NetnsCluster:
             self._stop_relay()
             raise RuntimeError(f"the delay relay did not start: {line.strip()}"
                                f"{self.relay_log.read_text()[-2000:]}")
-        self.relay_scheduling = line.strip()[len("ready ("):-len(" scheduling)")]
+        self.relay_scheduling = line[len("ready"):].strip()
 
     def _stop_relay(self) -> None:
         if self._relay is None:
