@@ -63,7 +63,8 @@ from lib import bench_common, mnist_weights
 from lib.caffe_tools import ScriptError, find_tool
 from lib.netns_cluster import Link, NamespacesRefused, NetnsCluster, Shaping
 
-PROBE_SECONDS = 1.0  # of each TCP stream measured on a shaped link
+PROBE_SECONDS = 1.0  # of each TCP stream measured on a shaped link before the runs
+PROBE_LINKS_SECONDS = 2.0  # of each TCP stream of --probe-links
 NETS = {"paper": [392, 50], "big": [2048, 2048], "tiny": [32]}
 CODECS = ["none", "fp16", "fixed:8", "dynamic"]
 TARGETS = {"none": 5.0, "fp16": 2.5}  # dynamic's sync is this many times faster, 100 Mbit/s, K=4
@@ -148,7 +149,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help="auto: netns-bridge where namespaces may be created, else loopback")
     parser.add_argument("--epochs", type=int, default=3, help="counted epochs (syncs) per run (3)")
     parser.add_argument("--repeats", type=int, default=1,
-                        help="runs of each configuration, codecs interleaved (1)")
+                        help="runs of each configuration, codecs interleaved; with "
+                             "--probe-links, probes of each link (1)")
     parser.add_argument("--records", type=int, default=1024,
                         help="training images of a run (1024)")
     parser.add_argument("--batch", type=int, default=32, help="batch per rank (32)")
@@ -475,24 +477,27 @@ def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: 
 
 
 def probe_links(args: argparse.Namespace, cluster: NetnsCluster) -> list[dict]:
-    """Each link of --links with --delay-ms and without a delay: the round trips of 500 pings
-    (every 10 ms) from rank 0 to rank 1, one TCP stream 0 -> 1, then a ring of K streams at
-    once (rank r to r + 1, as the sync's allgather sends), PROBE_SECONDS each."""
+    """Each link of --links with --delay-ms and without a delay, --repeats times: the round
+    trips of 500 pings (every 10 ms) from rank 0 to rank 1, one TCP stream 0 -> 1, then a ring
+    of K streams at once (rank r to r + 1, as the sync's allgather sends)."""
     ranks = len(cluster.hosts)
     delays = [args.delay_ms, 0.0] if args.delay_ms > 0 else [0.0]
+    plan = [(Link(rate.mbit, delay), repeat) for repeat in range(args.repeats)
+            for rate in parse_links(args) for delay in delays]
     rows = []
-    for link in tqdm([Link(rate.mbit, delay) for rate in parse_links(args) for delay in delays],
-                     desc="links", unit="link"):
+    for link, repeat in tqdm(plan, desc="links", unit="link"):
         try:
             shaping = cluster.shape(link)
             rtts = sorted(cluster.ping(0, 1, count=500, interval_s=0.01))
-            one, = cluster.streams([(0, 1)], PROBE_SECONDS)
-            ring = cluster.streams([(r, (r + 1) % ranks) for r in range(ranks)], PROBE_SECONDS)
+            one, = cluster.streams([(0, 1)], PROBE_LINKS_SECONDS)
+            ring = cluster.streams([(r, (r + 1) % ranks) for r in range(ranks)],
+                                   PROBE_LINKS_SECONDS)
         except RuntimeError as error:
             raise ScriptError(f"probing the links failed: {error}") from error
         if not rtts:
             raise ScriptError(f"{describe(link, shaping, cluster)}: no ping answered")
-        rows.append({"topology": f"netns-{shaping.switch}", "link_mbit": link.mbit,
+        rows.append({"repeat": repeat, "topology": f"netns-{shaping.switch}",
+                     "link_mbit": link.mbit,
                      "delay_ms": shaping.delay_ms, "delay_method": shaping.delay_method,
                      "relay_scheduling": cluster.relay_scheduling if shaping.switch == "relay"
                      else None, "pings": len(rtts), "lost": 500 - len(rtts),
