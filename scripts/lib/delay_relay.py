@@ -107,7 +107,8 @@ class Relay:
             read_at = time.time()
             if flags & socket.MSG_TRUNC or len(frame) < VNET_HDR_BYTES + 14:
                 continue
-            # The timestamp can only shorten the wait (a clock step must not hold a frame).
+            # Counted from the kernel's timestamp, the wait to be read is not added; trusted only
+            # within the last delay, a clock step cannot hold a frame longer than that.
             due = min(read_at, max(arrival_time(ancillary, read_at), read_at - port.delay_s))
             due = max(due + port.delay_s, port.last_due)
             port.last_due = due
