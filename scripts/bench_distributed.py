@@ -61,10 +61,9 @@ from tqdm import tqdm
 import get_mnist
 from lib import bench_common, mnist_weights
 from lib.caffe_tools import ScriptError, find_tool
-from lib.netns_cluster import Link, NamespacesRefused, NetnsCluster, Shaping
+from lib.link_survey import LOOPBACK, LinkState, probe_links, report_probes, shape_and_probe
+from lib.netns_cluster import Link, NamespacesRefused, NetnsCluster
 
-PROBE_SECONDS = 1.0  # of each TCP stream measured on a shaped link before the runs
-PROBE_LINKS_SECONDS = 2.0  # of each TCP stream of --probe-links
 NETS = {"paper": [392, 50], "big": [2048, 2048], "tiny": [32]}
 CODECS = ["none", "fp16", "fixed:8", "dynamic"]
 TARGETS = {"none": 5.0, "fp16": 2.5}  # dynamic's sync is this many times faster, 100 Mbit/s, K=4
@@ -328,49 +327,6 @@ def _output(result: subprocess.CompletedProcess) -> str:
 
 
 @dataclass(frozen=True)
-class LinkState:
-    """A link as the runs found it: how it was made and what it measured once shaped (ping
-    round trip and one TCP stream between ranks 0 and 1; None on the loopback)."""
-    topology: str
-    delay_ms: float
-    delay_method: Optional[str]  # "netem", "userspace-relay", or None (no delay)
-    rtt_ms: Optional[float] = None
-    stream_mbit: Optional[float] = None
-
-
-LOOPBACK = LinkState("loopback", 0.0, None)
-
-
-def describe(link: Link, shaping: Shaping, cluster: NetnsCluster) -> str:
-    rate = f"{link.mbit:g} Mbit/s each way (tbf)" if link.mbit else "unshaped"
-    if shaping.delay_method == "netem":
-        return f"{rate}, +{shaping.delay_ms:g} ms on each rank's upload (netem), bridge"
-    if shaping.delay_method == "userspace-relay":
-        return (f"{rate}, +{shaping.delay_ms:g} ms on each rank's upload by the user-space "
-                f"relay in the bridge's place (no netem; {cluster.relay_scheduling} "
-                f"scheduling)")
-    return f"{rate}, no delay, bridge"
-
-
-def shape_and_probe(cluster: NetnsCluster, link: Link) -> LinkState:
-    """Shapes the cluster's links and measures them between ranks 0 and 1."""
-    try:
-        shaping = cluster.shape(link)
-        rtts = cluster.ping(0, 1, count=20)
-        stream, = cluster.streams([(0, 1)], PROBE_SECONDS)
-    except RuntimeError as error:
-        raise ScriptError(f"shaping the links failed: {error}") from error
-    if not stream.intact or not rtts:
-        raise ScriptError(f"{describe(link, shaping, cluster)}: the link lost or changed data "
-                          f"(pings answered: {len(rtts)}, stream intact: {stream.intact})")
-    state = LinkState(f"netns-{shaping.switch}", shaping.delay_ms, shaping.delay_method,
-                      round(statistics.median(rtts), 3), round(stream.mbit, 1))
-    tqdm.write(f"links: {describe(link, shaping, cluster)}; ranks 0 -> 1: ping "
-               f"{state.rtt_ms:.3f} ms, one TCP stream {state.stream_mbit:g} Mbit/s")
-    return state
-
-
-@dataclass(frozen=True)
 class Config:
     net: str
     link: Link
@@ -476,50 +432,6 @@ def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: 
     return rows
 
 
-def probe_links(args: argparse.Namespace, cluster: NetnsCluster) -> list[dict]:
-    """Each link of --links with --delay-ms and without a delay, --repeats times: the round
-    trips of 500 pings (every 10 ms) from rank 0 to rank 1, one TCP stream 0 -> 1, then a ring
-    of K streams at once (rank r to r + 1, as the sync's allgather sends)."""
-    ranks = len(cluster.hosts)
-    delays = [args.delay_ms, 0.0] if args.delay_ms > 0 else [0.0]
-    plan = [(Link(rate.mbit, delay), repeat) for repeat in range(args.repeats)
-            for rate in parse_links(args) for delay in delays]
-    rows = []
-    for link, repeat in tqdm(plan, desc="links", unit="link"):
-        try:
-            shaping = cluster.shape(link)
-            rtts = sorted(cluster.ping(0, 1, count=500, interval_s=0.01))
-            one, = cluster.streams([(0, 1)], PROBE_LINKS_SECONDS)
-            ring = cluster.streams([(r, (r + 1) % ranks) for r in range(ranks)],
-                                   PROBE_LINKS_SECONDS)
-        except RuntimeError as error:
-            raise ScriptError(f"probing the links failed: {error}") from error
-        if not rtts:
-            raise ScriptError(f"{describe(link, shaping, cluster)}: no ping answered")
-        rows.append({"repeat": repeat, "topology": f"netns-{shaping.switch}",
-                     "link_mbit": link.mbit,
-                     "delay_ms": shaping.delay_ms, "delay_method": shaping.delay_method,
-                     "relay_scheduling": cluster.relay_scheduling if shaping.switch == "relay"
-                     else None, "pings": len(rtts), "lost": 500 - len(rtts),
-                     "rtt_ms_min": rtts[0], "rtt_ms_median": round(statistics.median(rtts), 4),
-                     "rtt_ms_p99": rtts[math.ceil(0.99 * len(rtts)) - 1],
-                     "one_stream_mbit": round(one.mbit, 1),
-                     "ring_K": ranks, "ring_streams_mbit": [round(s.mbit, 1) for s in ring],
-                     "intact": one.intact and all(s.intact for s in ring),
-                     "load_1min": round(os.getloadavg()[0], 2)})
-    return rows
-
-
-def report_probes(rows: list[dict]) -> None:
-    bench_common.print_table(
-        ["Mbit/s", "delay ms", "how", "RTT min", "RTT median", "RTT p99", "lost",
-         "one stream Mbit/s", "ring streams Mbit/s", "intact", "load"],
-        [[r["link_mbit"] or "unshaped", r["delay_ms"], r["delay_method"] or "-", r["rtt_ms_min"],
-          r["rtt_ms_median"], r["rtt_ms_p99"], r["lost"], r["one_stream_mbit"],
-          " ".join(f"{m:g}" for m in r["ring_streams_mbit"]), r["intact"], r["load_1min"]]
-         for r in rows])
-
-
 # ---- reporting ----
 
 def report(rows: list[dict]) -> None:
@@ -609,7 +521,7 @@ def main(argv: Optional[list[str]] = None) -> int:
                 elif (why := open_cluster(cluster)) is not None:
                     raise ScriptError(f"--probe-links needs network namespaces: {why}")
                 else:
-                    rows = probe_links(args, cluster)
+                    rows = probe_links(cluster, parse_links(args), args.repeats)
             finally:
                 if cluster is not None:
                     cluster.remove()
