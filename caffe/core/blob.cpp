@@ -118,6 +118,19 @@ void Blob::ShareDiff(const Blob& other) {
   diff_ = other.diff_;
 }
 
+void Blob::note_diff_abs_sum(double sum) {
+  diff_abs_sum_note_ = {sum, diff_.get(), diff_ ? diff_->version() : 0};
+}
+
+std::optional<double> Blob::take_diff_abs_sum() {
+  const DiffAbsSumNote note = diff_abs_sum_note_;
+  diff_abs_sum_note_ = {};
+  if (note.storage == nullptr || note.storage != diff_.get() || diff_->version() != note.version) {
+    return std::nullopt;
+  }
+  return note.sum;
+}
+
 bool Blob::ShapeEquals(const BlobProto& proto) const {
   std::vector<int> theirs = proto_shape(proto);
   if (!proto.has_shape() && theirs.size() == 4) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,17 @@ class Blob {
   const ColumnPattern& column_pattern() const { return column_pattern_; }
   void set_column_pattern(const ColumnPattern& pattern) { column_pattern_ = pattern; }
 
+  // Σ|diff| as computed on the way by the layer that wrote the diff, which saves the layer that
+  // reads it a pass over the gradient: GradSparsify requests it on the blob whose gradient it
+  // prunes, and BatchNorm notes it when it writes that gradient (on the host).  The note holds
+  // only while the diff storage is unchanged: the next mutable pointer to it (or a new storage)
+  // makes it stale, and taking it clears it.  A write through a pointer or NumPy view obtained
+  // before the note is not seen: only the layers of one backward pass use it.
+  void request_diff_abs_sum() { diff_abs_sum_requested_ = true; }
+  bool diff_abs_sum_requested() const { return diff_abs_sum_requested_; }
+  void note_diff_abs_sum(double sum);
+  std::optional<double> take_diff_abs_sum();
+
   // Σ|x| and Σx² of the data or the diff, computed where the current mode computes.
   float asum_data() const;
   float asum_diff() const;
@@ -96,6 +108,14 @@ class Blob {
   std::shared_ptr<SyncedMemory> data_;
   std::shared_ptr<SyncedMemory> diff_;
   ColumnPattern column_pattern_;
+  // The Σ|diff| note: its value and the diff storage and version it was taken at.
+  struct DiffAbsSumNote {
+    double sum = 0;
+    const SyncedMemory* storage = nullptr;  // null: no note
+    unsigned long long version = 0;
+  };
+  DiffAbsSumNote diff_abs_sum_note_;
+  bool diff_abs_sum_requested_ = false;
 };
 
 // Shape of a BlobProto, honouring the legacy num/channels/height/width fields.

@@ -111,6 +111,7 @@ const void* SyncedMemory::cpu_data() {
 void* SyncedMemory::mutable_cpu_data() {
   to_cpu();
   head_ = Head::AT_CPU;
+  ++version_;
   return cpu_ptr_;
 }
 
@@ -122,6 +123,7 @@ const void* SyncedMemory::gpu_data() {
 void* SyncedMemory::mutable_gpu_data() {
   to_gpu();
   head_ = Head::AT_GPU;
+  ++version_;
   return gpu_ptr_;
 }
 

@@ -31,6 +31,9 @@ class SyncedMemory {
   void* mutable_gpu_data();
   size_t size() const { return size_; }
   Head head() const { return head_; }
+  // How many times a mutable pointer was handed out: a fact recorded about the contents at one
+  // version no longer holds at a later one.
+  unsigned long long version() const { return version_; }
 
  private:
   void to_cpu();
@@ -40,6 +43,7 @@ class SyncedMemory {
   void* cpu_ptr_ = nullptr;
   void* gpu_ptr_ = nullptr;
   Head head_ = Head::UNINITIALIZED;
+  unsigned long long version_ = 0;
 };
 
 }  // namespace caffe

@@ -3,6 +3,7 @@
 #include <glog/logging.h>
 
 #include "caffe/core/layer_registry.hpp"
+#include "caffe/util/block_sum.hpp"
 
 namespace caffe {
 
@@ -132,9 +133,16 @@ void BatchNormLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bo
   sums_.Sum(mode, split_, ProductAndValueTerms{dy, y},
             {dy_y_mean_.mutable_data_on(mode), inverse_m},
             {dy_mean_.mutable_data_on(mode), inverse_m});
-  for_each(mode, plane_count(split_), split_.inner,
-           BatchNormInputGradient{split_, y, dy, dy_mean_.data_on(mode), dy_y_mean_.data_on(mode),
-                                  inv_std, dx});
+  const BatchNormInputGradient input_gradient{
+      split_, y, dy, dy_mean_.data_on(mode), dy_y_mean_.data_on(mode), inv_std, dx};
+  if (mode == Mode::CPU && bottom[0]->diff_abs_sum_requested()) {
+    // A GradSparsify reads this gradient: Σ|dx| on the way saves it a pass (Blob's note).
+    plane_magnitudes_.resize(grid_sum_groups(plane_count(split_), split_.inner));
+    bottom[0]->note_diff_abs_sum(
+        grid_sum_cpu(plane_count(split_), split_.inner, input_gradient, plane_magnitudes_.data()));
+    return;
+  }
+  for_each(mode, plane_count(split_), split_.inner, input_gradient);
 }
 
 void BatchNormLayer::Forward_cpu(const BlobVec& bottom, const BlobVec& top) {

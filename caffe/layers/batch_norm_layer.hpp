@@ -57,6 +57,7 @@ class BatchNormLayer : public Layer {
   // top).
   Blob normalized_;
   Blob dy_mean_, dy_y_mean_;  // per channel, backward with batch statistics
+  std::vector<double> plane_magnitudes_;  // grid_sum_cpu scratch: Σ|dx| per group of planes
 };
 
 // first = (x − mean[c])²: the terms of the batch variance (caffe/layers/channel_sums.hpp).
@@ -146,10 +147,13 @@ struct BatchNormInputGradient {
   const float* dy_y_mean;
   const float* inv_std;
   float* dx;
-  CAFFE_HOST_DEVICE void operator()(int plane, int k) const {
+  // Writes dx[i] and returns |dx[i]| (for grid_sum_cpu; for_each drops it).
+  CAFFE_HOST_DEVICE float operator()(int plane, int k) const {
     const long long i = grid_element(split, plane, k);
     const int c = plane % split.axis_dim;
-    dx[i] = (dy[i] - dy_mean[c] - y[i] * dy_y_mean[c]) * inv_std[c];
+    const float value = (dy[i] - dy_mean[c] - y[i] * dy_y_mean[c]) * inv_std[c];
+    dx[i] = value;
+    return fabsf(value);
   }
 };
 

@@ -89,6 +89,52 @@ double block_sum(Mode mode, long long count, const Fn& fn, SyncedMemory* partial
   return sum_in_order(static_cast<const double*>(partials->cpu_data()), blocks);
 }
 
+// Σ fn(r, c) over a rows x cols grid on the host, where fn is a functor of the grid form of
+// for_each (it may write outputs) that returns a float.  The rows are cut into fixed groups of
+// about kSumBlock values (grid_sum_groups); within a group, value c of each row goes to float
+// lane c % kRowLanes in row order, the lanes are folded pairwise at the group's end, and the
+// groups are added in double in group order: the result depends neither on the number of threads
+// nor on how the groups are split, and short rows (the 2x2 and 4x4 planes of late CNN layers)
+// pay no per-row reduction.  group_sums: scratch of grid_sum_groups(rows, cols) doubles.
+constexpr int kRowLanes = 16;
+
+inline int grid_sum_group_rows(int cols) {
+  return static_cast<int>(std::max(1LL, kSumBlock / std::max(cols, 1)));
+}
+inline long long grid_sum_groups(int rows, int cols) {
+  const int group = grid_sum_group_rows(cols);
+  return (rows + group - 1) / group;
+}
+
+template <typename Fn>
+double grid_sum_cpu(int rows, int cols, const Fn& fn, double* group_sums,
+                    long long min_chunk = kElementwiseMinChunk) {
+  if (rows <= 0 || cols <= 0) return 0.0;
+  const int group_rows = grid_sum_group_rows(cols);
+  const long long groups = grid_sum_groups(rows, cols);
+  const long long min_groups =
+      std::max(1LL, min_chunk / (static_cast<long long>(group_rows) * cols));
+  parallel_for(groups, min_groups, [&](long long first, long long last) {
+    const Fn body = fn;  // a copy that the stores cannot alias (see for_each)
+    for (long long g = first; g < last; ++g) {
+      float lanes[kRowLanes] = {};
+      const int row_end = static_cast<int>(std::min<long long>(rows, (g + 1) * group_rows));
+      for (int row = static_cast<int>(g * group_rows); row < row_end; ++row) {
+        int c = 0;
+        for (; c + kRowLanes <= cols; c += kRowLanes) {
+          for (int t = 0; t < kRowLanes; ++t) lanes[t] += body(row, c + t);
+        }
+        for (int t = 0; c < cols; ++c, ++t) lanes[t] += body(row, c);
+      }
+      for (int width = kRowLanes / 2; width > 0; width /= 2) {
+        for (int t = 0; t < width; ++t) lanes[t] += lanes[t + width];
+      }
+      group_sums[g] = lanes[0];
+    }
+  });
+  return sum_in_order(group_sums, groups);
+}
+
 // Makes `buffer` hold scratch for block_sum over `count` elements (reallocated only to grow).
 inline void block_sum_buffer(long long count, std::unique_ptr<SyncedMemory>* buffer) {
   const size_t bytes = static_cast<size_t>(sum_blocks(count)) * sizeof(double);

@@ -71,7 +71,7 @@ double normal_quantile(double p) {
   return 0.5 * (low + high);
 }
 
-void GradSparsifyLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*top*/) {
+void GradSparsifyLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& top) {
   const GradSparsifyParameter& param = layer_param_.grad_sparsify_param();
   const float percentile = param.percentile();
   if (!(percentile >= 0.5f && percentile < 1.0f)) {
@@ -79,6 +79,7 @@ void GradSparsifyLayer::LayerSetUp(const BlobVec& /*bottom*/, const BlobVec& /*t
   }
   z_ = normal_quantile(percentile);
   stochastic_ = param.stochastic();
+  top[0]->request_diff_abs_sum();  // a BatchNorm writing this gradient sums |g| on the way
 }
 
 void GradSparsifyLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVec& top) {
@@ -88,6 +89,8 @@ void GradSparsifyLayer::ForwardOn(Mode mode, const BlobVec& bottom, const BlobVe
 
 void GradSparsifyLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec& bottom) {
   const long long count = top[0]->count();
+  // Taken first: in place, the mutable pointer below makes the note stale.
+  const std::optional<double> noted_magnitude_sum = top[0]->take_diff_abs_sum();
   const float* gradient = top[0]->diff_on(mode);
   float* out = bottom[0]->mutable_diff_on(mode);
   if (phase_ != TRAIN) {
@@ -96,7 +99,9 @@ void GradSparsifyLayer::BackwardOn(Mode mode, const BlobVec& top, const BlobVec&
   }
   if (count == 0) return;
   block_sum_buffer(count, &partials_);
-  const double magnitude_sum = block_sum(mode, count, GradientMagnitude{gradient}, partials_.get());
+  const double magnitude_sum =
+      noted_magnitude_sum ? *noted_magnitude_sum
+                          : block_sum(mode, count, GradientMagnitude{gradient}, partials_.get());
   if (!std::isfinite(magnitude_sum)) {
     fail("the incoming gradient (", count, " values) holds ",
          std::isnan(magnitude_sum) ? "a NaN" : "an Inf",

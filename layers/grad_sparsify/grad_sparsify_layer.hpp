@@ -17,7 +17,10 @@ namespace caffe {
 // |g_i| ≥ τ stays; `stochastic: false` sets every |g_i| < τ to 0.  TEST backward passes g.
 //
 // Two passes on either device: a deterministic block sum of |g| (caffe/util/block_sum.hpp; a NaN
-// or Inf in g makes it non-finite, which is an error), then the pruning pass, which also counts
+// or Inf in g makes it non-finite, which is an error), then the pruning pass.  The first is
+// skipped where the layer that wrote g noted Σ|g| on the blob (Blob::take_diff_abs_sum: a
+// BatchNorm above it in Conv-BN nets, on the host), since on nets such as MobileNet the two
+// memory-bound passes are most of what the layer costs.  The pruning pass also counts
 // the non-zeros it writes: GradientDensity() reports nnz / n of the last TRAIN backward.  Four
 // neighbouring values share one counter-based draw of 64 bits, 16 each (group_bits), so host and
 // device prune alike and a resumed run repeats them.  The host runs the pruning pass block by

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,34 @@ TEST(BatchNormLayerTest, BatchStatisticsHandComputed) {
   expect_near_all(values_of(*fixture.layer->blobs()[0]), {4, 3});
   expect_near_all(values_of(*fixture.layer->blobs()[1]), {5 * 4.0f / 3, 3 * 4.0f / 3});
   expect_near_all(values_of(*fixture.layer->blobs()[2]), {1});
+}
+
+TEST(BatchNormLayerTest, NotesTheInputGradientMagnitudeOnlyWhenAsked) {
+  // 37 values per plane: full float lanes and a tail.  dx is the same bits either way.
+  const std::vector<int> shape = {3, 4, 37};
+  std::vector<float> dx[2];
+  for (bool asked : {false, true}) {
+    LayerFixture fixture(R"(name: "bn" type: "BatchNorm")", {shape}, 1);
+    test::fill_gaussian(fixture.bottom.ptrs[0], 3);
+    fixture.setup();
+    fixture.forward();
+    Blob* x = fixture.bottom.ptrs[0];
+    Blob* y = fixture.top.ptrs[0];
+    test::fill_gaussian(y->mutable_cpu_diff(), y->count(), 4, 0.0f, 1.0f);
+    if (asked) x->request_diff_abs_sum();
+    fixture.backward({true});
+    dx[asked].assign(x->cpu_diff(), x->cpu_diff() + x->count());
+    const std::optional<double> noted = x->take_diff_abs_sum();
+    if (!asked) {
+      EXPECT_FALSE(noted.has_value());
+      continue;
+    }
+    ASSERT_TRUE(noted.has_value());
+    double expected = 0;
+    for (float value : dx[asked]) expected += std::fabs(value);
+    EXPECT_NEAR(*noted, expected, 1e-6 * expected);
+  }
+  EXPECT_EQ(dx[0], dx[1]);
 }
 
 TEST(BatchNormLayerTest, TwoAxisInput) {

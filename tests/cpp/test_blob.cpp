@@ -21,6 +21,30 @@ TEST(BlobTest, ReshapeReusesCapacity) {
   EXPECT_THROW(blob.shape(5), Error);
 }
 
+TEST(BlobTest, DiffAbsSumNoteHoldsUntilTheDiffIsWrittenOrTaken) {
+  Blob blob({4});
+  Blob other({4});
+  EXPECT_FALSE(blob.take_diff_abs_sum().has_value());  // never noted
+  blob.mutable_cpu_diff()[0] = 1.0f;
+  blob.note_diff_abs_sum(2.5);
+  const float* read = blob.cpu_diff();  // reading keeps the note
+  EXPECT_EQ(read[0], 1.0f);
+  EXPECT_EQ(blob.take_diff_abs_sum(), 2.5);
+  EXPECT_FALSE(blob.take_diff_abs_sum().has_value());  // taken: cleared
+
+  blob.note_diff_abs_sum(3.0);
+  blob.mutable_cpu_diff();  // a writer since the note: stale
+  EXPECT_FALSE(blob.take_diff_abs_sum().has_value());
+
+  blob.note_diff_abs_sum(3.0);
+  blob.ShareDiff(other);  // another storage: stale
+  EXPECT_FALSE(blob.take_diff_abs_sum().has_value());
+
+  blob.note_diff_abs_sum(3.0);
+  blob.Reshape({64});  // a new allocation: stale
+  EXPECT_FALSE(blob.take_diff_abs_sum().has_value());
+}
+
 TEST(BlobTest, ProtoRoundTripAndLegacyDims) {
   Blob blob({2, 3});
   test::fill_gaussian(&blob, 7);

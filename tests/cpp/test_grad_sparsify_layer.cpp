@@ -8,6 +8,7 @@
 #include <cstring>
 #include <limits>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -500,6 +501,63 @@ class WarningCapture : public google::LogSink {
   std::mutex mutex_;
   std::vector<std::string> warnings_;
 };
+
+TEST(GradSparsifyLayerTest, UsesTheNotedMagnitudeSumWhileItHolds) {
+  constexpr int kCount = 5000;
+  SparsifyCase gs(sparsify(0.9f), kCount);
+  gs.set_gradient(11, 1.0f);
+  gs.backward();
+  const float computed = gs.sparsifier().last_threshold();
+  EXPECT_TRUE(gs.top.ptrs[0]->diff_abs_sum_requested());
+  // A note (here four times the true sum, so that its use shows) is what τ comes from ...
+  gs.set_gradient(11, 1.0f);
+  double magnitude_sum = 0;
+  for (float value : gs.gradient()) magnitude_sum += std::fabs(value);
+  gs.top.ptrs[0]->note_diff_abs_sum(4 * magnitude_sum);
+  gs.backward();
+  EXPECT_NEAR(gs.sparsifier().last_threshold(), 4 * computed, 4e-6 * computed);
+  // ... and once the gradient has been written again it is stale: τ is computed.
+  gs.top.ptrs[0]->note_diff_abs_sum(4 * magnitude_sum);
+  gs.set_gradient(11, 1.0f);
+  gs.backward();
+  EXPECT_EQ(gs.sparsifier().last_threshold(), computed);
+}
+
+TEST(GradSparsifyLayerTest, BatchNormAboveNotesTheSumTheThresholdUses) {
+  // Conv -> GradSparsify (not in place, so that its input gradient stays readable) -> BatchNorm:
+  // τ = sqrt(π/2) · mean|g| · Φ⁻¹(p) of the gradient BatchNorm wrote.
+  const std::string net_text = R"(
+    force_backward: true
+    layer { name: 'data' type: 'Input' top: 'data' input_param { shape { dim: 4 dim: 3 dim: 9 dim: 7 } } }
+    layer { name: 'conv' type: 'Convolution' bottom: 'data' top: 'conv'
+            convolution_param { num_output: 5 kernel_size: 3 pad: 1
+                                weight_filler { type: 'gaussian' std: 0.5 } } }
+    layer { name: 'gs' type: 'GradSparsify' bottom: 'conv' top: 'conv_gs'
+            grad_sparsify_param { percentile: 0.9 } }
+    layer { name: 'bn' type: 'BatchNorm' bottom: 'conv_gs' top: 'bn' }
+    layer { name: 'target' type: 'Input' top: 'target' input_param { shape { dim: 4 dim: 5 dim: 9 dim: 7 } } }
+    layer { name: 'loss' type: 'EuclideanLoss' bottom: 'bn' bottom: 'target' top: 'loss' }
+  )";
+  NetParameter param;
+  read_proto_from_text(net_text, "<net>", &param);
+  param.mutable_state()->set_phase(TRAIN);
+  Net net(param);
+  test::fill_gaussian(net.blob_by_name("data"), 5);
+  test::fill_gaussian(net.blob_by_name("target"), 6);
+  net.ForwardBackward();
+  const Blob& gradient = *net.blob_by_name("conv_gs");
+  double magnitude_sum = 0;
+  for (int i = 0; i < gradient.count(); ++i) magnitude_sum += std::fabs(gradient.cpu_diff()[i]);
+  const double expected = std::sqrt(M_PI / 2.0) * magnitude_sum / gradient.count() * kQuantile090;
+  auto& gs = dynamic_cast<GradSparsifyLayer&>(*net.layer_by_name("gs"));
+  EXPECT_NEAR(gs.last_threshold(), expected, 1e-5 * expected);
+  // The sum came from BatchNorm: its backward alone leaves the note on the blob.
+  net.Forward();
+  net.BackwardFromTo(static_cast<int>(net.layers().size()) - 1, 3);  // loss, target, bn
+  const std::optional<double> noted = net.blob_by_name("conv_gs")->take_diff_abs_sum();
+  ASSERT_TRUE(noted.has_value());
+  EXPECT_NEAR(*noted, magnitude_sum, 1e-6 * magnitude_sum);
+}
 
 TEST(GradSparsifyLayerTest, LayerWithoutGradientWarnsOnceAndDoesNothing) {
   // On the data (nothing before it learns), and cut off by propagate_down: false.
