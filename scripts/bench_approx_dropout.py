@@ -179,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
         ["H", "pattern", "p", "ms_standard", "ms_approx", "ms_dense_k", "speedup", "limit",
          "% of limit", "ms_row_no_skip", "vs ROW no-skip"],
         [[r["hidden"], f'{r["pattern"]} {r["tile_order"]}'.strip(), r["ratio"], r["ms_standard"],
-          r["ms_approx"], r["ms_dense_k"], r["speedup"], r["limit"], f"{100 * r['speedup'] / r['limit']:.0f}%",
+          r["ms_approx"], r["ms_dense_k"], r["speedup"], r["limit"],
+          f"{100 * r['speedup'] / r['limit']:.0f}%",
           r["ms_row_no_skip"], f"{r['ms_approx'] / r['ms_row_no_skip']:.2f}x"] for r in rows])
     if args.tile_order == "both":
         print_order_ratios(rows)

@@ -9,8 +9,9 @@ Every run is a real `caffe train` (the CLI a Caffe user runs) on the MNIST LMDBs
 papers' solver (batch 128, lr 0.01, momentum 0.9); approximate-dropout schedules come from
 `python -m caffe.approx_dropout --net`.  --scale, --max-period and --tile-order take several
 values and run every combination for each approximate pattern (tile orders for TILE only), beside
-one standard-dropout run per network and ratio; --seeds repeats all of it per solver seed.  Training time is read from the log timestamps between
-iteration 0 and the final test (tests run only at the end, so they cost no training time).
+one standard-dropout run per network and ratio; --seeds repeats all of it per solver seed.
+Training time is read from the log timestamps between iteration 0 and the final test (tests run
+only at the end, so they cost no training time).
 Writes a Markdown table, a JSON file and a PNG of speed-up and accuracy against the ratio.
 """
 from __future__ import annotations
