@@ -15,11 +15,15 @@ ROW as shipped lets the second hidden layer skip the input columns the first app
 left zero (beyond the paper).  TILE's outputs have no zero columns to skip, so the run also times
 ROW with that skip switched off (caffe.set_column_skip(False)): ms_row_no_skip, the paper's ROW,
 which does the same fraction of each layer's work as TILE.
+
+--tile-order picks TILE's approx_dropout_param.tile_order; `both` times STAGGERED and ROW_MAJOR
+side by side on the same schedules (one row each, and a table of their ratio).
 """
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -30,6 +34,7 @@ import numpy as np
 from lib import bench_common, mlp_nets
 
 BATCH = 128
+TILE_ORDERS = ("STAGGERED", "ROW_MAJOR")
 
 
 def make_solver(caffe, workdir: Path, name: str, hidden: list[int],
@@ -101,6 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--period", type=int,
                         help="profile one period: every ROW/TILE schedule entry gets this period "
                              "(dense_k still uses --ratios)")
+    parser.add_argument("--tile-order", choices=[*TILE_ORDERS, "both"], default="STAGGERED",
+                        help="TILE's tile_order (default: STAGGERED, the layer's default); both: "
+                             "time the two side by side")
+    parser.add_argument("--clock", choices=sorted(bench_common.CLOCKS), default="wall",
+                        help="time on the wall clock (default) or as the process's CPU time (a "
+                             "loaded machine's wall clock also counts the waits for a core)")
     parser.add_argument("--json", metavar="FILE")
     parser.add_argument("--caffe-time", action="store_true",
                         help="also print `caffe time` per-layer tables for standard, ROW and TILE")
@@ -112,11 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     caffe.set_mode_cpu()
     caffe.set_blas_threads(args.threads)
     print(bench_common.machine_summary(args.threads, caffe.blas_info()))
-    print(f"{args.iterations} timed iterations after {args.warmup} warm-up, mean; batch {BATCH}\n")
+    print(f"{args.iterations} timed iterations after {args.warmup} warm-up, mean; batch {BATCH}; "
+          f"{args.clock} clock\n")
 
     rng = np.random.default_rng(0)
     data = rng.random((BATCH, 784), dtype=np.float32)
     labels = rng.integers(0, 10, BATCH).astype(np.float32)
+    tile_orders = TILE_ORDERS if args.tile_order == "both" else (args.tile_order,)
+    approx = ["ROW"] + [tile_net(order) for order in tile_orders]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -125,45 +139,86 @@ def main(argv: list[str] | None = None) -> int:
                 kept = round((1 - ratio) * hidden)
                 nets = {
                     "standard": ([hidden] * 2, [mlp_nets.HiddenLayer("standard", ratio)] * 2),
-                    "ROW": ([hidden] * 2, [mlp_nets.HiddenLayer("row", ratio, str(workdir / f"row{i}.schedule"))
-                                            for i in (1, 2)]),
-                    "TILE": ([hidden] * 2, [mlp_nets.HiddenLayer("tile", ratio, str(workdir / f"tile{i}.schedule"))
-                                             for i in (1, 2)]),
+                    "ROW": ([hidden] * 2, approx_layers("row", ratio, workdir)),
+                    **{tile_net(order): ([hidden] * 2, approx_layers("tile", ratio, workdir, order))
+                       for order in tile_orders},
                     "dense_k": ([kept] * 2, [mlp_nets.HiddenLayer("dense")] * 2),
                 }
                 solvers, paths = {}, {}
                 for name, (widths, layers) in nets.items():
                     solvers[name], paths[name] = make_solver(
-                        caffe, workdir, f"{name}_{hidden}_{ratio}", widths, layers, data, labels,
-                        (args.iterations, args.warmup), args.period)
+                        caffe, workdir, f"{name.replace(' ', '_')}_{hidden}_{ratio}", widths,
+                        layers, data, labels, (args.iterations, args.warmup), args.period)
                 # The paper's ROW: a second solver on the same files, stepped with the column
                 # skip off.
                 solvers["ROW_no_skip"] = load_solver(
                     caffe, workdir / f"ROW_{hidden}_{ratio}_solver.prototxt", data, labels)
                 steps = {name: (lambda s=solver: s.step(1)) for name, solver in solvers.items()}
                 steps["ROW_no_skip"] = lambda s=solvers["ROW_no_skip"]: step_without_skip(caffe, s)
-                means = bench_common.means(bench_common.time_side_by_side(
-                    steps, args.iterations, args.warmup))
-                for pattern in ("ROW", "TILE"):
-                    rows.append({"hidden": hidden, "pattern": pattern, "ratio": ratio,
-                                 "ms_standard": round(means["standard"], 3),
-                                 "ms_approx": round(means[pattern], 3),
-                                 "ms_dense_k": round(means["dense_k"], 3),
-                                 "ms_row_no_skip": round(means["ROW_no_skip"], 3),
-                                 "speedup": round(means["standard"] / means[pattern], 3),
-                                 "limit": round(means["standard"] / means["dense_k"], 3)})
+                samples = bench_common.time_side_by_side(steps, args.iterations, args.warmup,
+                                                          clock=args.clock)
+                means = bench_common.means(samples)
+                timed = {pattern: {
+                    "hidden": hidden, "pattern": pattern.split()[0], "ratio": ratio,
+                    "tile_order": pattern.split()[1] if " " in pattern else "",
+                    "ms_standard": round(means["standard"], 3),
+                    "ms_approx": round(means[pattern], 3),
+                    "ms_dense_k": round(means["dense_k"], 3),
+                    "ms_row_no_skip": round(means["ROW_no_skip"], 3),
+                    "speedup": round(means["standard"] / means[pattern], 3),
+                    "limit": round(means["standard"] / means["dense_k"], 3)} for pattern in approx}
+                if args.tile_order == "both":
+                    timed[tile_net("STAGGERED")]["staggered_vs_row_major"] = round(paired_ratio(
+                        samples[tile_net("STAGGERED")], samples[tile_net("ROW_MAJOR")]), 3)
+                rows += timed.values()
                 if args.caffe_time and hidden == 2048 and ratio == 0.5:
-                    for name in ("standard", "ROW", "TILE"):
+                    for name in ("standard", *approx):
                         print(f"caffe time, {name}, H=2048, p=0.5:\n{caffe_time(build, paths[name], args.threads)}\n")
                 del solvers
     bench_common.print_table(
         ["H", "pattern", "p", "ms_standard", "ms_approx", "ms_dense_k", "speedup", "limit",
          "% of limit", "ms_row_no_skip", "vs ROW no-skip"],
-        [[r["hidden"], r["pattern"], r["ratio"], r["ms_standard"], r["ms_approx"], r["ms_dense_k"],
-          r["speedup"], r["limit"], f"{100 * r['speedup'] / r['limit']:.0f}%",
+        [[r["hidden"], f'{r["pattern"]} {r["tile_order"]}'.strip(), r["ratio"], r["ms_standard"],
+          r["ms_approx"], r["ms_dense_k"], r["speedup"], r["limit"],
+          f"{100 * r['speedup'] / r['limit']:.0f}%",
           r["ms_row_no_skip"], f"{r['ms_approx'] / r['ms_row_no_skip']:.2f}x"] for r in rows])
+    if args.tile_order == "both":
+        print_order_ratios(rows)
     bench_common.write_json(args.json, rows)
     return 0
+
+
+def approx_layers(kind: str, ratio: float, workdir: Path,
+                  tile_order: str | None = None) -> list[mlp_nets.HiddenLayer]:
+    """The two hidden layers of a ROW or TILE net, each with its own schedule file."""
+    tag = f"_{tile_order}" if tile_order else ""
+    return [mlp_nets.HiddenLayer(kind, ratio, str(workdir / f"{kind}{i}{tag}.schedule"),
+                                 tile_order=tile_order) for i in (1, 2)]
+
+
+def tile_net(order: str) -> str:
+    """The name of the TILE net of a tile order (also its pattern and order in the output)."""
+    return f"TILE {order}"
+
+
+def paired_ratio(staggered: list[float], row_major: list[float]) -> float:
+    """The median over the timed iterations of staggered / row-major.  Both solvers step in
+    lockstep on identical schedules (same layer names and tile counts), so iteration j has the
+    same period in both: the ratio of a pair does not depend on which period came up, and the
+    median ignores the iterations a loaded machine slowed down."""
+    return statistics.median(s / r for s, r in zip(staggered, row_major))
+
+
+def print_order_ratios(rows: list[dict]) -> None:
+    """STAGGERED against ROW_MAJOR per (H, p): the two TILE rows timed side by side."""
+    tiles = {(r["hidden"], r["ratio"], r["tile_order"]): r for r in rows if r["pattern"] == "TILE"}
+    print("\nTILE, staggered against row-major (same schedules, timed side by side):")
+    bench_common.print_table(
+        ["H", "p", "ms_staggered", "ms_row_major", "ratio of means", "median paired ratio"],
+        [[h, p, row["ms_approx"], tiles[(h, p, "ROW_MAJOR")]["ms_approx"],
+          f"{row['ms_approx'] / tiles[(h, p, 'ROW_MAJOR')]['ms_approx']:.3f}",
+          f"{row['staggered_vs_row_major']:.3f}"]
+         for (h, p, order), row in tiles.items() if order == "STAGGERED"])
 
 
 if __name__ == "__main__":

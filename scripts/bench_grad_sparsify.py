@@ -36,7 +36,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -168,20 +167,11 @@ def bench_conv(caffe: Any, caffe_pb2: Any, args: argparse.Namespace) -> list[dic
 
 def time_side_by_side(steps: dict[str, Callable[[], None]],
                       args: argparse.Namespace) -> dict[str, list[float]]:
-    """bench_common.time_side_by_side on the wall clock, or on the process's CPU time with
-    --clock cpu (what a call costs on an idle machine: the shared machine's wall clock also
-    counts the time its threads wait for a core)."""
-    if args.clock == "wall":
-        return bench_common.time_side_by_side(steps, args.iterations, args.warmup,
-                                              block=args.block)
-    samples: dict[str, list[float]] = {name: [] for name in steps}
-    for round_index in range(args.warmup + args.iterations):
-        for name, step in steps.items():
-            start = time.process_time()
-            step()
-            if round_index >= args.warmup:
-                samples[name].append((time.process_time() - start) * 1e3)
-    return samples
+    """bench_common.time_side_by_side on --clock: in blocks of --block on the wall clock, one
+    call at a time on the process's CPU time."""
+    return bench_common.time_side_by_side(steps, args.iterations, args.warmup,
+                                          block=args.block if args.clock == "wall" else 1,
+                                          clock=args.clock)
 
 
 def spread(values: list[float]) -> float:
@@ -385,7 +375,7 @@ def bench_train(caffe: Any, caffe_pb2: Any,
             solvers["baseline"].step(1)
             tqdm.write(f"  {name} baseline: density "
                        f"{gradient_density(solvers['baseline'].net):.4f} (dense backward)")
-            clock = time.process_time if args.clock == "cpu" else time.perf_counter
+            clock = bench_common.CLOCKS[args.clock]
             for key, (policy, _) in contenders.items():
                 if key in ("baseline", "p=0.9", "p=0"):
                     shares = layer_breakdown(caffe, solvers[key].net, policy, clock)

@@ -9,8 +9,9 @@ Every run is a real `caffe train` (the CLI a Caffe user runs) on the MNIST LMDBs
 papers' solver (batch 128, lr 0.01, momentum 0.9); approximate-dropout schedules come from
 `python -m caffe.approx_dropout --net`.  --scale, --max-period and --tile-order take several
 values and run every combination for each approximate pattern (tile orders for TILE only), beside
-one standard-dropout run per network and ratio.  Training time is read from the log timestamps between
-iteration 0 and the final test (tests run only at the end, so they cost no training time).
+one standard-dropout run per network and ratio; --seeds repeats all of it per solver seed.
+Training time is read from the log timestamps between iteration 0 and the final test (tests run
+only at the end, so they cost no training time).
 Writes a Markdown table, a JSON file and a PNG of speed-up and accuracy against the ratio.
 """
 from __future__ import annotations
@@ -48,6 +49,7 @@ class RunResult:
     max_period: int = 0   # the generator's --max-period; 0: its default
     tile_order: str = ""  # TILE's approx_dropout_param.tile_order; "": the default
     diverged_at: int = 0  # the iteration whose loss was NaN (caffe stops there), 0 if none
+    seed: int = 1         # the solver's random_seed (weight initialization)
 
 
 @dataclass(frozen=True)
@@ -82,8 +84,8 @@ def parse_training_log(text: str, iterations: int) -> tuple[float, float]:
 
 
 def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iterations: int,
-          lmdb_dir: Path, caffe_bin: Path, threads: int,
-          variant: Variant = Variant()) -> tuple[Optional[float], Optional[float], int]:
+          lmdb_dir: Path, caffe_bin: Path, threads: int, variant: Variant = Variant(),
+          seed: int = 1) -> tuple[Optional[float], Optional[float], int]:
     """(accuracy, training seconds, 0) or, when the loss became NaN, (None, None, iteration)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     kind = {"STANDARD": "standard", "ROW": "row", "TILE": "tile"}[pattern]
@@ -102,7 +104,7 @@ def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iteratio
                       f'test_initialization: false\nbase_lr: 0.01\nmomentum: 0.9\n'
                       f'weight_decay: 0.0005\nlr_policy: "inv"\ngamma: 0.0001\npower: 0.75\n'
                       f'display: 100\nmax_iter: {iterations}\nsnapshot_after_train: false\n'
-                      f'solver_mode: CPU\nrandom_seed: 1\n')
+                      f'solver_mode: CPU\nrandom_seed: {seed}\n')
     log = run_dir / "train.log"
     with open(log, "w") as stream:
         status = subprocess.run([str(caffe_bin / "caffe"), "train", f"--solver={solver}",
@@ -129,8 +131,8 @@ NETWORKS_B = ([1024, 64], [1024, 1024], [2048, 2048], [4096, 4096])
 def plan(experiments: str, ratios: list[float], patterns: list[str],
          scales: list[Optional[str]] = [None], max_periods: list[Optional[int]] = [None],
          tile_orders: list[Optional[str]] = [None], standard: bool = True,
-         networks: list[list[int]] = list(NETWORKS_B)
-         ) -> list[tuple[str, list[int], str, float, Variant]]:
+         networks: list[list[int]] = list(NETWORKS_B), seeds: list[int] = [1]
+         ) -> list[tuple[str, list[int], str, float, Variant, int]]:
     nets = []
     if experiments in ("a", "both"):
         nets += [("a", [2048, 2048], ratio) for ratio in ratios]
@@ -140,34 +142,35 @@ def plan(experiments: str, ratios: list[float], patterns: list[str],
                  for ratio in (0.5, 0.7)]
     runs = []
     for experiment, hidden, ratio in nets:
-        if standard:
-            runs.append((experiment, hidden, "STANDARD", ratio, Variant()))
-        for pattern in patterns:
-            runs += [(experiment, hidden, pattern, ratio, variant)
-                     for variant in variants(pattern, scales, max_periods, tile_orders)]
+        for seed in seeds:
+            if standard:
+                runs.append((experiment, hidden, "STANDARD", ratio, Variant(), seed))
+            for pattern in patterns:
+                runs += [(experiment, hidden, pattern, ratio, variant, seed)
+                         for variant in variants(pattern, scales, max_periods, tile_orders)]
     return runs
 
 
 def attach_speedups(results: list[RunResult]) -> None:
-    standard = {(r.experiment, tuple(r.hidden), r.ratio): r.train_seconds
+    standard = {(r.experiment, tuple(r.hidden), r.ratio, r.seed): r.train_seconds
                 for r in results if r.pattern == "STANDARD"}
     for result in results:
-        base = standard.get((result.experiment, tuple(result.hidden), result.ratio))
+        base = standard.get((result.experiment, tuple(result.hidden), result.ratio, result.seed))
         result.speedup = (base / result.train_seconds if base and result.train_seconds
                           else float("nan"))
 
 
 def markdown_table(results: list[RunResult]) -> str:
-    lines = ["| exp | network | p | dropout | scale | N | tile order | test accuracy | "
+    lines = ["| exp | network | p | dropout | scale | N | tile order | seed | test accuracy | "
              "train time (s) | speed-up |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
         network = "784-" + "-".join(map(str, r.hidden)) + "-10"
         outcome = (f"{100 * r.accuracy:.2f}% | {r.train_seconds:.1f} | {r.speedup:.2f}x"
                    if r.accuracy is not None else f"diverged (NaN loss at {r.diverged_at}) | - | -")
         lines.append(f"| {r.experiment} | {network} | {r.ratio:.1f} | {r.pattern} | "
                      f"{r.scale or '-'} | {r.max_period or '-'} | {r.tile_order or '-'} | "
-                     f"{outcome} |")
+                     f"{r.seed} | {outcome} |")
     return "\n".join(lines)
 
 
@@ -207,9 +210,9 @@ def plot_rates(rows: list[RunResult], out: Path) -> Path:
 
 
 def series_label(result: RunResult) -> str:
-    """The pattern, with the run's scale, N and tile order where set."""
+    """The pattern, with the run's scale, N, tile order and seed where set."""
     parts = [result.pattern, result.scale, f"N={result.max_period}" if result.max_period else "",
-             result.tile_order]
+             result.tile_order, f"seed {result.seed}" if result.seed != 1 else ""]
     return " ".join(part for part in parts if part)
 
 
@@ -293,6 +296,9 @@ def main(argv: list[str] | None = None) -> int:
                                              "the layer's default); several values run each")
     parser.add_argument("--networks", nargs="+", choices=["x".join(map(str, h)) for h in NETWORKS_B],
                         help="experiment (b)'s networks to run (default all four)")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[1],
+                        help="the solver's random_seed (weight initialization; default 1); "
+                             "several values run each")
     parser.add_argument("--skip-standard", action="store_true",
                         help="no standard-dropout runs (speed-ups are then NaN)")
     parser.add_argument("--iterations", type=int, default=3000,
@@ -314,19 +320,20 @@ def main(argv: list[str] | None = None) -> int:
                 else list(NETWORKS_B))
     max_periods = [n or None for n in args.max_period]  # 0: the generator's default
     runs = plan(args.experiment, args.ratios, args.patterns, args.scale, max_periods,
-                args.tile_order, not args.skip_standard, networks)
+                args.tile_order, not args.skip_standard, networks, args.seeds)
     print(f"{len(runs)} training runs of {args.iterations} iterations, {args.threads} threads")
     results = []
-    for experiment, hidden, pattern, ratio, variant in tqdm(runs, unit="run"):
+    for experiment, hidden, pattern, ratio, variant, seed in tqdm(runs, unit="run"):
         name = (f"{experiment}_{'x'.join(map(str, hidden))}_{pattern.lower()}_p{ratio}"
-                f"{variant.suffix()}")
+                f"{variant.suffix()}" + (f"_s{seed}" if seed != 1 else ""))
         accuracy, seconds, diverged_at = train(args.out_dir / name, hidden, pattern, ratio,
                                                args.iterations, lmdb_dir, args.caffe_bin,
-                                               args.threads, variant)
+                                               args.threads, variant, seed)
         results.append(RunResult(experiment, hidden, pattern, ratio, args.iterations, accuracy,
                                  seconds, scale=variant.scale or "",
                                  max_period=variant.max_period or 0,
-                                 tile_order=variant.tile_order or "", diverged_at=diverged_at))
+                                 tile_order=variant.tile_order or "", diverged_at=diverged_at,
+                                 seed=seed))
         print(f"{name}: " + (f"accuracy {accuracy:.4f}, {seconds:.1f} s" if accuracy is not None
                              else f"diverged at iteration {diverged_at}"), flush=True)
         args.out_dir.mkdir(parents=True, exist_ok=True)  # what has finished, if stopped early

@@ -51,15 +51,21 @@ def machine_summary(threads: int, blas: str) -> str:
             f"threads: {threads}; ApproxCaffe BLAS: {blas}")
 
 
+CLOCKS = {"wall": time.perf_counter, "cpu": time.process_time}
+
+
 def time_side_by_side(steps: dict[str, Callable[[], None]], iterations: int, warmup: int,
-                      block: int = 1) -> dict[str, list[float]]:
+                      block: int = 1, clock: str = "wall") -> dict[str, list[float]]:
     """Milliseconds of each timed call of each step, measured in interleaved rounds (after
     `warmup` untimed rounds) so that machine noise hits every contender alike.  With block > 1
     each round runs `block` calls of one contender before the next, and the first call of each
     block is not timed: contenders whose worker threads spin after a call (OpenMP, OpenBLAS)
     then do not steal the cores of the next one's first call.  Callers take the median, or the
     mean where the cost of a step varies by design (approximate dropout: each iteration has its
-    own period)."""
+    own period).  clock "cpu" times the process's CPU time instead of the wall clock: what a
+    call costs on an idle machine (a loaded machine's wall clock also counts the time the
+    threads wait for a core)."""
+    now = CLOCKS[clock]
     for _ in range(warmup):
         for step in steps.values():
             step()
@@ -70,9 +76,9 @@ def time_side_by_side(steps: dict[str, Callable[[], None]], iterations: int, war
             if block > 1:
                 step()  # settles the threads after the previous contender
             for _ in range(min(timed_per_block, iterations - len(samples[name]))):
-                start = time.perf_counter()
+                start = now()
                 step()
-                samples[name].append((time.perf_counter() - start) * 1e3)
+                samples[name].append((now() - start) * 1e3)
     return samples
 
 
