@@ -18,7 +18,10 @@ Reported per run:
             weights are the element counts of the layers' bottoms); null for the baseline;
   epochs    iterations x batch size / training images;
   seconds   wall-clock seconds of the whole `caffe train` process (setup and the final test
-            included).
+            included);
+  cpu_seconds  its user + system CPU seconds (on a shared machine the wall clock also counts
+            the waits for a core).
+A run folder keeps finished.json (its solver and times): --resume reads finished runs back.
 Writes a Markdown table in the paper's layout to stdout, the rows as JSON (--json) and one PNG
 per net of training loss against iteration, one curve per p (the paper's Fig. 3).
 """
@@ -29,6 +32,7 @@ import json
 import math
 import os
 import re
+import resource
 import subprocess
 import sys
 import time
@@ -58,11 +62,14 @@ class RunResult:
     seconds: float
     iterations: int
     loss_curve: list[tuple[int, float]] = field(default_factory=list)
+    cpu_seconds: Optional[float] = None  # the caffe process's user + system time
 
     def row(self) -> dict[str, object]:
-        """The JSON row: {"net", "p", "accuracy", "density", "epochs", "seconds"}."""
+        """The JSON row: {"net", "p", "accuracy", "density", "epochs", "seconds",
+        "cpu_seconds"}."""
         return {key: value for key, value in asdict(self).items()
-                if key in ("net", "p", "accuracy", "density", "epochs", "seconds")}
+                if key in ("net", "p", "accuracy", "density", "epochs", "seconds",
+                           "cpu_seconds")}
 
 
 @dataclass
@@ -161,8 +168,10 @@ def write_solver(model: str, net: Path, iterations: int, args: argparse.Namespac
 
 
 def run_caffe_train(solver: Path, log: Path, iterations: int, args: argparse.Namespace,
-                    desc: str) -> float:
-    """Runs caffe train, streaming its log to `log` and a progress bar; returns wall seconds."""
+                    desc: str) -> tuple[float, float]:
+    """Runs caffe train, streaming its log to `log` and a progress bar; returns its wall seconds
+    and CPU seconds (user + system: on a shared machine the wall time also counts the waits for a
+    core)."""
     from tqdm import tqdm
 
     command = [str(args.caffe_bin / "caffe"), "train", f"--solver={solver}",
@@ -170,6 +179,7 @@ def run_caffe_train(solver: Path, log: Path, iterations: int, args: argparse.Nam
     if args.gpu is not None:
         command.append(f"--gpu={args.gpu}")
     start = time.monotonic()
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with open(log, "w") as stream, tqdm(total=iterations, desc=desc, unit="it",
                                         leave=False) as progress:
         process = subprocess.Popen(command, stdout=subprocess.PIPE,
@@ -182,9 +192,12 @@ def run_caffe_train(solver: Path, log: Path, iterations: int, args: argparse.Nam
                 progress.update(int(match.group(1)) - progress.n)
         status = process.wait()
     seconds = time.monotonic() - start
+    children_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if status != 0:
         raise RuntimeError(f"caffe train failed (exit {status}); see {log}")
-    return seconds
+    cpu_seconds = (children_after.ru_utime + children_after.ru_stime
+                   - children_before.ru_utime - children_before.ru_stime)
+    return seconds, cpu_seconds
 
 
 def train(model: str, percentile: Optional[float], iterations: int, lmdb_dir: Path,
@@ -199,11 +212,22 @@ def train(model: str, percentile: Optional[float], iterations: int, lmdb_dir: Pa
     solver = run_dir / "solver.prototxt"
     write_solver(model, net, iterations, args, solver)
     log = run_dir / "train.log"
-    seconds = run_caffe_train(solver, log, iterations, args, name)
+    # A finished run records its times beside its log, with the solver it ran: --resume reads
+    # it back instead of training again when the solver is the same.
+    finished = run_dir / "finished.json"
+    record = json.loads(finished.read_text()) if args.resume and finished.exists() else {}
+    if record.get("solver") == solver.read_text():
+        seconds, cpu_seconds = record["seconds"], record.get("cpu_seconds")
+        print(f"{name}: finished earlier ({finished}), read back")
+    else:
+        finished.unlink(missing_ok=True)
+        seconds, cpu_seconds = run_caffe_train(solver, log, iterations, args, name)
+        finished.write_text(json.dumps({"solver": solver.read_text(), "seconds": seconds,
+                                        "cpu_seconds": cpu_seconds}) + "\n")
     parsed = parse_training_log(log.read_text())
     return RunResult(model, percentile, parsed.accuracy, parsed.density,
                      iterations * args.batch_size / train_images, seconds, iterations,
-                     parsed.loss_curve)
+                     parsed.loss_curve, cpu_seconds)
 
 
 def markdown_table(results: Sequence[RunResult]) -> str:
@@ -225,10 +249,12 @@ def markdown_table(results: Sequence[RunResult]) -> str:
                              if found[0].density is not None else
                              f"{100 * found[0].accuracy:.2f}%")
         lines.append(f"| {net} | " + " | ".join(cells) + " |")
-    lines += ["", "| net | p | iterations | epochs | seconds |", "|---|---|---|---|---|"]
+    lines += ["", "| net | p | iterations | epochs | seconds | CPU seconds |",
+              "|---|---|---|---|---|---|"]
     for r in results:
+        cpu = "-" if r.cpu_seconds is None else f"{r.cpu_seconds:.1f}"
         lines.append(f"| {r.net} | {'baseline' if r.p is None else r.p} | {r.iterations} | "
-                     f"{r.epochs:.3f} | {r.seconds:.1f} |")
+                     f"{r.epochs:.3f} | {r.seconds:.1f} | {cpu} |")
     return "\n".join(lines)
 
 
@@ -295,6 +321,9 @@ def parse_args(argv: Optional[Sequence[str]]) -> argparse.Namespace:
     parser.add_argument("--percentiles", nargs="+", type=percentile, default=list(PERCENTILES),
                         help="p values besides the baseline (default 0.85 0.9 0.95 0.995)")
     parser.add_argument("--no-baseline", action="store_true", help="skip the baseline runs")
+    parser.add_argument("--resume", action="store_true",
+                        help="read back the runs of --out-dir that finished with the same solver "
+                             "instead of training them again")
     budget = parser.add_mutually_exclusive_group(required=True)
     budget.add_argument("--iterations", nargs="+", metavar="[NET=]N",
                         help="iterations per run: one number for all nets and/or net=N "

@@ -65,12 +65,15 @@ def test_budgets_per_net_and_for_all() -> None:
 
 def test_table_has_the_papers_layout() -> None:
     results = [reproduce_cifar.RunResult("alexnet", None, 0.5, None, 0.1, 10.0, 40),
-               reproduce_cifar.RunResult("alexnet", 0.9, 0.45, 0.125, 0.1, 9.0, 40)]
+               reproduce_cifar.RunResult("alexnet", 0.9, 0.45, 0.125, 0.1, 9.0, 40,
+                                         cpu_seconds=8.5)]
     lines = reproduce_cifar.markdown_table(results).splitlines()
     assert lines[0] == "| net | baseline | p = 0.9 |"
     assert lines[2] == "| alexnet | 50.00% | 45.00% (rho 12.5%) |"
     assert results[1].row() == {"net": "alexnet", "p": 0.9, "accuracy": 0.45, "density": 0.125,
-                                "epochs": 0.1, "seconds": 9.0}
+                                "epochs": 0.1, "seconds": 9.0, "cpu_seconds": 8.5}
+    assert "| alexnet | baseline | 40 | 0.100 | 10.0 | - |" in lines
+    assert "| alexnet | 0.9 | 40 | 0.100 | 9.0 | 8.5 |" in lines
 
 
 def test_help() -> None:
@@ -83,19 +86,27 @@ def test_help() -> None:
 @pytest.mark.skipif(not (DATA / "train.txt").exists(), reason=f"CIFAR-10 not found in {DATA}")
 def test_tiny_run_of_every_net(tmp_path: Path) -> None:
     json_path = tmp_path / "rows.json"
-    result = subprocess.run(
-        [sys.executable, str(SCRIPT), "--iterations", "4", "alexnet=6", "--percentiles", "0.9",
-         "--limit", "40", "--batch-size", "4", "--base-lr", "0.001", "--test-batch-size", "4", "--test-iter", "2",
-         "--display", "2", "--threads", "2", "--build-dir", str(BUILD_DIR),
-         "--lmdb-dir", str(tmp_path / "lmdb"), "--out-dir", str(tmp_path / "runs"),
-         "--json", str(json_path), "--figures-dir", str(tmp_path / "figures")],
-        capture_output=True, text=True)
+    command = [
+        sys.executable, str(SCRIPT), "--iterations", "4", "alexnet=6", "--percentiles", "0.9",
+        "--limit", "40", "--batch-size", "4", "--base-lr", "0.001", "--test-batch-size", "4",
+        "--test-iter", "2", "--display", "2", "--threads", "2", "--build-dir", str(BUILD_DIR),
+        "--lmdb-dir", str(tmp_path / "lmdb"), "--out-dir", str(tmp_path / "runs"),
+        "--json", str(json_path), "--figures-dir", str(tmp_path / "figures")]
+    result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-3000:]
     rows = json.loads(json_path.read_text())
+    # --resume reads the finished runs back (the same rows), and trains what changed
+    resumed = subprocess.run(command + ["--resume", "--iterations", "4", "alexnet=8"],
+                             capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stdout[-2000:] + resumed.stderr[-3000:]
+    assert resumed.stdout.count("finished earlier") == 4  # all but alexnet's two runs
+    resumed_rows = json.loads(json_path.read_text())
+    assert resumed_rows[2:] == rows[2:]
+    assert [row["epochs"] for row in resumed_rows[:2]] == [pytest.approx(8 * 4 / 40)] * 2
     assert [(row["net"], row["p"]) for row in rows] == [
         (net, p) for net in ("alexnet", "resnet18", "mobilenet") for p in (None, 0.9)]
     for row in rows:
-        assert 0.0 <= row["accuracy"] <= 1.0 and row["seconds"] > 0
+        assert 0.0 <= row["accuracy"] <= 1.0 and row["seconds"] > 0 and row["cpu_seconds"] > 0
         assert row["epochs"] == pytest.approx((6 if row["net"] == "alexnet" else 4) * 4 / 40)
         if row["p"] is None:
             assert row["density"] is None
