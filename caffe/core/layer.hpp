@@ -90,9 +90,9 @@ class Layer {
   // when such a layer gets no gradient to act on.
   virtual bool ActsOnGradientOnly() const { return false; }
   // The rows of learnable blob `blob_index` to which a TRAIN Backward at solver iteration
-  // `iteration` may add a gradient, for a layer whose blob splits into such rows (approximate
-  // dropout, ROW OUTPUT): the others' gradient is exactly zero, so a solver need not clear or
-  // read it, and may defer their step (Solver::Step).  nullopt (the default): any element.
+  // `iteration` may add a gradient, when that is a strict subset (approximate dropout, ROW
+  // OUTPUT): the others' gradient is exactly zero, so a solver need not clear or read it
+  // (Solver::Step).  nullopt (the default): any row.
   virtual std::optional<ParamRows> ParamRowsWithGradient(int /*blob_index*/,
                                                          int /*iteration*/) const {
     return std::nullopt;

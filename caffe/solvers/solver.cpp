@@ -249,48 +249,33 @@ void Solver::Step(int iters) {
   if (iters < 0) fail("Step(", iters, "): the number of iterations must be >= 0");
   const int stop_iter = iter_ + iters;
   stopped_early_ = false;
-  try {
-    while (iter_ < stop_iter && Iterate()) {
+  while (iter_ < stop_iter) {
+    const GradientRows rows = PlanGradientRows();
+    ClearParamDiffs(rows);
+    if (param_.test_interval() > 0 && iter_ % param_.test_interval() == 0 &&
+        (iter_ > 0 || param_.test_initialization())) {
+      TestAll();
+      if (stop_requested_.exchange(false)) {
+        stopped_early_ = true;
+        break;
+      }
     }
-  } catch (...) {
-    EndRows();  // every row up to date before the error leaves Step
-    throw;
-  }
-  EndRows();
-}
+    for (const Callback& callback : on_start_) callback();
+    const float loss = ForwardBackward();
+    UpdateSmoothedLoss(loss);
+    if (DisplayDue()) DisplayTrainOutputs();
+    for (const Callback& callback : on_gradients_ready_) callback();
+    ApplyUpdate(rows);
+    ++iter_;
+    for (const Callback& callback : on_iteration_end_) callback();
 
-bool Solver::Iterate() {
-  const GradientRows rows = PlanGradientRows();
-  const bool test_due = param_.test_interval() > 0 && iter_ % param_.test_interval() == 0 &&
-                        (iter_ > 0 || param_.test_initialization());
-  // A test pass reads every weight: every row is brought up to date and every diff cleared,
-  // as on the full path.
-  if (test_due) SettleRows();
-  CatchUpRows(rows);
-  ClearParamDiffs(test_due ? GradientRows{} : rows);
-  if (test_due) {
-    TestAll();
+    const bool snapshot_due = param_.snapshot() > 0 && iter_ % param_.snapshot() == 0;
+    if (snapshot_requested_.exchange(false) || snapshot_due) Snapshot();
     if (stop_requested_.exchange(false)) {
       stopped_early_ = true;
-      return false;
+      break;
     }
   }
-  for (const Callback& callback : on_start_) callback();
-  const float loss = ForwardBackward();
-  UpdateSmoothedLoss(loss);
-  if (DisplayDue()) DisplayTrainOutputs();
-  for (const Callback& callback : on_gradients_ready_) callback();
-  ApplyUpdate(rows);
-  ++iter_;
-  for (const Callback& callback : on_iteration_end_) callback();
-
-  const bool snapshot_due = param_.snapshot() > 0 && iter_ % param_.snapshot() == 0;
-  if (snapshot_requested_.exchange(false) || snapshot_due) Snapshot();
-  if (stop_requested_.exchange(false)) {
-    stopped_early_ = true;
-    return false;
-  }
-  return true;
 }
 
 float Solver::ForwardBackward() {
@@ -351,14 +336,13 @@ float Solver::ClipScale(float normalization, bool log) {
   return scale;
 }
 
-// The rows of each parameter that the iteration's passes may give a gradient, where deferring
-// the others is safe: the rule does not read their gradient, and nothing but the net's own
-// layers reads a gradient or a weight during the iteration (a callback that may touch the
-// gradients, an iteration-end callback (the data-parallel trainer averages the weights there),
-// clip_gradients's norm over every gradient).  CPU only.
+// The rows of each parameter that the iteration's passes may give a gradient, where leaving
+// the others uncleared is safe: the rule does not read them, and nothing else reads or writes a
+// gradient between the clear and the update (a callback, clip_gradients's norm over every
+// gradient).  After the update every diff holds its step, as on the full path.
 Solver::GradientRows Solver::PlanGradientRows() const {
   if (!SkipsRowsWithoutGradient() || mode() != Mode::CPU || callbacks_touch_gradients_ ||
-      !on_iteration_end_.empty() || param_.clip_gradients() >= 0) {
+      param_.clip_gradients() >= 0) {
     return {};
   }
   const size_t params = net_->learnable_params().size();

@@ -201,18 +201,9 @@ class Solver {
   void RequireFraction(const char* field, float value) const;  // value in [0, 1)
   // Applies the rule to one parameter blob.
   virtual void UpdateParam(const ParamStep& step) = 0;
-  // Per learnable parameter, the rows that the current iteration may give a gradient
-  // (Net::ParamRowsWithGradient); empty: every row of every parameter.
-  using GradientRows = std::vector<std::optional<ParamRows>>;
-  // Whether the rule defers the steps of rows without gradient (ParamStep::rows).  Then Step
-  // neither clears nor reads their gradient, and calls the three hooks below: CatchUpRows before
-  // each iteration's clear (bring the rows it uses up to date; `rows` empty: every row, and
-  // stop deferring), SettleRows at read points inside Step (test passes, snapshots: every row
-  // up to date, diff holding the last step) and EndRows when Step returns or throws.
+  // Whether UpdateParam honours ParamStep::rows.  Then Step neither clears nor reads the
+  // gradient of the rows a layer declares gradient-free (Layer::ParamRowsWithGradient).
   virtual bool SkipsRowsWithoutGradient() const { return false; }
-  virtual void CatchUpRows(const GradientRows& /*rows*/) {}
-  virtual void SettleRows() {}
-  virtual void EndRows() {}
 
   SolverParameter param_;
   int iter_ = 0;
@@ -222,11 +213,12 @@ class Solver {
   void InitTrainNet();
   void InitTestNets();
   void LoadWeights(const std::string& caffemodel_paths);
+  // Per learnable parameter, the rows that the current iteration may give a gradient
+  // (Net::ParamRowsWithGradient); empty: every row of every parameter.
+  using GradientRows = std::vector<std::optional<ParamRows>>;
   GradientRows PlanGradientRows() const;
   void ClearParamDiffs(const GradientRows& rows);
   void ApplyUpdate(const GradientRows& rows);
-  // One iteration of Step; false when a stop request ended it.
-  bool Iterate();
   // One iteration's forward/backward passes; returns the loss averaged over iter_size.
   float ForwardBackward();
   // Global gradient scale that brings the L2 norm down to clip_gradients (1 when not needed).

@@ -161,7 +161,6 @@ TestResult Solver::Test(int test_net_id) {
   if (test_net_id < 0 || test_net_id >= static_cast<int>(test_nets_.size())) {
     fail("Test(", test_net_id, "): the solver has ", test_nets_.size(), " test net(s)");
   }
-  SettleRows();  // a no-op unless called inside Step with deferred rows (Iterate settles first)
   Net& test_net = *test_nets_[test_net_id];
   test_net.ShareTrainedLayersWith(*net_);
   const int batches = param_.test_iter(test_net_id);

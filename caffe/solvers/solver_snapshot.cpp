@@ -23,7 +23,6 @@ std::string Solver::SnapshotPath(const char* extension) const {
 }
 
 SnapshotFiles Solver::Snapshot() {
-  SettleRows();  // inside Step: every deferred row up to date first
   SnapshotFiles files{SnapshotPath(".caffemodel"), SnapshotPath(".solverstate")};
   try {
     // The weights go first, so that a solverstate never refers to a missing model.

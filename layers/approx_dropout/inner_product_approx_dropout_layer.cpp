@@ -32,6 +32,7 @@ std::optional<ParamRows> InnerProductApproxDropoutLayer::ParamRowsWithGradient(
   } catch (const Error&) {
     return std::nullopt;  // the Forward of that iteration reports it, with the layer's name
   }
+  if (pattern.period == 1) return std::nullopt;
   // Output j is row j of W and entry j of the bias: both blobs are M rows.
   return ParamRows{shape_.outputs, pattern.period, pattern.offset};
 }

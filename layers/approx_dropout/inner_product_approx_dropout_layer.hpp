@@ -35,8 +35,8 @@ class InnerProductApproxDropoutLayer : public InnerProductLayer {
   // What the layer's patterns range over (set up by LayerSetUp): the schedule generator's width
   // and tile grid come from here.
   const MaskShape& mask_shape() const { return shape_; }
-  // ROW OUTPUT in TRAIN: the kept rows j ≡ b (mod dp) of W [M, K] and entries of the bias [M]
-  // (Backward writes no other gradient; all of them for dp = 1); else nullopt.
+  // ROW OUTPUT in TRAIN with dp > 1: the kept rows j ≡ b (mod dp) of W [M, K] and entries of
+  // the bias [M] (Backward writes no other gradient); else nullopt.
   std::optional<ParamRows> ParamRowsWithGradient(int blob_index, int iteration) const override;
 
  protected:
