@@ -16,15 +16,6 @@
 
 namespace caffe {
 
-// The rows j ≡ offset (mod period) of a parameter blob viewed as `rows` rows of count / rows
-// values (Layer::ParamRowsWithGradient).
-struct ParamRows {
-  int rows = 0;
-  int period = 1;
-  int offset = 0;
-  bool has(long long row) const { return row % period == offset; }
-};
-
 using BlobVec = std::vector<Blob*>;
 
 class Layer {
@@ -89,14 +80,6 @@ class Layer {
   // True for layers that change only the gradient (forward is the identity): a TRAIN Net warns
   // when such a layer gets no gradient to act on.
   virtual bool ActsOnGradientOnly() const { return false; }
-  // The rows of learnable blob `blob_index` to which a TRAIN Backward at solver iteration
-  // `iteration` may add a gradient, when that is a strict subset (approximate dropout, ROW
-  // OUTPUT): the others' gradient is exactly zero, so a solver need not clear or read it
-  // (Solver::Step).  nullopt (the default): any row.
-  virtual std::optional<ParamRows> ParamRowsWithGradient(int /*blob_index*/,
-                                                         int /*iteration*/) const {
-    return std::nullopt;
-  }
 
   // Per-step context set by the Net: the solver iteration (approximate-dropout schedules index
   // it) and a counter of forward passes that keys the layer's random stream.

@@ -205,13 +205,11 @@ void Net::AppendParams(int layer_id) {
         blob.ShareData(owner_blob);
         blob.ShareDiff(owner_blob);
         MergeSharedMults(layer.name(), spec, &owner->second);
-        param_owners_[owner->second.learnable_index].shared = true;
         continue;
       }
       shared_param_owner_[spec.name()] = {&blob, static_cast<int>(learnable_params_.size()), spec};
     }
     learnable_params_.push_back(&blob);
-    param_owners_.push_back({layer_id, j, false});
     params_lr_.push_back(spec.lr_mult());
     params_weight_decay_.push_back(spec.decay_mult());
   }
@@ -352,33 +350,16 @@ void Net::Backward() {
 }
 
 void Net::ClearParamDiffs() {
-  for (size_t id = 0; id < learnable_params_.size(); ++id) ClearParamDiff(static_cast<int>(id));
-}
-
-void Net::ClearParamDiff(int param_id, const std::optional<ParamRows>& rows) {
-  Blob* param = learnable_params_.at(param_id);
-  if (mode() == Mode::GPU) {  // all rows: clearing more than `rows` is always right
-    blas(Mode::GPU).set(param->count(), 0.0f, param->mutable_gpu_diff());
-    return;
+  for (Blob* param : learnable_params_) {
+    if (mode() == Mode::GPU) {
+      blas(Mode::GPU).set(param->count(), 0.0f, param->mutable_gpu_diff());
+    } else {
+      float* diff = param->mutable_cpu_diff();
+      parallel_for(param->count(), 1 << 16, [diff](long long begin, long long end) {
+        cpu_set(static_cast<int>(end - begin), 0.0f, diff + begin);
+      });
+    }
   }
-  float* diff = param->mutable_cpu_diff();
-  if (rows) {
-    CHECK_EQ(param->count() % rows->rows, 0);
-    parallel_rows(rows->rows, param->count() / rows->rows, 1 << 16,
-                  [&](long long row, long long begin, long long end) {
-                    if (rows->has(row)) cpu_set(static_cast<int>(end - begin), 0.0f, diff + begin);
-                  });
-    return;
-  }
-  parallel_for(param->count(), 1 << 16, [diff](long long begin, long long end) {
-    cpu_set(static_cast<int>(end - begin), 0.0f, diff + begin);
-  });
-}
-
-std::optional<ParamRows> Net::ParamRowsWithGradient(int param_id, int iteration) const {
-  const ParamOwner& owner = param_owners_.at(param_id);
-  if (owner.shared) return std::nullopt;  // the other users may write any row
-  return layers_[owner.layer_id]->ParamRowsWithGradient(owner.blob_index, iteration);
 }
 
 std::vector<std::string> Net::bottom_names(int layer_id) const {

@@ -39,12 +39,6 @@ class Net {
   }
   // Zeroes the gradients of all learnable parameters (they accumulate across backward passes).
   void ClearParamDiffs();
-  // Zeroes the gradient of learnable parameter `param_id`: only `rows` when given (CPU mode).
-  void ClearParamDiff(int param_id, const std::optional<ParamRows>& rows = std::nullopt);
-  // The rows of learnable parameter `param_id` to which a Backward at solver iteration
-  // `iteration` may add a gradient, as its layer declares (Layer::ParamRowsWithGradient);
-  // nullopt when any row may, and for a parameter that several layers share.
-  std::optional<ParamRows> ParamRowsWithGradient(int param_id, int iteration) const;
 
   // Sets the solver iteration and the forward-pass counter seen by layers in the next Forward
   // (the counter then advances by one per Forward).  See Layer::set_step.
@@ -152,14 +146,6 @@ class Net {
   std::vector<int> output_blob_ids_;
 
   std::vector<Blob*> learnable_params_;
-  // Per learnable parameter: the layer that owns it, its index among that layer's blobs, and
-  // whether other layers share it.
-  struct ParamOwner {
-    int layer_id;
-    int blob_index;
-    bool shared;
-  };
-  std::vector<ParamOwner> param_owners_;
   std::vector<float> params_lr_;
   std::vector<float> params_weight_decay_;
   std::map<std::string, SharedParam> shared_param_owner_;

@@ -10,9 +10,7 @@
 #include <cmath>
 
 #include "caffe/core/common.hpp"
-#include "caffe/core/layer.hpp"
 #include "caffe/util/device.hpp"
-#include "caffe/util/parallel.hpp"
 
 namespace caffe {
 
@@ -38,9 +36,6 @@ struct ParamStep {
   int param_id;
   RegularizedGradient gradient;
   float rate;  // learning rate × lr_mult
-  // The rows that may hold a gradient (Solver::Step, CPU): the others' raw gradient is zero and
-  // their diff was not cleared, so it must not be read.  nullptr: every row holds its gradient.
-  const ParamRows* rows = nullptr;
 };
 
 // Where one element's update reads and writes: weight, gradient (replaced by the step taken)
@@ -51,22 +46,5 @@ struct UpdateBuffers {
   float* history;
   float* history2;  // the second history set (Adam: V, AdaDelta: U); null for the other rules
 };
-
-// Runs a rule functor over a CPU blob of `count` elements viewed as rows.rows rows: update(i) in
-// the rows that hold a gradient, update.zero_gradient(i) (the same step for a raw gradient of 0,
-// without reading the diff) in the others.  Bit for bit update(i) everywhere on a diff that is
-// zero outside `rows`.
-template <typename Update>
-void update_rows(const Update& update, const ParamRows& rows, long long count) {
-  parallel_rows(rows.rows, count / rows.rows, kUpdateMinChunk,
-                [&](long long row, long long begin, long long end) {
-                  const Update body = update;  // a local copy vectorises (see for_each)
-                  if (rows.has(row)) {
-                    for (long long i = begin; i < end; ++i) body(i);
-                  } else {
-                    for (long long i = begin; i < end; ++i) body.zero_gradient(i);
-                  }
-                });
-}
 
 }  // namespace caffe

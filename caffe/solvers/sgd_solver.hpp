@@ -11,7 +11,6 @@ class SGDSolver : public Solver {
  public:
   explicit SGDSolver(const SolverParameter& param);
   const char* type() const override { return "SGD"; }
-  bool SkipsRowsWithoutGradient() const override { return true; }
 
  protected:
   void UpdateParam(const ParamStep& step) override;
@@ -24,11 +23,8 @@ struct SgdUpdate {
   float rate;
   float momentum;
 
-  CAFFE_HOST_DEVICE void operator()(long long i) const { step(i, buffers.diff[i]); }
-  // A row without gradient (update_rows): raw = 0 is not read from the diff.
-  CAFFE_HOST_DEVICE void zero_gradient(long long i) const { step(i, 0.0f); }
-  CAFFE_HOST_DEVICE void step(long long i, float raw) const {
-    const float g = gradient(raw, buffers.weight[i]);
+  CAFFE_HOST_DEVICE void operator()(long long i) const {
+    const float g = gradient(buffers.diff[i], buffers.weight[i]);
     const float velocity = momentum * buffers.history[i] + rate * g;
     buffers.history[i] = velocity;
     buffers.diff[i] = velocity;

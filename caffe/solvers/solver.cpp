@@ -207,9 +207,7 @@ UpdateBuffers Solver::buffers(int param_id, bool second_set) const {
                        second_set ? history_blob(1, param_id).mutable_data_on(on) : nullptr};
 }
 
-void Solver::add_callback(Callback on_start, Callback on_gradients_ready,
-                          bool touches_gradients) {
-  if (touches_gradients && (on_start || on_gradients_ready)) callbacks_touch_gradients_ = true;
+void Solver::add_callback(Callback on_start, Callback on_gradients_ready) {
   if (on_start) on_start_.push_back(std::move(on_start));
   if (on_gradients_ready) on_gradients_ready_.push_back(std::move(on_gradients_ready));
 }
@@ -250,8 +248,7 @@ void Solver::Step(int iters) {
   const int stop_iter = iter_ + iters;
   stopped_early_ = false;
   while (iter_ < stop_iter) {
-    const GradientRows rows = PlanGradientRows();
-    ClearParamDiffs(rows);
+    net_->ClearParamDiffs();
     if (param_.test_interval() > 0 && iter_ % param_.test_interval() == 0 &&
         (iter_ > 0 || param_.test_initialization())) {
       TestAll();
@@ -265,7 +262,7 @@ void Solver::Step(int iters) {
     UpdateSmoothedLoss(loss);
     if (DisplayDue()) DisplayTrainOutputs();
     for (const Callback& callback : on_gradients_ready_) callback();
-    ApplyUpdate(rows);
+    ApplyUpdate();
     ++iter_;
     for (const Callback& callback : on_iteration_end_) callback();
 
@@ -336,38 +333,7 @@ float Solver::ClipScale(float normalization, bool log) {
   return scale;
 }
 
-// The rows of each parameter that the iteration's passes may give a gradient, where leaving
-// the others uncleared is safe: the rule does not read them, and nothing else reads or writes a
-// gradient between the clear and the update (a callback, clip_gradients's norm over every
-// gradient).  After the update every diff holds its step, as on the full path.
-Solver::GradientRows Solver::PlanGradientRows() const {
-  if (!SkipsRowsWithoutGradient() || mode() != Mode::CPU || callbacks_touch_gradients_ ||
-      param_.clip_gradients() >= 0) {
-    return {};
-  }
-  const size_t params = net_->learnable_params().size();
-  GradientRows rows(params);
-  bool any = false;
-  for (size_t id = 0; id < params; ++id) {
-    // A frozen parameter is not updated, so its diff must be cleared in full.
-    if (net_->params_lr()[id] == 0.0f) continue;
-    rows[id] = net_->ParamRowsWithGradient(static_cast<int>(id), iter_);
-    any = any || rows[id].has_value();
-  }
-  return any ? rows : GradientRows{};
-}
-
-void Solver::ClearParamDiffs(const GradientRows& rows) {
-  if (rows.empty()) {
-    net_->ClearParamDiffs();
-    return;
-  }
-  for (size_t id = 0; id < rows.size(); ++id) net_->ClearParamDiff(static_cast<int>(id), rows[id]);
-}
-
-void Solver::ApplyUpdate() { ApplyUpdate(GradientRows{}); }
-
-void Solver::ApplyUpdate(const GradientRows& rows) {
+void Solver::ApplyUpdate() {
   const float rate = learning_rate();
   const bool display = DisplayDue();
   if (display) LOG(INFO) << "Iteration " << iter_ << ", lr = " << rate;
@@ -381,8 +347,7 @@ void Solver::ApplyUpdate(const GradientRows& rows) {
     // Frozen parameters (lr_mult 0, e.g. BatchNorm statistics) are never touched.
     if (lr_mults[id] == 0.0f) continue;
     const RegularizedGradient gradient{scale, param_.weight_decay() * decay_mults[id], l1};
-    const ParamRows* with_gradient = !rows.empty() && rows[id] ? &*rows[id] : nullptr;
-    UpdateParam(ParamStep{static_cast<int>(id), gradient, rate * lr_mults[id], with_gradient});
+    UpdateParam(ParamStep{static_cast<int>(id), gradient, rate * lr_mults[id]});
   }
 }
 

@@ -9,7 +9,6 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -165,11 +164,8 @@ class Solver {
 
   // on_start runs at the start of every iteration, before the forward passes;
   // on_gradients_ready after the gradients are accumulated, before the update.  Either may be
-  // empty.  (Python callbacks and the data-parallel trainer hook in here.)  A callback may read
-  // and write the parameter gradients unless `touches_gradients` is false; while one that may
-  // is set, every iteration clears and updates every row (see PlanGradientRows).
-  void add_callback(Callback on_start, Callback on_gradients_ready,
-                    bool touches_gradients = true);
+  // empty.  (Python callbacks and the data-parallel trainer hook in here.)
+  void add_callback(Callback on_start, Callback on_gradients_ready);
   // on_iteration_end runs after the update, with iter() advanced, before a due snapshot (the
   // data-parallel trainer averages weights here).
   void add_iteration_end_callback(Callback on_iteration_end);
@@ -201,9 +197,6 @@ class Solver {
   void RequireFraction(const char* field, float value) const;  // value in [0, 1)
   // Applies the rule to one parameter blob.
   virtual void UpdateParam(const ParamStep& step) = 0;
-  // Whether UpdateParam honours ParamStep::rows.  Then Step neither clears nor reads the
-  // gradient of the rows a layer declares gradient-free (Layer::ParamRowsWithGradient).
-  virtual bool SkipsRowsWithoutGradient() const { return false; }
 
   SolverParameter param_;
   int iter_ = 0;
@@ -213,12 +206,6 @@ class Solver {
   void InitTrainNet();
   void InitTestNets();
   void LoadWeights(const std::string& caffemodel_paths);
-  // Per learnable parameter, the rows that the current iteration may give a gradient
-  // (Net::ParamRowsWithGradient); empty: every row of every parameter.
-  using GradientRows = std::vector<std::optional<ParamRows>>;
-  GradientRows PlanGradientRows() const;
-  void ClearParamDiffs(const GradientRows& rows);
-  void ApplyUpdate(const GradientRows& rows);
   // One iteration's forward/backward passes; returns the loss averaged over iter_size.
   float ForwardBackward();
   // Global gradient scale that brings the L2 norm down to clip_gradients (1 when not needed).
@@ -236,7 +223,6 @@ class Solver {
   std::vector<Callback> on_start_;
   std::vector<Callback> on_gradients_ready_;
   std::vector<Callback> on_iteration_end_;
-  bool callbacks_touch_gradients_ = false;
   StateHook on_snapshot_;
   StateHook on_restore_;
   std::vector<float> recent_losses_;  // ring of the last average_loss losses

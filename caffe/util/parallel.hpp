@@ -3,7 +3,6 @@
 // otherwise run on one core while the others idle.
 #pragma once
 
-#include <algorithm>
 #include <functional>
 
 namespace caffe {
@@ -24,16 +23,5 @@ void parallel_for(long long count, long long min_chunk,
 // cost balanced by their measured size): parts should not exceed blas_threads().  Runs inline
 // when parts < 2.  fn must not throw; parts must not write the same elements.
 void parallel_parts(int parts, const std::function<void(int part)>& fn);
-
-// Calls fn(row, begin, end) for every row of a buffer of rows × row_size elements, where [begin,
-// end) are that row's elements; rows are split over the CPU threads as parallel_for splits
-// elements (chunks of at least min_chunk elements).
-template <typename Fn>
-void parallel_rows(int rows, long long row_size, long long min_chunk, Fn&& fn) {
-  const long long min_rows = std::max(1LL, min_chunk / std::max(row_size, 1LL));
-  parallel_for(rows, min_rows, [&](long long first, long long last) {
-    for (long long row = first; row < last; ++row) fn(row, row * row_size, (row + 1) * row_size);
-  });
-}
 
 }  // namespace caffe

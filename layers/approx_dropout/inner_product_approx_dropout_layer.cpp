@@ -23,20 +23,6 @@ void InnerProductApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const Blo
   shape_.tile_order = patterns_.tile_order();
 }
 
-std::optional<ParamRows> InnerProductApproxDropoutLayer::ParamRowsWithGradient(
-    int /*blob_index*/, int iteration) const {
-  if (shape_.kind != MaskKind::OutputRows || phase_ != TRAIN) return std::nullopt;
-  DropPattern pattern;
-  try {
-    pattern = patterns_.at(phase_, iteration);
-  } catch (const Error&) {
-    return std::nullopt;  // the Forward of that iteration reports it, with the layer's name
-  }
-  if (pattern.period == 1) return std::nullopt;
-  // Output j is row j of W and entry j of the bias: both blobs are M rows.
-  return ParamRows{shape_.outputs, pattern.period, pattern.offset};
-}
-
 StridedBlocks InnerProductApproxDropoutLayer::biased_outputs() const {
   if (shape_.kind == MaskKind::OutputRows) {
     return StridedBlocks(shape_.outputs, 1, forward_pattern_.offset, forward_pattern_.period);

@@ -18,8 +18,7 @@ namespace caffe {
 // is zero in skipped columns), combined with its own pattern: the common columns of both patterns
 // (ROW INPUT), all rows and the live columns (dp = 1, TEST), or rows every dp-th and the live
 // columns (ROW OUTPUT, from 32 rows per batch on: below, packing costs more than it saves); TILE
-// patterns with dp > 1 do not skip.  ROW OUTPUT tells the solver which rows of W and b get a
-// gradient (ParamRowsWithGradient): it neither clears nor reads the others' (Solver::Step).
+// patterns with dp > 1 do not skip.
 class InnerProductApproxDropoutLayer : public InnerProductLayer {
  public:
   using InnerProductLayer::InnerProductLayer;
@@ -35,9 +34,6 @@ class InnerProductApproxDropoutLayer : public InnerProductLayer {
   // What the layer's patterns range over (set up by LayerSetUp): the schedule generator's width
   // and tile grid come from here.
   const MaskShape& mask_shape() const { return shape_; }
-  // ROW OUTPUT in TRAIN with dp > 1: the kept rows j ≡ b (mod dp) of W [M, K] and entries of
-  // the bias [M] (Backward writes no other gradient); else nullopt.
-  std::optional<ParamRows> ParamRowsWithGradient(int blob_index, int iteration) const override;
 
  protected:
   void ProjectInput(Mode mode, const Blob& input, float* y) override;

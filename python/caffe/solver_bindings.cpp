@@ -35,7 +35,7 @@ using Path = std::filesystem::path;
 class PySolver {
  public:
   explicit PySolver(std::unique_ptr<Solver> solver) : solver_(std::move(solver)) {
-    solver_->add_callback(raise_pending_signals, nullptr, /*touches_gradients=*/false);
+    solver_->add_callback(raise_pending_signals, nullptr);
   }
   virtual ~PySolver() = default;
   PySolver(const PySolver&) = delete;
