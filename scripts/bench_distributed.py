@@ -4,11 +4,16 @@ of the codecs none, fp16, fixed:8 and dynamic, at K = 2 and 4 ranks, on shaped l
 
 Topology "netns-bridge" (needs root): each rank in its own network namespace, joined to a
 private Linux bridge by a veth pair whose two ends are shaped with tc (tbf at --links Mbit/s
-each way, plus --delay-ms on what a rank sends, where the kernel has netem), like hosts on a
-switch; mpirun starts one OpenMPI daemon per namespace, over TCP only (`--mca btl tcp,self`: no
-shared memory; eager messages and the ring allgather, see MPI_TUNING). Without the right to
-create namespaces the bench says so and falls back to "loopback": every rank on the host's
-loopback (TCP, unshaped). Each row names its topology.
+each way), like hosts on a switch, plus --delay-ms on what a rank sends: netem's where the
+kernel has netem, else the user-space switch of lib/delay_relay.py takes the bridge's place
+(topology "netns-relay"; the rows' delay_method says which). mpirun starts one OpenMPI daemon
+per namespace, over TCP only (`--mca btl tcp,self`: no shared memory; eager messages and the
+ring allgather, see MPI_TUNING). Without the right to create namespaces the bench says so and
+falls back to "loopback": every rank on the host's loopback (TCP, unshaped). Each row names its
+topology and the link as measured once shaped: the median ping round trip between two ranks
+and the rate of one TCP stream (link_rtt_ms, link_stream_mbit). --probe-links measures only
+the links (round trips, one stream, and the ring's K streams at once, with and without the
+delay) and trains nothing.
 
 Nets: the paper's MLP 784-392-50-10 and a big one, 784-2048-2048-10 (tanh), with the paper's
 solver (SGD, lr 0.1, momentum 0.9, L1 weight decay 3e-5, batch 32), on MNIST training images
@@ -56,6 +61,7 @@ from tqdm import tqdm
 import get_mnist
 from lib import bench_common, mnist_weights
 from lib.caffe_tools import ScriptError, find_tool
+from lib.link_survey import LOOPBACK, LinkState, probe_links, report_probes, shape_and_probe
 from lib.netns_cluster import Link, NamespacesRefused, NetnsCluster
 
 NETS = {"paper": [392, 50], "big": [2048, 2048], "tiny": [32]}
@@ -133,12 +139,17 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
     parser.add_argument("--links", default="100,1000,0",
                         help="link rates in Mbit/s; 0 = unshaped (100,1000,0)")
     parser.add_argument("--delay-ms", type=float, default=0.5,
-                        help="delay added to what each rank sends (0.5; needs netem)")
+                        help="delay added to what each rank sends (0.5; netem's, or the "
+                             "user-space relay's where the kernel has no netem)")
+    parser.add_argument("--probe-links", action="store_true",
+                        help="measure the shaped links only (no training): ping round trips, "
+                             "one TCP stream and the ring's K streams, with and without the delay")
     parser.add_argument("--topology", choices=["auto", "loopback"], default="auto",
                         help="auto: netns-bridge where namespaces may be created, else loopback")
     parser.add_argument("--epochs", type=int, default=3, help="counted epochs (syncs) per run (3)")
     parser.add_argument("--repeats", type=int, default=1,
-                        help="runs of each configuration, codecs interleaved (1)")
+                        help="runs of each configuration, codecs interleaved; with "
+                             "--probe-links, probes of each link (1)")
     parser.add_argument("--records", type=int, default=1024,
                         help="training images of a run (1024)")
     parser.add_argument("--batch", type=int, default=32, help="batch per rank (32)")
@@ -258,10 +269,6 @@ class Launcher:
     cluster: Optional[NetnsCluster]
     timeout_s: int  # a run that takes longer is taken for hung
 
-    @property
-    def topology(self) -> str:
-        return "netns-bridge" if self.cluster else "loopback"
-
     def command(self, ranks: int) -> list[str]:
         if self.cluster:
             base = self.cluster.mpirun_command(self.mpirun, ranks)
@@ -353,6 +360,11 @@ def prepare(args: argparse.Namespace, caffe: Path,
     return prepared, origin
 
 
+def parse_links(args: argparse.Namespace) -> list[Link]:
+    return [Link(float(rate), args.delay_ms) if float(rate) > 0 else Link(None)
+            for rate in args.links.split(",")]
+
+
 def summarize(config: Config, syncs: list[Sync], per_run: int) -> dict:
     """One row: medians over the counted syncs (every run's first is dropped) and over the
     time between two syncs (an epoch)."""
@@ -382,23 +394,21 @@ def summarize(config: Config, syncs: list[Sync], per_run: int) -> dict:
 
 def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: Path) -> list[dict]:
     prepared, origin = prepare(args, caffe, workdir)
-    links = [Link(float(rate), args.delay_ms) if float(rate) > 0 else Link(None)
-             for rate in args.links.split(",")]
+    links = parse_links(args)
     if launcher.cluster is None:
         links = [Link(None)]  # the loopback is not shaped
     plan = [Config(net, link, int(ranks), codec) for net in args.nets.split(",") for link in links
             for ranks in args.ranks.split(",") for _ in range(args.repeats)
             for codec in args.codecs.split(",")]
     syncs: dict[Config, list[Sync]] = {}
-    delays: dict[Link, float] = {}  # the delay each link got (0 without netem)
+    loads: dict[Config, list[float]] = {}  # the machine's 1-minute load as each run started
+    states: dict[Link, LinkState] = {}
     shaped: Optional[Link] = None
     for config in tqdm(plan, desc="runs", unit="run"):
         if launcher.cluster and config.link != shaped:
-            try:
-                delays[config.link] = launcher.cluster.shape(config.link)
-            except RuntimeError as error:
-                raise ScriptError(f"shaping the links failed: {error}") from error
+            states[config.link] = shape_and_probe(launcher.cluster, config.link)
             shaped = config.link
+        loads.setdefault(config, []).append(os.getloadavg()[0])
         iterations = iterations_per_epoch(args.records, config.ranks, args.batch)
         solver = write_solver(prepared[config.net].net, iterations * (args.epochs + 1))
         found = train(launcher, caffe, solver, prepared[config.net].weights, config.ranks,
@@ -407,28 +417,32 @@ def measure(args: argparse.Namespace, launcher: Launcher, caffe: Path, workdir: 
             raise ScriptError(f"{config}: {len(found)} syncs in the log where "
                               f"{args.epochs + 1} were expected")
         syncs.setdefault(config, []).extend(found)
-    if launcher.cluster and launcher.cluster.netem_missing and args.delay_ms > 0:
-        print(f"note: this kernel has no netem qdisc: links are shaped without the "
-              f"{args.delay_ms:g} ms delay (delay_ms = 0 in the rows)")
-    context = {"topology": launcher.topology, "data": origin,
-               "pretrain_iterations": args.pretrain_iterations}
-    return [{**context, "delay_ms": delays.get(config.link, 0.0),
-             **summarize(config, found, args.epochs + 1),
-             "codec_c": args.codec_c if config.codec == "dynamic" else None,
-             "iterations_per_epoch": iterations_per_epoch(args.records, config.ranks, args.batch)}
-            for config, found in syncs.items()]
+    context = {"data": origin, "pretrain_iterations": args.pretrain_iterations}
+    rows = []
+    for config, found in syncs.items():
+        state = states.get(config.link, LOOPBACK)
+        rows.append({"topology": state.topology, **context, "delay_ms": state.delay_ms,
+                     "delay_method": state.delay_method, "link_rtt_ms": state.rtt_ms,
+                     "link_stream_mbit": state.stream_mbit,
+                     **summarize(config, found, args.epochs + 1),
+                     "codec_c": args.codec_c if config.codec == "dynamic" else None,
+                     "iterations_per_epoch": iterations_per_epoch(args.records, config.ranks,
+                                                                  args.batch),
+                     "load_1min": round(statistics.median(loads[config]), 2)})
+    return rows
 
 
 # ---- reporting ----
 
 def report(rows: list[dict]) -> None:
     bench_common.print_table(
-        ["net", "topology", "Mbit/s", "K", "codec", "ms/sync", "(CPU basis)", "bytes/sync",
-         "bits/param", "encode ms", "transfer ms", "decode ms", "codec CPU ms", "wait ms",
-         "ms/epoch"],
-        [[r["net"], r["topology"], r["link_mbit"] or "unshaped", r["K"], r["codec"], r["ms_sync"],
-          r["ms_sync_cpu"], r["bytes_per_sync"], r["bits_per_param"], r["encode_ms"],
-          r["transfer_ms"], r["decode_ms"], r["codec_cpu_ms"], r["wait_ms"], r["ms_epoch"]]
+        ["net", "topology", "Mbit/s", "delay ms", "K", "codec", "ms/sync", "(CPU basis)",
+         "bytes/sync", "bits/param", "encode ms", "transfer ms", "decode ms", "codec CPU ms",
+         "wait ms", "ms/epoch"],
+        [[r["net"], r["topology"], r["link_mbit"] or "unshaped", r["delay_ms"], r["K"], r["codec"],
+          r["ms_sync"], r["ms_sync_cpu"], r["bytes_per_sync"], r["bits_per_param"],
+          r["encode_ms"], r["transfer_ms"], r["decode_ms"], r["codec_cpu_ms"], r["wait_ms"],
+          r["ms_epoch"]]
          for r in rows])
     print("(ms/sync: encode + transfer + decode, wall-clock; CPU basis: the codec's CPU time in "
           "place of its wall time, as on hosts whose cores the ranks do not share)\n")
@@ -463,20 +477,26 @@ def find_mpirun() -> str:
     return mpirun
 
 
-def make_launcher(args: argparse.Namespace, cluster: Optional[NetnsCluster]) -> Launcher:
-    """Creates the cluster's namespaces, or says why it cannot and falls back to loopback."""
-    mpirun = find_mpirun()
-    if cluster is None:
-        return Launcher(mpirun, None, args.run_timeout)
+def open_cluster(cluster: NetnsCluster) -> Optional[str]:
+    """Creates the cluster's namespaces; returns why it cannot (None when it could)."""
     try:
         cluster.create()
     except NamespacesRefused as why:
         cluster.remove()
+        return str(why)
+    print(f"netns: {len(cluster.hosts)} rank namespaces {cluster.hosts[0]}.. on a switch: the "
+          f"bridge {cluster.bridge}, or where a delay is asked and the kernel has no netem, the "
+          f"user-space relay (lib/delay_relay.py)")
+    return None
+
+
+def make_launcher(args: argparse.Namespace, cluster: Optional[NetnsCluster]) -> Launcher:
+    """Creates the cluster's namespaces, or says why it cannot and falls back to loopback."""
+    mpirun = find_mpirun()
+    if cluster is not None and (why := open_cluster(cluster)) is not None:
         print(f"network namespaces refused: {why}; falling back to plain loopback (unshaped; "
               f"rows marked topology=loopback)")
-        return Launcher(mpirun, None, args.run_timeout)
-    print(f"netns-bridge: {len(cluster.hosts)} rank namespaces {cluster.hosts[0]}.. on bridge "
-          f"{cluster.bridge}")
+        cluster = None
     return Launcher(mpirun, cluster, args.run_timeout)
 
 
@@ -486,14 +506,22 @@ def main(argv: Optional[list[str]] = None) -> int:
     # way: the namespaces (and the jobs in them) go before the folder the jobs write in.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     try:
-        caffe = find_tool(args.caffe_bin, "caffe")
+        caffe = None if args.probe_links else find_tool(args.caffe_bin, "caffe")
         with tempfile.TemporaryDirectory(prefix="bench_distributed_") as workdir:
             cluster = None
             if args.topology == "auto":
                 hosts = max(int(k) for k in args.ranks.split(","))
                 cluster = NetnsCluster(hosts, Path(workdir))
             try:
-                rows = measure(args, make_launcher(args, cluster), caffe, Path(workdir))
+                if caffe is not None:
+                    rows = measure(args, make_launcher(args, cluster), caffe, Path(workdir))
+                elif cluster is None:
+                    raise ScriptError("--probe-links measures the namespaces' links: not with "
+                                      "--topology loopback")
+                elif (why := open_cluster(cluster)) is not None:
+                    raise ScriptError(f"--probe-links needs network namespaces: {why}")
+                else:
+                    rows = probe_links(cluster, parse_links(args), args.repeats)
             finally:
                 if cluster is not None:
                     cluster.remove()
@@ -505,7 +533,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         return 130
     print(f"machine: {bench_common.cpu_model()}, {os.cpu_count()} logical cores shared by the "
           f"ranks (threads per rank: cores / K)")
-    report(rows)
+    if args.probe_links:
+        report_probes(rows)
+    else:
+        report(rows)
     bench_common.write_json(args.json, rows)
     return 0
 
