@@ -13,8 +13,8 @@ AdaDeltaSolver::AdaDeltaSolver(const SolverParameter& param) : Solver(param) {
 
 void AdaDeltaSolver::UpdateParam(const ParamStep& step) {
   run_update(mode(), learnable_param(step.param_id).count(),
-           AdaDeltaUpdate{buffers(step.param_id, /*second_set=*/true), step.gradient, step.rate,
-                          param_.delta(), param_.momentum()});
+             AdaDeltaUpdate{buffers(step.param_id, /*second_set=*/true), step.gradient, step.rate,
+                            param_.delta(), param_.momentum()});
 }
 
 REGISTER_SOLVER("AdaDelta", AdaDeltaSolver);

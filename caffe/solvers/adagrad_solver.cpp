@@ -9,7 +9,7 @@ AdaGradSolver::AdaGradSolver(const SolverParameter& param) : Solver(param) {
 
 void AdaGradSolver::UpdateParam(const ParamStep& step) {
   run_update(mode(), learnable_param(step.param_id).count(),
-           AdaGradUpdate{buffers(step.param_id), step.gradient, step.rate, param_.delta()});
+             AdaGradUpdate{buffers(step.param_id), step.gradient, step.rate, param_.delta()});
 }
 
 REGISTER_SOLVER("AdaGrad", AdaGradSolver);

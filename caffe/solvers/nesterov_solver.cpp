@@ -6,7 +6,7 @@ NesterovSolver::NesterovSolver(const SolverParameter& param) : Solver(param) { A
 
 void NesterovSolver::UpdateParam(const ParamStep& step) {
   run_update(mode(), learnable_param(step.param_id).count(),
-           NesterovUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
+             NesterovUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
 }
 
 REGISTER_SOLVER("Nesterov", NesterovSolver);

@@ -6,7 +6,7 @@ SGDSolver::SGDSolver(const SolverParameter& param) : Solver(param) { AllocateHis
 
 void SGDSolver::UpdateParam(const ParamStep& step) {
   run_update(mode(), learnable_param(step.param_id).count(),
-           SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
+             SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
 }
 
 REGISTER_SOLVER("SGD", SGDSolver);
