@@ -53,7 +53,7 @@ struct UpdateBuffers {
 // parameter blob: one kernel on the GPU; on the CPU, for_each's loop plus a software prefetch of
 // the weight, diff and history kUpdatePrefetchDistance elements ahead.  The update streams three
 // or four arrays that do not fit in the caches, and the prefetch hides the latency that the
-// hardware prefetchers leave (clear + SGD update of 5.8 M weights on one core: 1.75 → 1.35 ms in
+// hardware prefetchers leave (clear + SGD update of 5.8 M weights on one core: 1.76 → 1.36 ms in
 // isolation, docs/benchmarks.md, "ROW at the limit").  The arithmetic is unchanged.
 constexpr long long kUpdatePrefetchDistance = 2048;  // 8 KB ahead; 1-4 K floats measured alike
 constexpr long long kUpdateLine = 16;                // floats per 64-byte cache line
