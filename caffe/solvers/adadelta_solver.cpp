@@ -12,10 +12,9 @@ AdaDeltaSolver::AdaDeltaSolver(const SolverParameter& param) : Solver(param) {
 }
 
 void AdaDeltaSolver::UpdateParam(const ParamStep& step) {
-  for_each(mode(), learnable_param(step.param_id).count(),
-           AdaDeltaUpdate{buffers(step.param_id, /*second_set=*/true), step.gradient, step.rate,
-                          param_.delta(), param_.momentum()},
-           kUpdateMinChunk);
+  run_update(mode(), learnable_param(step.param_id).count(),
+             AdaDeltaUpdate{buffers(step.param_id, /*second_set=*/true), step.gradient, step.rate,
+                            param_.delta(), param_.momentum()});
 }
 
 REGISTER_SOLVER("AdaDelta", AdaDeltaSolver);

@@ -8,9 +8,8 @@ AdaGradSolver::AdaGradSolver(const SolverParameter& param) : Solver(param) {
 }
 
 void AdaGradSolver::UpdateParam(const ParamStep& step) {
-  for_each(mode(), learnable_param(step.param_id).count(),
-           AdaGradUpdate{buffers(step.param_id), step.gradient, step.rate, param_.delta()},
-           kUpdateMinChunk);
+  run_update(mode(), learnable_param(step.param_id).count(),
+             AdaGradUpdate{buffers(step.param_id), step.gradient, step.rate, param_.delta()});
 }
 
 REGISTER_SOLVER("AdaGrad", AdaGradSolver);

@@ -7,10 +7,12 @@
 // the same formula.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 
 #include "caffe/core/common.hpp"
 #include "caffe/util/device.hpp"
+#include "caffe/util/parallel.hpp"
 
 namespace caffe {
 
@@ -46,5 +48,36 @@ struct UpdateBuffers {
   float* history;
   float* history2;  // the second history set (Adam: V, AdaDelta: U); null for the other rules
 };
+
+// Runs a rule functor (with its UpdateBuffers as `buffers`) over the `count` elements of a
+// parameter blob: one kernel on the GPU; on the CPU, for_each's loop plus a software prefetch of
+// the weight, diff and history kUpdatePrefetchDistance elements ahead.  The update streams three
+// or four arrays that do not fit in the caches, and the prefetch hides the latency that the
+// hardware prefetchers leave (clear + SGD update of 5.8 M weights on one core: 1.76 → 1.36 ms in
+// isolation, docs/benchmarks.md, "ROW at the limit").  The arithmetic is unchanged.
+constexpr long long kUpdatePrefetchDistance = 2048;  // 8 KB ahead; 1-4 K floats measured alike
+constexpr long long kUpdateLine = 16;                // floats per 64-byte cache line
+
+template <typename Update>
+void run_update(Mode mode, long long count, const Update& update) {
+  if (mode == Mode::GPU) {
+    for_each(mode, count, update, kUpdateMinChunk);
+    return;
+  }
+  parallel_for(count, kUpdateMinChunk, [&update, count](long long begin, long long end) {
+    const Update body = update;  // a local copy vectorises (see for_each)
+    const UpdateBuffers& buffers = body.buffers;
+    for (long long line = begin; line < end; line += kUpdateLine) {
+      if (const long long ahead = line + kUpdatePrefetchDistance; ahead < count) {
+        __builtin_prefetch(buffers.weight + ahead, 1);
+        __builtin_prefetch(buffers.diff + ahead, 1);
+        __builtin_prefetch(buffers.history + ahead, 1);
+        if (buffers.history2) __builtin_prefetch(buffers.history2 + ahead, 1);
+      }
+      const long long stop = std::min(line + kUpdateLine, end);
+      for (long long i = line; i < stop; ++i) body(i);
+    }
+  });
+}
 
 }  // namespace caffe

@@ -9,10 +9,9 @@ RMSPropSolver::RMSPropSolver(const SolverParameter& param) : Solver(param) {
 }
 
 void RMSPropSolver::UpdateParam(const ParamStep& step) {
-  for_each(mode(), learnable_param(step.param_id).count(),
-           RMSPropUpdate{buffers(step.param_id), step.gradient, step.rate, param_.delta(),
-                         param_.rms_decay()},
-           kUpdateMinChunk);
+  run_update(mode(), learnable_param(step.param_id).count(),
+             RMSPropUpdate{buffers(step.param_id), step.gradient, step.rate, param_.delta(),
+                           param_.rms_decay()});
 }
 
 REGISTER_SOLVER("RMSProp", RMSPropSolver);

@@ -5,9 +5,8 @@ namespace caffe {
 SGDSolver::SGDSolver(const SolverParameter& param) : Solver(param) { AllocateHistory(1); }
 
 void SGDSolver::UpdateParam(const ParamStep& step) {
-  for_each(mode(), learnable_param(step.param_id).count(),
-           SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()},
-           kUpdateMinChunk);
+  run_update(mode(), learnable_param(step.param_id).count(),
+             SgdUpdate{buffers(step.param_id), step.gradient, step.rate, param_.momentum()});
 }
 
 REGISTER_SOLVER("SGD", SGDSolver);
