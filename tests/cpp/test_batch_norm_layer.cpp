@@ -320,10 +320,7 @@ std::string residual_net(const std::vector<std::string>& tops) {
 
 TEST(BatchNormLayerTest, InPlaceChainInANetMatchesSeparateTops) {
   const auto run = [](const std::string& prototxt) {
-    NetParameter param;
-    read_proto_from_text(prototxt, "<test net>", &param);
-    param.mutable_state()->set_phase(TRAIN);
-    Net net(param);
+    Net net(test::net_param(prototxt));
     test::fill_gaussian(net.blob_by_name("x"), 41);
     test::fill_gaussian(net.blob_by_name("target"), 42);
     const float loss = net.ForwardBackward();

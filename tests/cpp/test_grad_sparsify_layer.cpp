@@ -538,10 +538,7 @@ TEST(GradSparsifyLayerTest, BatchNormAboveNotesTheSumTheThresholdUses) {
     layer { name: 'target' type: 'Input' top: 'target' input_param { shape { dim: 4 dim: 5 dim: 9 dim: 7 } } }
     layer { name: 'loss' type: 'EuclideanLoss' bottom: 'bn' bottom: 'target' top: 'loss' }
   )";
-  NetParameter param;
-  read_proto_from_text(net_text, "<net>", &param);
-  param.mutable_state()->set_phase(TRAIN);
-  Net net(param);
+  Net net(test::net_param(net_text));
   test::fill_gaussian(net.blob_by_name("data"), 5);
   test::fill_gaussian(net.blob_by_name("target"), 6);
   net.ForwardBackward();
@@ -568,9 +565,7 @@ TEST(GradSparsifyLayerTest, LayerWithoutGradientWarnsOnceAndDoesNothing) {
       "propagate_down: false }";
   for (const auto& [name, net] : {std::pair{"gs_data", tiny_net(kSparsifyConv1, on_data)},
                                   std::pair{"gs_cut", tiny_net(cut)}}) {
-    NetParameter param;
-    read_proto_from_text(net, "<net>", &param);
-    param.mutable_state()->set_phase(TRAIN);
+    const NetParameter param = test::net_param(net);
     std::vector<std::string> warnings;
     std::unique_ptr<Net> built;
     {

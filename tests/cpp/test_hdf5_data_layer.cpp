@@ -186,12 +186,10 @@ TEST(HDF5DataLayerTest, JumpingToABatchGivesWhatASequentialRunReads) {
 
 TEST(HDF5DataLayerTest, NetForwardReadsConsecutiveBatchesAndResumesWithSetStep) {
   SequenceFiles files;
-  NetParameter param;
-  read_proto_from_text("name: 'n' layer { name: 'h5' type: 'HDF5Data' top: 'data' top: 'target' "
-                       "hdf5_data_param { source: '" + files.list + "' batch_size: 4 } }",
-                       "<test net>", &param);
-  param.mutable_state()->set_phase(TRAIN);
-  Net net(param);
+  Net net(
+      test::net_param("name: 'n' layer { name: 'h5' type: 'HDF5Data' top: 'data' "
+                      "top: 'target' hdf5_data_param { source: '" +
+                      files.list + "' batch_size: 4 } }"));
   const auto data = [&] {
     const Blob* blob = net.blob_by_name("data");
     return std::vector<float>(blob->cpu_data(), blob->cpu_data() + blob->count());

@@ -65,6 +65,13 @@ std::unique_ptr<Layer> make_layer(const std::string& prototxt, Phase phase) {
   return LayerRegistry::Create(param);
 }
 
+NetParameter net_param(const std::string& prototxt, Phase phase) {
+  NetParameter param;
+  read_proto_from_text(prototxt, "<test net>", &param);
+  param.mutable_state()->set_phase(phase);
+  return param;
+}
+
 Blob* BlobSet::add(const std::vector<int>& shape) {
   return add_existing(std::make_unique<Blob>(shape));
 }

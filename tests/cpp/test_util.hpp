@@ -28,6 +28,8 @@ void fill_uniform(Blob* blob, uint64_t seed, float low, float high);
 // Parses a LayerParameter (or any message) from prototxt text.
 LayerParameter layer_param(const std::string& prototxt);
 std::unique_ptr<Layer> make_layer(const std::string& prototxt, Phase phase = TRAIN);
+// Parses a NetParameter from prototxt text and sets its state's phase.
+NetParameter net_param(const std::string& prototxt, Phase phase = TRAIN);
 // The caffe::Error message `body` throws; fails the test (and returns "") when it throws none.
 std::string error_of(const std::function<void()>& body);
 
