@@ -15,11 +15,6 @@
 namespace caffe {
 namespace {
 
-struct ThreadCountGuard {
-  int saved = blas_threads();
-  ~ThreadCountGuard() { set_blas_threads(saved); }
-};
-
 // Per channel, in double: Σ a·b and Σ a over outer and inner, and the sums of their magnitudes
 // (what a float summation's rounding scales with).
 struct Reference {
@@ -80,7 +75,7 @@ TEST_P(ChannelSumsTest, MatchesADoublePrecisionReference) {
 }
 
 TEST_P(ChannelSumsTest, TheThreadCountDoesNotChangeABit) {
-  ThreadCountGuard guard;
+  test::ThreadCountGuard guard;
   const AxisSplit split = GetParam();
   const int count = split.outer * split.axis_dim * split.inner;
   std::vector<float> a(count), b(count);

@@ -97,13 +97,8 @@ const ProductCase kCases[] = {
 
 INSTANTIATE_TEST_SUITE_P(Shapes, FixedWeightProductCases, ::testing::ValuesIn(kCases));
 
-struct ThreadCountGuard {
-  int saved = blas_threads();
-  ~ThreadCountGuard() { set_blas_threads(saved); }
-};
-
 TEST(FixedWeightProductTest, ThreadCountChangeBetweenPrepares) {
-  const ThreadCountGuard guard;
+  const test::ThreadCountGuard guard;
   const ProductCase p{Trans::No, 20, 96, 48, Trans::Yes, 1.0f};
   FixedWeightProduct product;
   const std::vector<float> w = gaussian(p.K * p.N, 7);

@@ -12,18 +12,14 @@
 #include "caffe/core/common.hpp"
 #include "caffe/util/parallel.hpp"
 #include "caffe/util/random.hpp"
+#include "tests/cpp/test_util.hpp"
 
 namespace caffe {
 namespace {
 
 // Restores the BLAS thread count a test changed.
-struct ThreadCountGuard {
-  int saved = blas_threads();
-  ~ThreadCountGuard() { set_blas_threads(saved); }
-};
-
 TEST(ParallelForTest, CoversEveryIndexExactlyOnce) {
-  ThreadCountGuard guard;
+  test::ThreadCountGuard guard;
   for (int threads : {1, 2, 3}) {
     set_blas_threads(threads);
     // 40 gives 2 chunks at 3 threads: a helper without a chunk must sit the call out.
@@ -51,7 +47,7 @@ TEST(ParallelForTest, CoversEveryIndexExactlyOnce) {
 }
 
 TEST(ParallelForTest, HelpersTakeChunks) {
-  ThreadCountGuard guard;
+  test::ThreadCountGuard guard;
   set_blas_threads(2);
   const auto caller = std::this_thread::get_id();
   for (int repeat = 0; repeat < 20; ++repeat) {
@@ -77,7 +73,7 @@ TEST(ParallelForTest, HelpersTakeChunks) {
 }
 
 TEST(ParallelForTest, CallerRunsTheChunksWhileAHelperIsHeldUp) {
-  ThreadCountGuard guard;
+  test::ThreadCountGuard guard;
   set_blas_threads(2);
   const auto caller = std::this_thread::get_id();
   // 8 chunks on 2 threads.  A helper that joins is held inside its first chunk until the caller

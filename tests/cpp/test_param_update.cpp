@@ -8,14 +8,10 @@
 
 #include "caffe/solvers/adam_solver.hpp"
 #include "caffe/solvers/sgd_solver.hpp"
+#include "tests/cpp/test_util.hpp"
 
 namespace caffe {
 namespace {
-
-struct ThreadCountGuard {
-  int saved = blas_threads();
-  ~ThreadCountGuard() { set_blas_threads(saved); }
-};
 
 // Weight, gradient and two history arrays of `count` random values.
 struct Arrays {
@@ -50,7 +46,7 @@ void expect_same_as_plain_loop(long long count, bool second_set, Make make) {
 }
 
 TEST(RunUpdateTest, MatchesThePlainLoopBitForBit) {
-  ThreadCountGuard guard;
+  test::ThreadCountGuard guard;
   const RegularizedGradient gradient{0.5f, 5e-4f, false};
   for (int threads : {1, 2}) {
     set_blas_threads(threads);

@@ -28,6 +28,12 @@ void fill_uniform(Blob* blob, uint64_t seed, float low, float high);
 // Parses a LayerParameter (or any message) from prototxt text.
 LayerParameter layer_param(const std::string& prototxt);
 std::unique_ptr<Layer> make_layer(const std::string& prototxt, Phase phase = TRAIN);
+// Restores the thread count (set_blas_threads) at end of scope, for tests that change it.
+struct ThreadCountGuard {
+  int saved = blas_threads();
+  ~ThreadCountGuard() { set_blas_threads(saved); }
+};
+
 // Parses a NetParameter from prototxt text and sets its state's phase.
 NetParameter net_param(const std::string& prototxt, Phase phase = TRAIN);
 // The caffe::Error message `body` throws; fails the test (and returns "") when it throws none.
