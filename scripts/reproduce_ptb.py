@@ -99,6 +99,8 @@ class RunResult:
     curve: list[tuple[int, float, float]] = field(default_factory=list)
     speedup: float | None = None  # vs the STANDARD run at the same ratio; None without one
     scale: str = ""               # approx_dropout_param.scale set by --scale ("": the default)
+    min_period: int = 1           # the schedules' smallest period (--min-period)
+    max_period: int = 0           # the schedules' largest period (--max-period; 0: the default)
 
 
 @dataclass(frozen=True)
@@ -314,10 +316,11 @@ def run_caffe(arguments: list[str], log: Path, what: str) -> str:
     return text
 
 
-def write_schedules(net: Path, iterations: int) -> None:
+def write_schedules(net: Path, iterations: int, min_period: int, max_period: int) -> None:
     from caffe import approx_dropout
     try:
-        approx_dropout.schedules_for_net(str(net), iterations, echo=None)
+        approx_dropout.schedules_for_net(str(net), iterations, echo=None,
+                                         min_period=min_period, max_period=max_period or None)
     except approx_dropout.ScheduleError as error:
         raise RuntimeError(f"{net}: {error}") from error
 
@@ -326,12 +329,30 @@ def run_settings(run: PlannedRun, args: argparse.Namespace) -> dict:
     """The RunResult fields that identify a run (--resume reuses a result only if they match)."""
     return {"config": args.config, "pattern": run.pattern, "ratio": run.ratio,
             "iterations": args.iterations, "test_interval": args.test_interval,
-            "threads": args.threads, "scale": run_scale(run, args)}
+            "threads": args.threads, "scale": run_scale(run, args),
+            **run_periods(run, args)}
 
 
 def run_scale(run: PlannedRun, args: argparse.Namespace) -> str:
     """--scale for the approximate runs; "" for STANDARD (which does not scale by pattern)."""
     return args.scale if args.scale and run.pattern != "STANDARD" else ""
+
+
+def run_periods(run: PlannedRun, args: argparse.Namespace) -> dict:
+    """--min-period / --max-period for the approximate runs (STANDARD has no schedule)."""
+    if run.pattern == "STANDARD":
+        return {"min_period": 1, "max_period": 0}
+    return {"min_period": args.min_period, "max_period": args.max_period}
+
+
+def run_folder(run: PlannedRun, args: argparse.Namespace) -> Path:
+    """The run's folder: config and variant, then what --scale and the periods changed."""
+    scale = run_scale(run, args)
+    periods = run_periods(run, args)
+    suffix = "_" + scale.lower() if scale else ""
+    suffix += f"_min{periods['min_period']}" if periods["min_period"] != 1 else ""
+    suffix += f"_max{periods['max_period']}" if periods["max_period"] else ""
+    return args.out_dir / f"{args.config}_{run.variant}{suffix}"
 
 
 def train_and_test(run: PlannedRun, args: argparse.Namespace, data: PreparedData,
@@ -347,7 +368,7 @@ def train_and_test(run: PlannedRun, args: argparse.Namespace, data: PreparedData
                         f"{run.variant}_train_val.prototxt with absolute paths\n"
                         + text_format.MessageToString(net))
     if run.pattern != "STANDARD":
-        write_schedules(net_path, args.iterations)
+        write_schedules(net_path, args.iterations, args.min_period, args.max_period)
     solver = run_dir / "solver.prototxt"
     solver.write_text(solver_text(config_dir / f"{run.variant}_solver.prototxt", net_path,
                                   run_dir, args.iterations,
@@ -413,6 +434,13 @@ def optional(value: float | None, form: str) -> str:
     return "–" if value is None else form.format(value)
 
 
+def run_label(result: RunResult) -> str:
+    """The dropout column: the pattern, and the schedules' periods where they were set."""
+    if result.min_period == 1 and not result.max_period:
+        return result.pattern
+    return f"{result.pattern} (periods {result.min_period}..{result.max_period or 'default'})"
+
+
 def markdown_report(results: list[RunResult], data: PreparedData, args: argparse.Namespace
                     ) -> str:
     epochs = args.iterations / (data.rows["train"] / STEPS)
@@ -428,7 +456,7 @@ def markdown_report(results: list[RunResult], data: PreparedData, args: argparse
         paper_accuracy = paper_value(PAPER_ACCURACY, r.pattern, r.ratio)
         paper_speedup = paper_value(PAPER_SPEEDUP, r.pattern, r.ratio)
         lines.append(
-            f"| {r.ratio:g} | {r.pattern} | {r.valid_perplexity:.1f} | {r.test_perplexity:.1f} | "
+            f"| {r.ratio:g} | {run_label(r)} | {r.valid_perplexity:.1f} | {r.test_perplexity:.1f} | "
             f"{100 * r.test_accuracy:.2f}% | {r.train_seconds:.1f} | "
             f"{r.seconds_per_iteration:.3f} | {optional(r.speedup, '{:.2f}x')} | "
             f"{optional(paper_accuracy, '{:.1f}%')} | {optional(paper_speedup, '{:.2f}x')} |")
@@ -497,9 +525,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="model size under models/ptb_lstm (default small: 2 x 200)")
     parser.add_argument("--ratios", type=float, nargs="+", default=[0.3, 0.5, 0.7],
                         help="dropout rates (each needs committed variants; default 0.3 0.5 0.7)")
-    parser.add_argument("--patterns", nargs="+", type=str.upper, choices=["ROW", "TILE"],
+    parser.add_argument("--patterns", nargs="*", type=str.upper, choices=["ROW", "TILE"],
                         default=["ROW", "TILE"],
-                        help="approximate patterns to run besides STANDARD (unless --skip-standard)")
+                        help="approximate patterns to run besides STANDARD (unless "
+                             "--skip-standard); none: STANDARD only")
     parser.add_argument("--iterations", type=int, default=2000,
                         help="training iterations per run (1328 = one epoch; default 2000)")
     parser.add_argument("--test-interval", type=int,
@@ -522,6 +551,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", choices=["GLOBAL", "PERIOD"],
                         help="approx_dropout_param.scale of the approximate layers (default: the "
                              "models' own, else the layer default); run folders get a suffix")
+    parser.add_argument("--min-period", type=int, default=1,
+                        help="smallest period of the approximate runs' schedules (default 1; "
+                             "generate_patterns.py --min-period); run folders get a suffix")
+    parser.add_argument("--max-period", type=int, default=0,
+                        help="largest period of their schedules (default 0: the generator's "
+                             "default); run folders get a suffix")
     parser.add_argument("--skip-standard", action="store_true",
                         help="no standard-dropout runs (no speed-ups then)")
     parser.add_argument("--resume", action="store_true",
@@ -530,6 +565,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
     if args.iterations < 2:
         parser.error("--iterations must be at least 2")
+    if args.min_period < 1 or args.max_period < 0:
+        parser.error("--min-period must be at least 1 and --max-period at least 0")
+    if args.skip_standard and not args.patterns:
+        parser.error("--skip-standard with no --patterns leaves nothing to run")
     if args.threads < 1:
         parser.error("--threads must be at least 1")
     if args.test_interval is None:
@@ -567,8 +606,7 @@ def run_all(args: argparse.Namespace) -> int:
           f"{args.threads} thread(s)) in {args.out_dir}")
     results = []
     for index, run in enumerate(runs, 1):
-        scale = run_scale(run, args)
-        run_dir = args.out_dir / f"{args.config}_{run.variant}{'_' + scale.lower() if scale else ''}"
+        run_dir = run_folder(run, args)
         result_path = run_dir / "result.json"
         prefix = f"[{index}/{len(runs)}] {run.pattern} p={run.ratio:g}"
         result = load_result(result_path) if args.resume else None

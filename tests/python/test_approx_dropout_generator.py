@@ -504,3 +504,43 @@ def test_net_mode_rejects_single_layer_options(tmp_path: pathlib.Path) -> None:
     for option in (["--tile-order", "row-major"], ["--scale", "period"]):
         with pytest.raises(SystemExit):
             approx_dropout.main(["--net", str(net), "--iterations", "10"] + option)
+
+
+@pytest.mark.parametrize("ratio,min_period,max_period", [(0.7, 3, 4), (0.5, 2, 2), (0.5, 2, 4),
+                                                         (0.3, 1, 2), (0.7, 2, 7)])
+def test_min_period_leaves_the_short_periods_out(ratio: float, min_period: int,
+                                                 max_period: int) -> None:
+    d = approx_dropout.search_distribution(ratio, max_period, min_period=min_period)
+    assert d.shape == (max_period,)
+    assert np.all(d[:min_period - 1] == 0) and np.all(d[min_period - 1:] > 0)
+    assert d.sum() == pytest.approx(1.0, abs=1e-12)
+    assert abs(approx_dropout.achieved_rate(d) - ratio) < 0.01
+    schedule = approx_dropout.make_schedule(ratio, max_period, 500, min_period=min_period)
+    assert min(schedule.period) >= min_period
+    summary = approx_dropout.summarize(schedule)
+    assert summary.smallest_period == min(schedule.period)
+
+
+def test_min_period_one_is_the_papers_search() -> None:
+    np.testing.assert_array_equal(approx_dropout.search_distribution(0.7, 7, min_period=1),
+                                  approx_dropout.search_distribution(0.7, 7))
+
+
+def test_unreachable_min_period_is_rejected() -> None:
+    with pytest.raises(ScheduleError, match=r"not achievable with min period 3.*at most 2"):
+        approx_dropout.search_distribution(0.5, 4, min_period=3)
+    with pytest.raises(ScheduleError, match=r"min period must lie in \[1, max period 4\]"):
+        approx_dropout.search_distribution(0.7, 4, min_period=5)
+
+
+def test_net_mode_applies_the_min_period_to_every_layer(tmp_path: pathlib.Path,
+                                                        capsys: pytest.CaptureFixture[str]) -> None:
+    net = _write_net(tmp_path, NET)
+    # fc1 0.5, fc2 0.3, fc3 0.7: min period 2 drops at least (2-1)/2 = 0.5, more than fc2's 0.3,
+    # so the error names fc2 and nothing is written.
+    with pytest.raises(ScheduleError, match="layer 'fc2'.*min period 2"):
+        approx_dropout.schedules_for_net(str(net), 300, min_period=2, echo=None)
+    assert not list(tmp_path.rglob("*.schedule"))
+    assert approx_dropout.main(["--net", str(net), "--iterations", "300", "--min-period", "1",
+                                "--max-period", "4"]) == 0
+    assert "smallest period 1" in capsys.readouterr().out

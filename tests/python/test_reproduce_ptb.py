@@ -112,6 +112,22 @@ def test_test_interval_must_divide_the_iterations(capsys: pytest.CaptureFixture)
     assert reproduce_ptb.parse_args(["--iterations", "10"]).test_interval == 10
 
 
+def test_period_options_name_the_approximate_runs_only(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    args = reproduce_ptb.parse_args(["--min-period", "3", "--max-period", "4", "--out-dir",
+                                     str(tmp_path)])
+    row, standard = reproduce_ptb.PlannedRun("ROW", 0.7), reproduce_ptb.PlannedRun("STANDARD", 0.7)
+    assert reproduce_ptb.run_folder(row, args) == tmp_path.resolve() / "small_row_p70_min3_max4"
+    assert reproduce_ptb.run_folder(standard, args).name == "small_standard_p70"
+    settings = reproduce_ptb.run_settings(row, args)
+    assert (settings["min_period"], settings["max_period"]) == (3, 4)
+    assert reproduce_ptb.run_settings(standard, args)["min_period"] == 1
+    assert reproduce_ptb.parse_args(["--patterns"]).patterns == []  # STANDARD only
+    with pytest.raises(SystemExit):
+        reproduce_ptb.parse_args(["--patterns", "--skip-standard"])
+    assert "leaves nothing to run" in capsys.readouterr().err
+
+
 def fake_data(folder: Path, vocabulary: int = 10000) -> reproduce_ptb.PreparedData:
     return reproduce_ptb.PreparedData(folder, {"train": 46479, "valid": 3687, "test": 4121},
                                       streams=20, vocabulary=vocabulary)

@@ -41,6 +41,11 @@ Defaults and why
   warns.  Under scale: GLOBAL (the layers' default) the factor is 1/(1 - p) whatever N, and
   training no longer diverges at large N, but accuracy still falls as N grows (measured on the
   MNIST MLP at 1,500 iterations, docs/reproduction.md), so the default N is the same for both.
+* ``min_period = 1``: the paper searches periods 1..N.  A larger smallest period m narrows the
+  kept fraction 1/dp to [1/N, 1/m] in every iteration (p = 0.7 with m = 3, N = 4: 25-33% kept
+  instead of 14-100%).  On the PTB LSTMs, whose ROW masks are shared by all tokens of an
+  iteration, that narrow band trained much better early on (docs/reproduction.md, "Why ROW
+  collapsed"); the MNIST MLPs did not need it, so the default stays the paper's.
 
 Effect on accuracy
 ------------------
@@ -129,12 +134,15 @@ def entropy(distribution: np.ndarray) -> float:
     return float(-(nonzero @ np.log(nonzero)))
 
 
-def check_ratio(ratio: float, max_period: int) -> None:
-    """Raise ScheduleError unless 0 < ratio < 1 and periods 1..max_period can reach it."""
+def check_ratio(ratio: float, max_period: int, min_period: int = 1) -> None:
+    """Raise ScheduleError unless 0 < ratio < 1 and periods min_period..max_period reach it."""
     if not (0.0 < ratio < 1.0):
         raise ScheduleError(f"dropout ratio must lie in (0, 1), got {ratio}")
     if max_period < 1:
         raise ScheduleError(f"max period must be at least 1, got {max_period}")
+    if not 1 <= min_period <= max_period:
+        raise ScheduleError(f"min period must lie in [1, max period {max_period}], got "
+                            f"{min_period}")
     largest = (max_period - 1) / max_period
     if ratio > largest + 1e-9:
         needed = math.ceil(1.0 / (1.0 - ratio) - 1e-9)
@@ -142,6 +150,13 @@ def check_ratio(ratio: float, max_period: int) -> None:
             f"dropout ratio {ratio} is not achievable with max period {max_period}: the largest "
             f"rate periods 1..N reach is (N-1)/N = {largest:.4f}; use a max period of at least "
             f"{needed} (and a layer at least that wide)")
+    smallest = (min_period - 1) / min_period
+    if ratio < smallest - 1e-9:
+        allowed = math.floor(1.0 / (1.0 - ratio) + 1e-9)
+        raise ScheduleError(
+            f"dropout ratio {ratio} is not achievable with min period {min_period}: the smallest "
+            f"rate periods m..N reach is (m-1)/m = {smallest:.4f}; use a min period of at most "
+            f"{allowed}")
 
 
 def _softmax(v: np.ndarray) -> np.ndarray:
@@ -177,34 +192,38 @@ def _loss_and_gradient(d: np.ndarray, ratio: float, p_u: np.ndarray, lambda1: fl
 def search_distribution(ratio: float, max_period: Optional[int] = None,
                         lambda1: float = DEFAULT_LAMBDA1, lambda2: Optional[float] = None,
                         lr: float = DEFAULT_LEARNING_RATE, threshold: float = DEFAULT_THRESHOLD,
-                        max_steps: int = DEFAULT_MAX_STEPS) -> np.ndarray:
+                        max_steps: int = DEFAULT_MAX_STEPS, min_period: int = 1) -> np.ndarray:
     """Algorithm 1: the distribution d over periods 1..max_period for the target ratio.
 
-    max_period defaults to default_max_period(ratio); lambda2 to 1 - lambda1.  Warns if
-    max_steps pass before |delta loss| < threshold.
+    max_period defaults to default_max_period(ratio); lambda2 to 1 - lambda1.  Periods below
+    min_period get no mass: the search runs over min_period..max_period only (N in the entropy
+    term is their count), which narrows how much the kept fraction 1/dp varies between
+    iterations.  Warns if max_steps pass before |delta loss| < threshold.
     """
     if max_period is None:
         max_period = default_max_period(ratio)
-    check_ratio(ratio, max_period)
+    check_ratio(ratio, max_period, min_period)
     lambda1, lambda2 = _resolve_lambdas(lambda1, lambda2)
     _check_positive("learning rate", lr)
     _check_positive("threshold", threshold)
     if max_steps < 1:
         raise ScheduleError(f"max steps must be at least 1, got {max_steps}")
-    p_u = drop_rates(max_period)
-    v = np.zeros(max_period)
+    p_u = drop_rates(max_period)[min_period - 1:]
+    v = np.zeros(p_u.size)
     previous_loss = math.inf
     for _ in range(max_steps):
         d = _softmax(v)
         loss, grad_d = _loss_and_gradient(d, ratio, p_u, lambda1, lambda2)
         if abs(previous_loss - loss) < threshold:
-            return d
+            break
         previous_loss = loss
         # Through the softmax Jacobian diag(d) - d d^T.
         v -= lr * d * (grad_d - d @ grad_d)
-    warnings.warn(f"pattern search stopped after max_steps={max_steps} steps before |delta loss| "
-                  f"fell below {threshold}", RuntimeWarning, stacklevel=2)
-    return _softmax(v)
+    else:
+        warnings.warn(f"pattern search stopped after max_steps={max_steps} steps before "
+                      f"|delta loss| fell below {threshold}", RuntimeWarning, stacklevel=2)
+        d = _softmax(v)
+    return np.concatenate([np.zeros(min_period - 1), d])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -317,14 +336,16 @@ def make_schedule(ratio: float, max_period: int, iterations: int, *,
                   max_steps: int = DEFAULT_MAX_STEPS, width: Optional[int] = None,
                   tile_size: Optional[int] = None, layer_name: Optional[str] = None,
                   tile_order: Union[str, int] = "staggered",
-                  scale: Union[str, int, None] = None) -> caffe_pb2.DropoutSchedule:
+                  scale: Union[str, int, None] = None,
+                  min_period: int = 1) -> caffe_pb2.DropoutSchedule:
     """Search, unfold and pack a DropoutSchedule.
 
     width is the number of units (ROW) or tiles (TILE) the pattern ranges over; when given it
     caps max_period (a period longer than the width would keep at most one unit).  A TILE
     schedule records tile_order.  scale is the layer's scaling (global, period, or None when
     unknown); a RuntimeWarning (period_scale_warning) says when the largest period used would
-    scale activations beyond PERIOD_SCALE_LIMIT under PERIOD.
+    scale activations beyond PERIOD_SCALE_LIMIT under PERIOD.  min_period leaves the periods
+    below it out (see search_distribution); the distribution records it as zeros.
     """
     pattern_value = _pattern_value(pattern)
     order_value = _tile_order_value(tile_order)
@@ -334,7 +355,7 @@ def make_schedule(ratio: float, max_period: int, iterations: int, *,
         raise ScheduleError(f"seed must lie in [0, 2^64), got {seed}")
     lambda1, lambda2 = _resolve_lambdas(lambda1, lambda2)
     distribution = search_distribution(ratio, max_period, lambda1, lambda2, lr, threshold,
-                                       max_steps)
+                                       max_steps, min_period)
     rate = achieved_rate(distribution)
     _warn_if_rate_missed(rate, ratio)
     periods, offsets = unfold_schedule(distribution, iterations, seed)

@@ -57,6 +57,10 @@ def _add_layer_arguments(parser: argparse.ArgumentParser) -> None:
                         help="largest period N (default ceil(2/(1-ratio)), at most "
                              f"{MAX_DEFAULT_PERIOD}, capped by the width); with --net it caps "
                              "every layer")
+    parser.add_argument("--min-period", type=_positive_int, default=1,
+                        help="smallest period m (default 1): periods below it get no mass, so "
+                             "the kept fraction 1/dp varies less between iterations; with --net "
+                             "it applies to every layer")
     parser.add_argument("--width", type=_positive_int, default=None,
                         help="units (row) or tiles (tile) the pattern ranges over; caps N")
     parser.add_argument("--tile-size", type=_positive_int, default=None,
@@ -135,7 +139,8 @@ def _run_single(args: argparse.Namespace) -> None:
         args.ratio, max_period, args.iterations, pattern=args.pattern, seed=args.seed,
         lambda1=args.lambda1, lambda2=args.lambda2, lr=args.lr, threshold=args.threshold,
         max_steps=args.max_steps, width=args.width, tile_size=args.tile_size,
-        layer_name=args.layer_name, tile_order=args.tile_order, scale=args.scale)
+        layer_name=args.layer_name, tile_order=args.tile_order, scale=args.scale,
+        min_period=args.min_period)
     print(format_summary(schedule))
     if args.out is not None:
         write_schedule(schedule, args.out)
@@ -147,7 +152,8 @@ def _run(args: argparse.Namespace) -> None:
         print(format_summary(read_schedule(args.show)))
     elif args.net is not None:
         schedules_for_net(args.net, args.iterations, args.out_dir,
-                          max_period=args.max_period, seed=args.seed, lambda1=args.lambda1,
+                          max_period=args.max_period, min_period=args.min_period,
+                          seed=args.seed, lambda1=args.lambda1,
                           lambda2=args.lambda2, lr=args.lr, threshold=args.threshold,
                           max_steps=args.max_steps)
     else:

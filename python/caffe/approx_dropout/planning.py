@@ -49,6 +49,7 @@ class LayerPlan:
     tile_size: Optional[int]
     path: str
     scale: int = _ApproxParam.GLOBAL
+    min_period: int = 1
     tile_order: int = _ApproxParam.STAGGERED
 
 
@@ -69,7 +70,7 @@ def _approx_layers(prototxt_path: str) -> list[dict[str, Any]]:
 
 
 def _plan_layer(layer: dict[str, Any], out_dir: Optional[str],
-                max_period: Optional[int]) -> LayerPlan:
+                max_period: Optional[int], min_period: int) -> LayerPlan:
     param = _ApproxParam.FromString(layer["param"])
     if not param.schedule_file:
         raise ScheduleError(f"layer '{layer['name']}' ({layer['type']}) has no "
@@ -82,7 +83,7 @@ def _plan_layer(layer: dict[str, Any], out_dir: Optional[str],
         max_period=cap if width is None else min(cap, width), width=width,
         tile_size=param.tile_size if param.pattern == _ApproxParam.TILE else None,
         path=_resolve_path(param.schedule_file, out_dir), scale=param.scale,
-        tile_order=param.tile_order)
+        tile_order=param.tile_order, min_period=min_period)
 
 
 def _warn_unknown_widths(prototxt_path: str, layers: list[dict[str, Any]]) -> None:
@@ -97,11 +98,11 @@ def _warn_unknown_widths(prototxt_path: str, layers: list[dict[str, Any]]) -> No
 
 
 def plan_net(prototxt_path: str, out_dir: Optional[str] = None,
-             max_period: Optional[int] = None) -> list[LayerPlan]:
+             max_period: Optional[int] = None, min_period: int = 1) -> list[LayerPlan]:
     """One LayerPlan per approximate-dropout layer of the TRAIN net, in prototxt order.
 
     max_period caps every layer's N (default: default_max_period of the layer's ratio, capped by
-    its width).  A width unknown because the net cannot be built yet (e.g. behind a Data layer
+    its width); min_period is every layer's smallest period (default 1).  A width unknown because the net cannot be built yet (e.g. behind a Data layer
     whose database is missing) does not cap N, and a RuntimeWarning says why; the layer checks N
     against its real width when it loads the schedule.
     """
@@ -109,7 +110,7 @@ def plan_net(prototxt_path: str, out_dir: Optional[str] = None,
     if not layers:
         raise ScheduleError(f"net '{prototxt_path}' has no {' or '.join(APPROX_LAYER_TYPES)} "
                             "layer in the TRAIN phase")
-    plans = [_plan_layer(layer, out_dir, max_period) for layer in layers]
+    plans = [_plan_layer(layer, out_dir, max_period, min_period) for layer in layers]
     _warn_unknown_widths(prototxt_path, layers)
     return plans
 
@@ -120,7 +121,8 @@ def _layer_schedule(plan: LayerPlan, iterations: int, seed: int,
         return make_schedule(
             plan.ratio, plan.max_period, iterations, pattern=plan.pattern,
             seed=layer_seed(seed, plan.layer_name), width=plan.width, tile_size=plan.tile_size,
-            layer_name=plan.layer_name, tile_order=plan.tile_order, scale=plan.scale, **search)
+            layer_name=plan.layer_name, tile_order=plan.tile_order, scale=plan.scale,
+            min_period=plan.min_period, **search)
     except ScheduleError as error:
         raise ScheduleError(f"layer '{plan.layer_name}' ({plan.layer_type}): {error}") from error
 
@@ -132,7 +134,8 @@ def _layer_report(plan: LayerPlan, schedule: caffe_pb2.DropoutSchedule) -> str:
 
 
 def schedules_for_net(prototxt_path: str, iterations: int, out_dir: Optional[str] = None, *,
-                      max_period: Optional[int] = None, seed: int = DEFAULT_SEED,
+                      max_period: Optional[int] = None, min_period: int = 1,
+                      seed: int = DEFAULT_SEED,
                       lambda1: float = DEFAULT_LAMBDA1, lambda2: Optional[float] = None,
                       lr: float = DEFAULT_LEARNING_RATE, threshold: float = DEFAULT_THRESHOLD,
                       max_steps: int = DEFAULT_MAX_STEPS,
@@ -148,7 +151,7 @@ def schedules_for_net(prototxt_path: str, iterations: int, out_dir: Optional[str
     search = dict(lambda1=lambda1, lambda2=lambda2, lr=lr, threshold=threshold,
                   max_steps=max_steps)
     results = [(plan, _layer_schedule(plan, iterations, seed, search))
-               for plan in plan_net(prototxt_path, out_dir, max_period)]
+               for plan in plan_net(prototxt_path, out_dir, max_period, min_period)]
     for plan, schedule in results:
         write_schedule(schedule, plan.path)
         if echo is not None:

@@ -112,6 +112,7 @@ class ScheduleSummary:
     iterations: int
     max_period: int
     largest_period: int           # the largest period the sequence uses
+    smallest_period: int          # the smallest period the sequence uses
 
 
 def _width_drop_rate(periods: np.ndarray, offsets: np.ndarray, width: int) -> float:
@@ -139,7 +140,8 @@ def summarize(schedule: caffe_pb2.DropoutSchedule) -> ScheduleSummary:
         width_rate=width_rate,
         iterations=int(periods.size),
         max_period=schedule.max_period,
-        largest_period=int(periods.max()))
+        largest_period=int(periods.max()),
+        smallest_period=int(periods.min()))
 
 
 def format_summary(schedule: caffe_pb2.DropoutSchedule) -> str:
@@ -167,5 +169,7 @@ def format_summary(schedule: caffe_pb2.DropoutSchedule) -> str:
         f"  sub-models      {s.sub_models} distinct (period, offset) pairs",
         f"  largest period  {s.largest_period}   the largest factor of kept units under scale: "
         "PERIOD",
+        f"  smallest period {s.smallest_period}   kept fraction 1/dp ranges "
+        f"{1 / s.largest_period:.3f}..{1 / s.smallest_period:.3f} between iterations",
     ]
     return "\n".join(lines)
