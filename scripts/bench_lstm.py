@@ -45,7 +45,9 @@ loaded 2-core machine collapsed (small, p 0.5: 5.3 s per iteration against 0.28 
 OMP_WAIT_POLICY=PASSIVE and 0.4 s with 1 thread): a spinning thread waits at every barrier for
 a thread the OS has descheduled.  So PASSIVE is the default unless OMP_WAIT_POLICY is set; on an
 idle, dedicated machine spinning can be a little faster for PyTorch's many small LSTM ops: pass
---omp-wait-policy ACTIVE there.  Our side uses OpenBLAS (pthreads), which this does not touch.
+--omp-wait-policy ACTIVE there.  Our matrix products run on oneDNN's OpenMP threads too (the
+same policy), unless CAFFE_GEMM=openblas puts them on OpenBLAS (pthreads); --compare-gemm times
+both in the same rounds.
 
 Default --iterations: small 20, medium 10, 3-layer 10, large 10 timed iterations after --warmup
 1.  10 is about the fewest over which a schedule's mix of periods gives the target rate
@@ -76,6 +78,8 @@ LR, CLIP = 1.0, 5.0
 INIT_SCALE = 0.05  # uniform(-0.05, 0.05) weights, as in Zaremba et al.'s medium model
 TILE_SIZE = 32
 PATTERNS = ("NONE", "ROW", "TILE", "IDEAL")
+# --compare-gemm: our standard net once more, its matrix products on OpenBLAS instead of oneDNN.
+OPENBLAS_ROW = "NONE_OPENBLAS"
 
 
 @dataclass(frozen=True)
@@ -280,9 +284,22 @@ def our_nets(shape: LmShape, ratio: float, workdir: Path) -> dict[str, str]:
             "IDEAL": ideal_net(shape, ratio)}
 
 
+def on_openblas(caffe: Any, solver: Any) -> Callable[[], None]:
+    """A step of `solver` with the CPU matrix products on OpenBLAS (then back to oneDNN)."""
+    def step() -> None:
+        caffe.set_gemm_backend("openblas")
+        try:
+            solver.step(1)
+        finally:
+            caffe.set_gemm_backend("onednn")
+    return step
+
+
 def build_contenders(caffe: Any, torch: Any, shape: LmShape, ratio: float, workdir: Path,
-                     iterations: int, warmup: int) -> dict[str, Callable[[], None]]:
-    """Solvers for our four nets (schedules written) and the PyTorch step, as timed steps."""
+                     iterations: int, warmup: int,
+                     compare_gemm: bool = False) -> dict[str, Callable[[], None]]:
+    """Solvers for our four nets (schedules written) and the PyTorch step, as timed steps;
+    with compare_gemm also the standard net on OpenBLAS's products."""
     batch = random_batch(shape)
     steps = {}
     for pattern, text in our_nets(shape, ratio, workdir).items():
@@ -295,6 +312,8 @@ def build_contenders(caffe: Any, torch: Any, shape: LmShape, ratio: float, workd
                   + ", ".join(f"{layer} {rate:.2f}" for layer, rate in rates.items()))
         solver = make_solver(caffe, net_path, batch)
         steps[pattern] = lambda s=solver: s.step(1)
+        if compare_gemm and pattern == "NONE":
+            steps[OPENBLAS_ROW] = on_openblas(caffe, make_solver(caffe, net_path, batch))
     steps["torch"] = torch_step(torch, shape, ratio, batch)
     return steps
 
@@ -302,16 +321,22 @@ def build_contenders(caffe: Any, torch: Any, shape: LmShape, ratio: float, workd
 # ---------------------------------------------------------------------------------------------
 # Results.
 
+def row_patterns(samples: dict[str, list[float]]) -> list[str]:
+    """Our contenders that were timed, in table order."""
+    return [pattern for pattern in PATTERNS + (OPENBLAS_ROW,) if pattern in samples]
+
+
 def result_rows(config: Config, ratio: float, samples: dict[str, list[float]]) -> list[dict]:
     """The JSON rows of one (config, ratio) group from each contender's timed samples."""
     mean = bench_common.means(samples)
     shape = config.shape
     rows = []
-    for pattern in PATTERNS:
+    for pattern in row_patterns(samples):
+        with_torch = pattern in ("NONE", OPENBLAS_ROW)
         rows.append({"config": config.name, "hidden": shape.hidden, "layers": shape.layers,
                      "pattern": pattern, "ratio": ratio,
                      "ms_ours": round(mean[pattern], 3),
-                     "ms_torch": round(mean["torch"], 3) if pattern == "NONE" else None,
+                     "ms_torch": round(mean["torch"], 3) if with_torch else None,
                      "speedup": round(mean["NONE"] / mean[pattern], 3),
                      "tokens_per_s": round(shape.tokens / (mean[pattern] / 1e3), 1)})
     return rows
@@ -363,6 +388,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         default=os.environ.get("OMP_WAIT_POLICY", "PASSIVE").upper(),
                         help="OMP_WAIT_POLICY for PyTorch's OpenMP threads (default: the "
                              "environment's, else PASSIVE; see the module docstring)")
+    parser.add_argument("--compare-gemm", action="store_true",
+                        help=f"also time our standard net with its matrix products on OpenBLAS "
+                             f"rather than oneDNN (row {OPENBLAS_ROW}, in the same rounds)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     args = parser.parse_args(argv)
     if args.warmup < 0:
@@ -408,10 +436,11 @@ def main(argv: Optional[list[str]] = None) -> int:
                 print(f"{name} ({config.shape.layers}×{config.shape.hidden}), p {ratio}: "
                       f"{iterations} timed iterations")
                 steps = build_contenders(caffe, torch, config.shape, ratio, Path(tmp),
-                                         iterations, args.warmup)
+                                         iterations, args.warmup, args.compare_gemm)
                 samples = bench_common.time_side_by_side(steps, iterations, args.warmup)
                 rows += result_rows(config, ratio, samples)
-                medians += [statistics.median(samples[pattern]) for pattern in PATTERNS]
+                medians += [statistics.median(samples[pattern])
+                            for pattern in row_patterns(samples)]
                 del steps
     print()
     print_results(rows, medians)

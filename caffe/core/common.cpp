@@ -6,6 +6,7 @@
 #include <random>
 
 #include "caffe/core/cuda_context.hpp"
+#include "caffe/util/math_functions.hpp"
 
 namespace caffe {
 namespace {
@@ -53,7 +54,7 @@ void set_blas_threads(int threads) { openblas_set_num_threads(threads); }
 std::string blas_info() {
   std::ostringstream out;
   out << openblas_get_config() << " (" << openblas_get_corename() << "), " << blas_threads()
-      << " thread(s)";
+      << " thread(s), GEMM on " << gemm_backend_name(cpu_gemm_backend());
   return out.str();
 }
 

@@ -3,19 +3,73 @@
 #include <cblas.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
 
+#include <glog/logging.h>
+
 #include "caffe/core/common.hpp"
+
+#ifdef CAFFE_USE_DNNL
+#include <dnnl.h>
+
+#include "caffe/util/dnnl_runtime.hpp"
+#endif
 
 namespace caffe {
 namespace {
 CBLAS_TRANSPOSE to_cblas(Trans trans) { return trans == Trans::Yes ? CblasTrans : CblasNoTrans; }
+
+GemmBackend default_gemm_backend() {
+#ifdef CAFFE_USE_DNNL
+  const char* choice = std::getenv("CAFFE_GEMM");
+  if (choice == nullptr || std::strcmp(choice, "openblas") != 0) return GemmBackend::OneDNN;
+#endif
+  return GemmBackend::OpenBLAS;
+}
+
+std::atomic<GemmBackend>& gemm_backend() {
+  static std::atomic<GemmBackend> backend{default_gemm_backend()};
+  return backend;
+}
+
+#ifdef CAFFE_USE_DNNL
+void dnnl_gemm(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
+               int lda, const float* B, int ldb, float beta, float* C, int ldc) {
+  dnnl_runtime::use_blas_threads();
+  const dnnl_status_t status =
+      dnnl_sgemm(trans_a == Trans::Yes ? 'T' : 'N', trans_b == Trans::Yes ? 'T' : 'N', M, N, K,
+                 alpha, A, lda, B, ldb, beta, C, ldc);
+  CHECK_EQ(status, dnnl_success) << "dnnl_sgemm " << M << "x" << N << "x" << K;
+}
+#endif
 }  // namespace
+
+GemmBackend cpu_gemm_backend() { return gemm_backend().load(std::memory_order_relaxed); }
+
+void set_cpu_gemm_backend(GemmBackend backend) {
+#ifndef CAFFE_USE_DNNL
+  if (backend == GemmBackend::OneDNN) fail("GEMM backend oneDNN: this build has no oneDNN");
+#endif
+  gemm_backend().store(backend, std::memory_order_relaxed);
+}
+
+const char* gemm_backend_name(GemmBackend backend) {
+  return backend == GemmBackend::OneDNN ? "oneDNN" : "OpenBLAS";
+}
 
 void cpu_gemm_ld(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
                  int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   if (M == 0 || N == 0) return;
+#ifdef CAFFE_USE_DNNL
+  // K = 0 leaves beta · C, as BLAS defines it; both libraries get a real product only.
+  if (K > 0 && cpu_gemm_backend() == GemmBackend::OneDNN) {
+    dnnl_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+#endif
   cblas_sgemm(CblasRowMajor, to_cblas(trans_a), to_cblas(trans_b), M, N, K, alpha, A, lda, B, ldb,
               beta, C, ldc);
 }

@@ -1,4 +1,5 @@
-// The host implementations behind the Blas table (caffe/util/device.hpp), OpenBLAS and memcpy.
+// The host implementations behind the Blas table (caffe/util/device.hpp): OpenBLAS (GEMM on
+// oneDNN where built with it) and memcpy.
 // Host-only code may call them directly; code written for both devices goes through blas(mode),
 // whose device table (cuBLAS) lives in math_functions.cu.
 #pragma once
@@ -6,6 +7,17 @@
 #include "caffe/util/device.hpp"
 
 namespace caffe {
+
+// The library behind the host GEMMs.  oneDNN's sgemm (the default when built with oneDNN) picks
+// its kernels for the CPU it runs on (AVX-512 where present), whereas OpenBLAS keeps the core
+// type it was told (OPENBLAS_CORETYPE) or detected: on an AVX-512 machine told Haswell, the LSTM
+// and decoder products ran about twice as fast on oneDNN (docs/benchmarks.md).  CAFFE_GEMM=openblas
+// in the environment (read on first use) or set_cpu_gemm_backend select OpenBLAS.
+enum class GemmBackend { OpenBLAS, OneDNN };
+GemmBackend cpu_gemm_backend();
+// Throws caffe::Error for OneDNN in a build without oneDNN.
+void set_cpu_gemm_backend(GemmBackend backend);
+const char* gemm_backend_name(GemmBackend backend);
 
 void cpu_gemm_ld(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha, const float* A,
                  int lda, const float* B, int ldb, float beta, float* C, int ldc);

@@ -10,6 +10,7 @@
 #include "caffe/core/common.hpp"
 #include "caffe/core/layer_registry.hpp"
 #include "caffe/util/masked_product.hpp"
+#include "caffe/util/math_functions.hpp"
 #include "caffe/util/sparse_backward.hpp"
 
 namespace caffe::python {
@@ -105,6 +106,24 @@ void bind_common(py::module_& m) {
         set_blas_threads(threads);
       },
       py::arg("threads"), "Set the number of threads the CPU BLAS uses.");
+  m.def(
+      "set_gemm_backend",
+      [](const std::string& name) {
+        if (name == "onednn") {
+          set_cpu_gemm_backend(GemmBackend::OneDNN);  // CaffeError in a build without oneDNN
+        } else if (name == "openblas") {
+          set_cpu_gemm_backend(GemmBackend::OpenBLAS);
+        } else {
+          throw py::value_error("set_gemm_backend: expected 'onednn' or 'openblas', got '" +
+                                name + "'");
+        }
+      },
+      py::arg("name"),
+      "Select the library of the CPU matrix products: 'onednn' (the default where built with "
+      "oneDNN) or 'openblas' (what CAFFE_GEMM=openblas selects at start).");
+  m.def(
+      "gemm_backend", [] { return std::string(gemm_backend_name(cpu_gemm_backend())); },
+      "The library of the CPU matrix products: 'oneDNN' or 'OpenBLAS'.");
   m.def("layer_type_list", &LayerRegistry::Types, "The registered layer types, sorted.");
   m.def("set_column_skip", &set_column_skip_enabled, py::arg("enabled"),
         "Whether fully connected layers skip the input columns an approximate-dropout layer left "

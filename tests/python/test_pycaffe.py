@@ -208,6 +208,33 @@ def test_blas_threads() -> None:
         caffe.set_blas_threads(0)
 
 
+def test_gemm_backend_switches_and_gives_the_same_products(tmp_path) -> None:
+    """Both libraries compute an InnerProduct alike (to float rounding); a bad name is a
+    ValueError and leaves the choice alone."""
+    path = tmp_path / "ip.prototxt"
+    path.write_text('layer { name: "x" type: "Input" top: "x" input_param { shape { dim: 33 '
+                    'dim: 70 } } }\nlayer { name: "ip" type: "InnerProduct" bottom: "x" top: "y" '
+                    'inner_product_param { num_output: 45 weight_filler { type: "gaussian" } } }\n')
+    net = caffe.Net(str(path), caffe.TEST)
+    net.blobs["x"].data[...] = np.random.default_rng(3).standard_normal((33, 70))
+    before = caffe.gemm_backend()
+    outputs = {}
+    try:
+        for name in ("openblas", "onednn"):
+            caffe.set_gemm_backend(name)
+            net.forward()
+            outputs[caffe.gemm_backend()] = net.blobs["y"].data.copy()
+            assert f"GEMM on {caffe.gemm_backend()}" in caffe.blas_info()
+        with pytest.raises(ValueError, match="expected 'onednn' or 'openblas'"):
+            caffe.set_gemm_backend("mkl")
+        assert caffe.gemm_backend() == "oneDNN"
+    finally:
+        caffe.set_gemm_backend(before.lower())
+    reference = net.blobs["x"].data @ net.params["ip"][0].data.T + net.params["ip"][1].data
+    for output in outputs.values():
+        np.testing.assert_allclose(output, reference, rtol=1e-4, atol=1e-4)
+
+
 def test_layer_type_list_is_sorted_and_has_input() -> None:
     types = caffe.layer_type_list()
     assert "Input" in types
