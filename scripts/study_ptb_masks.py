@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -71,19 +70,13 @@ class StudyResult:
     curve: list[tuple[int, float, float]] = field(default_factory=list)
 
 
-def period_band(ratio: float) -> tuple[int, int]:
-    """The smallest and largest periods whose kept fractions 1/dp bracket 1 - ratio."""
-    middle = 1.0 / (1.0 - ratio)
-    return max(1, math.floor(middle + 1e-9)), max(2, math.ceil(middle - 1e-9))
-
-
 def describe_periods(study: Study, ratio: float) -> str:
     """The range of periods a run's ROW patterns use ("" for Bernoulli masks)."""
     if study.mask_mode.startswith("bernoulli") or (study.variant == "standard"
                                                    and not study.mask_mode):
         return ""
     from caffe import approx_dropout
-    low, high = period_band(ratio) if study.period_band else (
+    low, high = approx_dropout.period_band(ratio) if study.period_band else (
         1, approx_dropout.default_max_period(ratio))
     return f"{low}..{high}"
 
@@ -113,7 +106,8 @@ def build_run(study: Study, ratio: float, iterations: int, interval: int, run_di
     net_path = run_dir / "train_val.prototxt"
     net_path.write_text(text_format.MessageToString(net))
     if study.variant == "row":
-        low, high = period_band(ratio) if study.period_band else (1, 0)
+        from caffe import approx_dropout
+        low, high = approx_dropout.period_band(ratio) if study.period_band else (1, 0)
         reproduce_ptb.write_schedules(net_path, iterations, low, high)
     solver_path = run_dir / "solver.prototxt"
     text = reproduce_ptb.solver_text(

@@ -205,7 +205,10 @@ layer { name: "lstm_tile" type: "LSTMApproxDropout" bottom: "h" bottom: "cont" t
   recurrent_param { num_output: 8 }
   approx_dropout_param { pattern: TILE tile_size: 8 schedule_file: "tile.schedule" } }
 """)
-    approx_dropout.schedules_for_net(str(net), 100, echo=None)
+    # The paper's periods (1..4 at p = 0.5) on an LSTM: the generator advises the band 2..2.
+    with pytest.warns(RuntimeWarning, match=r"LSTMApproxDropout.*p = 0.5: --min-period 2 "
+                                            r"--max-period 2"):
+        approx_dropout.schedules_for_net(str(net), 100, echo=None)
     row = approx_dropout.read_schedule(tmp_path / "lstm.schedule")
     assert (row.width, row.max_period) == (24, approx_dropout.default_max_period(row.target_ratio))
     tile = approx_dropout.read_schedule(tmp_path / "tile.schedule")
@@ -544,3 +547,35 @@ def test_net_mode_applies_the_min_period_to_every_layer(tmp_path: pathlib.Path,
     assert approx_dropout.main(["--net", str(net), "--iterations", "300", "--min-period", "1",
                                 "--max-period", "4"]) == 0
     assert "smallest period 1" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("ratio,band", [(0.3, (1, 2)), (0.5, (2, 2)), (0.7, (3, 4)),
+                                        (0.75, (4, 4)), (0.9, (10, 10))])
+def test_period_band_brackets_the_kept_fraction(ratio: float, band: tuple[int, int]) -> None:
+    assert approx_dropout.period_band(ratio) == band
+    low, high = band
+    assert 1 / high <= 1 - ratio + 1e-9 and 1 - ratio <= 1 / low + 1e-9
+    d = approx_dropout.search_distribution(ratio, high, min_period=low)
+    assert abs(approx_dropout.achieved_rate(d) - ratio) < 0.01
+
+
+def test_band_advice_only_for_recurrent_nets_on_default_periods(tmp_path: pathlib.Path) -> None:
+    import warnings
+    lstm = _write_net(tmp_path, """
+layer { name: "in" type: "Input" top: "words" top: "cont"
+  input_param { shape { dim: 5 dim: 3 } } }
+layer { name: "embed" type: "Embed" bottom: "words" top: "emb"
+  embed_param { num_output: 24 input_dim: 100 } }
+layer { name: "lstm" type: "LSTMApproxDropout" bottom: "emb" bottom: "cont" top: "h"
+  recurrent_param { num_output: 8 }
+  approx_dropout_param { dropout_ratio: 0.7 schedule_file: "lstm.schedule" } }
+""")
+    with pytest.warns(RuntimeWarning, match="p = 0.7: --min-period 3 --max-period 4"):
+        approx_dropout.schedules_for_net(str(lstm), 50, echo=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # chosen periods, or a net without LSTMs: no advice
+        approx_dropout.schedules_for_net(str(lstm), 50, echo=None, min_period=3, max_period=4)
+        assert min(approx_dropout.read_schedule(tmp_path / "lstm.schedule").period) == 3
+        mlp = tmp_path / "mlp.prototxt"
+        mlp.write_text(NET)
+        approx_dropout.schedules_for_net(str(mlp), 50, echo=None)

@@ -1,6 +1,6 @@
 """scripts/study_ptb_masks.py and its Python layer (scripts/lib/shared_mask_dropout.py): which
 tokens share a mask in each mode, the 1/(1 - p) scaling, identity in TEST, a backward that masks
-like the forward, the period band, and the command line's checks."""
+like the forward, and the command line's checks."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -71,14 +71,6 @@ def test_backward_masks_like_the_forward_and_test_is_identity(tmp_path: Path) ->
 def test_a_bad_mode_is_a_python_exception(tmp_path: Path) -> None:
     with pytest.raises(caffe.CaffeError, match="expected 'RATIO MODE SEED'"):
         masked_net(tmp_path, "per_word", 0.5)
-
-
-@pytest.mark.parametrize("ratio,band", [(0.3, (1, 2)), (0.5, (2, 2)), (0.7, (3, 4)),
-                                        (0.75, (4, 4)), (0.9, (10, 10))])
-def test_period_band_brackets_the_kept_fraction(ratio: float, band: tuple[int, int]) -> None:
-    assert study_ptb_masks.period_band(ratio) == band
-    low, high = band
-    assert 1 / high <= 1 - ratio + 1e-9 and 1 - ratio <= 1 / low + 1e-9
 
 
 def test_command_line_checks(capsys: pytest.CaptureFixture) -> None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from .algorithm import (DEFAULT_LAMBDA1, DEFAULT_LEARNING_RATE, DEFAULT_MAX_STEPS, DEFAULT_SEED,
                         DEFAULT_THRESHOLD, MAX_DEFAULT_PERIOD, PERIOD_SCALE_LIMIT, RATE_TOLERANCE,
                         ScheduleError, achieved_rate, check_ratio, default_max_period, drop_rates,
-                        entropy, layer_seed, make_schedule, period_counts, period_scale_warning,
+                        entropy, layer_seed, make_schedule, period_band, period_counts, period_scale_warning,
                         search_distribution, unfold_schedule)
 from .cli import build_parser, main
 from .planning import APPROX_LAYER_TYPES, LayerPlan, plan_net, schedules_for_net
@@ -37,6 +37,6 @@ __all__ = [
     "RATE_TOLERANCE", "LayerPlan",
     "ScheduleError", "ScheduleSummary", "achieved_rate", "build_parser", "check_ratio",
     "default_max_period", "drop_rates", "entropy", "format_summary", "layer_seed", "main",
-    "make_schedule", "period_counts", "period_scale_warning", "plan_net", "read_schedule", "schedules_for_net",
+    "make_schedule", "period_band", "period_counts", "period_scale_warning", "plan_net", "read_schedule", "schedules_for_net",
     "search_distribution", "summarize", "unfold_schedule", "write_schedule",
 ]

@@ -306,6 +306,13 @@ def _tile_order_value(order: Union[str, int]) -> int:
         raise ScheduleError(f"unknown tile order '{order}': use staggered or row-major") from None
 
 
+def period_band(ratio: float) -> tuple[int, int]:
+    """The smallest and largest periods whose kept fractions 1/dp bracket 1 - ratio:
+    [floor(1/(1-p)), ceil(1/(1-p))], at least [1, 2] (p = 0.5: 2..2, p = 0.7: 3..4)."""
+    middle = 1.0 / (1.0 - ratio)
+    return max(1, math.floor(middle + 1e-9)), max(2, math.ceil(middle - 1e-9))
+
+
 def period_scale_warning(largest_period: int, scale: Optional[int]) -> Optional[str]:
     """The warning for a schedule whose largest period exceeds PERIOD_SCALE_LIMIT, or None.
 

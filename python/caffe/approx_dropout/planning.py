@@ -27,7 +27,7 @@ from caffe.proto import caffe_pb2
 
 from .algorithm import (DEFAULT_LAMBDA1, DEFAULT_LEARNING_RATE, DEFAULT_MAX_STEPS, DEFAULT_SEED,
                         DEFAULT_THRESHOLD, ScheduleError, default_max_period, layer_seed,
-                        make_schedule)
+                        make_schedule, period_band)
 from .schedule_io import format_summary, write_schedule
 
 APPROX_LAYER_TYPES = ("InnerProductApproxDropout", "LSTMApproxDropout")
@@ -127,6 +127,28 @@ def _layer_schedule(plan: LayerPlan, iterations: int, seed: int,
         raise ScheduleError(f"layer '{plan.layer_name}' ({plan.layer_type}): {error}") from error
 
 
+def recurrent_band_warning(plans: list[LayerPlan]) -> Optional[str]:
+    """The advice for a net with LSTMApproxDropout layers whose schedules use the paper's wide
+    period range, or None.  One pattern covers all T·N tokens of an LSTM's iteration, so the
+    swing of the kept fraction 1/dp between iterations reaches every token at once; on the PTB
+    LSTMs the band around 1/(1-p) trained much better (docs/reproduction.md)."""
+    if not any(plan.layer_type == "LSTMApproxDropout" for plan in plans):
+        return None
+    bands = {}
+    for plan in plans:
+        low, high = period_band(plan.ratio)
+        if plan.min_period < low or plan.max_period > high:
+            bands[plan.ratio] = (low, min(high, plan.max_period))
+    if not bands:
+        return None
+    advice = "; ".join(f"p = {ratio:g}: --min-period {low} --max-period {high}"
+                       for ratio, (low, high) in sorted(bands.items()))
+    return ("this net has LSTMApproxDropout layers: one pattern covers every token of an "
+            "iteration, and periods 1..N swing the kept fraction 1/dp from 1/N to all units; on "
+            "the PTB LSTMs the periods around 1/(1 - p) trained much closer to standard dropout "
+            f"(docs/reproduction.md, 'Why ROW collapsed on the small net'): {advice}")
+
+
 def _layer_report(plan: LayerPlan, schedule: caffe_pb2.DropoutSchedule) -> str:
     side = _ApproxParam.Side.Name(plan.drop_side)
     return (f"{format_summary(schedule)}\n  layer           {plan.layer_type}, "
@@ -150,8 +172,11 @@ def schedules_for_net(prototxt_path: str, iterations: int, out_dir: Optional[str
     """
     search = dict(lambda1=lambda1, lambda2=lambda2, lr=lr, threshold=threshold,
                   max_steps=max_steps)
-    results = [(plan, _layer_schedule(plan, iterations, seed, search))
-               for plan in plan_net(prototxt_path, out_dir, max_period, min_period)]
+    plans = plan_net(prototxt_path, out_dir, max_period, min_period)
+    results = [(plan, _layer_schedule(plan, iterations, seed, search)) for plan in plans]
+    advice = recurrent_band_warning(plans) if (min_period, max_period) == (1, None) else None
+    if advice is not None:
+        warnings.warn(advice, RuntimeWarning, stacklevel=2)
     for plan, schedule in results:
         write_schedule(schedule, plan.path)
         if echo is not None:
