@@ -65,6 +65,7 @@ class StudyResult:
     ratio: float
     iterations: int
     periods: str                  # the schedules' period range ("" for Bernoulli masks)
+    seed: int                     # the solver's random_seed (weights, Dropout masks)
     valid_perplexity: float       # after the last iteration
     train_seconds: float
     curve: list[tuple[int, float, float]] = field(default_factory=list)
@@ -84,8 +85,13 @@ def describe_periods(study: Study, ratio: float) -> str:
 # ---------------------------------------------------------------------------------------------
 # One run (in a subprocess, so each gets a fresh process and its own glog output).
 
+def run_folder(out_dir: Path, study: Study, ratio: float, seed: int) -> Path:
+    suffix = f"_seed{seed}" if seed != 1 else ""
+    return out_dir / f"{study.name}_p{round(ratio * 100)}{suffix}"
+
+
 def build_run(study: Study, ratio: float, iterations: int, interval: int, run_dir: Path,
-              data_dir: Path, prepared_dir: Path) -> Path:
+              data_dir: Path, prepared_dir: Path, seed: int) -> Path:
     """Writes the run's net, schedules and solver; returns the solver path."""
     from caffe.proto import caffe_pb2
     from google.protobuf import text_format
@@ -102,19 +108,22 @@ def build_run(study: Study, ratio: float, iterations: int, interval: int, run_di
             layer.type = "Python"
             layer.python_param.module = "lib.shared_mask_dropout"
             layer.python_param.layer = "SharedMaskDropout"
-            layer.python_param.param_str = f"{layer_ratio} {study.mask_mode} {index + 1}"
+            layer.python_param.param_str = (f"{layer_ratio} {study.mask_mode} "
+                                            f"{index + 1 + 1000 * (seed - 1)}")
     net_path = run_dir / "train_val.prototxt"
     net_path.write_text(text_format.MessageToString(net))
-    if study.variant == "row":
+    if study.variant == "row":  # schedule seed: the generator's default 0 for solver seed 1
         from caffe import approx_dropout
-        low, high = approx_dropout.period_band(ratio) if study.period_band else (1, 0)
-        reproduce_ptb.write_schedules(net_path, iterations, low, high)
+        low, high = approx_dropout.period_band(ratio) if study.period_band else (1, None)
+        approx_dropout.schedules_for_net(str(net_path), iterations, echo=None, min_period=low,
+                                         max_period=high, seed=seed - 1)
     solver_path = run_dir / "solver.prototxt"
     text = reproduce_ptb.solver_text(
         config_dir / f"{variant}_solver.prototxt", net_path, run_dir, iterations,
         reproduce_ptb.batches_covering(data, "valid", batch_sizes["valid"]), interval)
     solver = text_format.Merge(text, caffe_pb2.SolverParameter())
     solver.base_lr *= study.lr_factor
+    solver.random_seed = seed
     solver.snapshot_after_train = False
     solver_path.write_text(text_format.MessageToString(solver))
     return solver_path
@@ -124,9 +133,9 @@ def worker(args: argparse.Namespace) -> int:
     """--worker: build and train one run in this process (its glog output is the log)."""
     import caffe
     study, ratio = BY_NAME[args.worker], args.ratios[0]
-    run_dir = args.out_dir / f"{study.name}_p{round(ratio * 100)}"
+    run_dir = run_folder(args.out_dir, study, ratio, args.seed)
     solver_path = build_run(study, ratio, args.iterations, args.interval, run_dir,
-                            args.data_dir, args.prepared_dir)
+                            args.data_dir, args.prepared_dir, args.seed)
     caffe.set_mode_cpu()
     caffe.set_blas_threads(1)
     caffe.get_solver(str(solver_path)).solve()
@@ -134,7 +143,7 @@ def worker(args: argparse.Namespace) -> int:
 
 
 def run_study(study: Study, ratio: float, args: argparse.Namespace) -> StudyResult:
-    run_dir = args.out_dir / f"{study.name}_p{round(ratio * 100)}"
+    run_dir = run_folder(args.out_dir, study, ratio, args.seed)
     run_dir.mkdir(parents=True, exist_ok=True)
     log = run_dir / "train.log"
     # INFO lines on: the validation curve and the training time come from the log.
@@ -142,6 +151,7 @@ def run_study(study: Study, ratio: float, args: argparse.Namespace) -> StudyResu
     command = [sys.executable, str(Path(__file__).resolve()), "--worker", study.name,
                "--ratios", str(ratio), "--iterations", str(args.iterations),
                "--interval", str(args.interval), "--out-dir", str(args.out_dir),
+               "--seed", str(args.seed),
                "--data-dir", str(args.data_dir), "--prepared-dir", str(args.prepared_dir)]
     with open(log, "w") as stream:
         status = subprocess.run(command, stdout=stream, stderr=stream, env=env).returncode
@@ -152,7 +162,7 @@ def run_study(study: Study, ratio: float, args: argparse.Namespace) -> StudyResu
                            f"{lines[-1] if lines else 'no output'}; see {log}")
     training = reproduce_ptb.parse_training_log(text, args.iterations)
     return StudyResult(study.name, study.what, ratio, args.iterations,
-                       describe_periods(study, ratio), training.curve[-1][2],
+                       describe_periods(study, ratio), args.seed, training.curve[-1][2],
                        training.train_seconds, training.curve)
 
 
@@ -202,6 +212,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="training iterations per run (default 1000, 0.75 epochs)")
     parser.add_argument("--interval", type=int, default=250,
                         help="validate every K iterations; must divide --iterations (default 250)")
+    parser.add_argument("--seed", type=int, default=1,
+                        help="solver random_seed: weights and masks (default 1, as "
+                             "reproduce_ptb.py); run folders of other seeds get a suffix")
     parser.add_argument("--data-dir", type=Path, default=reproduce_ptb.SHARED_PTB,
                         help="folder with ptb.{train,valid,test}.txt (default %(default)s)")
     parser.add_argument("--prepared-dir", type=Path, default=REPO / "data" / "ptb",
