@@ -22,12 +22,20 @@ namespace caffe {
 namespace {
 CBLAS_TRANSPOSE to_cblas(Trans trans) { return trans == Trans::Yes ? CblasTrans : CblasNoTrans; }
 
+// CAFFE_GEMM: unset (oneDNN where built with it), "onednn" or "openblas"; anything else is a
+// user error, raised by the first product (a static that throws is initialised again next time).
 GemmBackend default_gemm_backend() {
-#ifdef CAFFE_USE_DNNL
   const char* choice = std::getenv("CAFFE_GEMM");
-  if (choice == nullptr || std::strcmp(choice, "openblas") != 0) return GemmBackend::OneDNN;
-#endif
+  if (choice != nullptr && std::strcmp(choice, "openblas") == 0) return GemmBackend::OpenBLAS;
+  if (choice != nullptr && std::strcmp(choice, "onednn") != 0) {
+    fail("CAFFE_GEMM='", choice, "': expected 'onednn' or 'openblas'");
+  }
+#ifdef CAFFE_USE_DNNL
+  return GemmBackend::OneDNN;
+#else
+  if (choice != nullptr) fail("CAFFE_GEMM='onednn': this build has no oneDNN");
   return GemmBackend::OpenBLAS;
+#endif
 }
 
 std::atomic<GemmBackend>& gemm_backend() {
@@ -64,7 +72,7 @@ void cpu_gemm_ld(Trans trans_a, Trans trans_b, int M, int N, int K, float alpha,
                  int lda, const float* B, int ldb, float beta, float* C, int ldc) {
   if (M == 0 || N == 0) return;
 #ifdef CAFFE_USE_DNNL
-  // K = 0 leaves beta · C, as BLAS defines it; both libraries get a real product only.
+  // K = 0 (C = beta · C) stays with OpenBLAS, which defines that case; oneDNN gets real products.
   if (K > 0 && cpu_gemm_backend() == GemmBackend::OneDNN) {
     dnnl_gemm(trans_a, trans_b, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
     return;

@@ -192,6 +192,16 @@ def test_blas_threads(caffe_binary):
     assert "CAFFE_NUM_THREADS='many'" in error_line(result)
 
 
+def test_gemm_library_is_named_and_a_bad_choice_is_an_error(caffe_binary):
+    result = run(caffe_binary, "device_query", "--threads", "1",
+                 env={"CAFFE_GEMM": "openblas"})
+    assert result.returncode == 0, result.stderr
+    assert "GEMM on OpenBLAS" in result.stderr, result.stderr
+    result = run(caffe_binary, "device_query", env={"CAFFE_GEMM": "mkl"})
+    expect_clean_failure(result)
+    assert "CAFFE_GEMM='mkl': expected 'onednn' or 'openblas'" in error_line(result)
+
+
 # ---- train / test / time on the Input-only net ----
 
 def test_train_snapshots_and_resumes(caffe_binary, tiny):
