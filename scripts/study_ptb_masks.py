@@ -73,8 +73,7 @@ class StudyResult:
 
 def describe_periods(study: Study, ratio: float) -> str:
     """The range of periods a run's ROW patterns use ("" for Bernoulli masks)."""
-    if study.mask_mode.startswith("bernoulli") or (study.variant == "standard"
-                                                   and not study.mask_mode):
+    if study.variant != "row" and not study.mask_mode.startswith("row"):
         return ""
     from caffe import approx_dropout
     low, high = approx_dropout.period_band(ratio) if study.period_band else (
@@ -225,6 +224,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--png", type=Path, help="curves (default OUT_DIR/study.png)")
     parser.add_argument("--worker", choices=list(BY_NAME), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.seed < 1:
+        parser.error(f"--seed must be at least 1, got {args.seed}")
     if args.iterations < 2 or args.interval < 1 or args.iterations % args.interval:
         parser.error(f"--interval {args.interval} must be positive and divide --iterations "
                      f"{args.iterations} (at least 2)")
