@@ -47,7 +47,9 @@ a thread the OS has descheduled.  So PASSIVE is the default unless OMP_WAIT_POLI
 idle, dedicated machine spinning can be a little faster for PyTorch's many small LSTM ops: pass
 --omp-wait-policy ACTIVE there.  Our matrix products run on oneDNN's OpenMP threads too (the
 same policy), unless CAFFE_GEMM=openblas puts them on OpenBLAS (pthreads); --compare-gemm times
-both in the same rounds.
+our standard net on OpenBLAS too, in a pass of its own (OpenBLAS's threads spin after each call
+and slowed the contender that followed them: ROW on the medium net measured no faster than
+standard when it ran right after).
 
 Default --iterations: small 20, medium 10, 3-layer 10, large 10 timed iterations after --warmup
 1.  10 is about the fewest over which a schedule's mix of periods gives the target rate
@@ -390,7 +392,8 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                              "environment's, else PASSIVE; see the module docstring)")
     parser.add_argument("--compare-gemm", action="store_true",
                         help=f"also time our standard net with its matrix products on OpenBLAS "
-                             f"rather than oneDNN (row {OPENBLAS_ROW}, in the same rounds)")
+                             f"rather than oneDNN (row {OPENBLAS_ROW}, timed in a pass of its own "
+                             "after the interleaved rounds)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     args = parser.parse_args(argv)
     if args.warmup < 0:
@@ -437,7 +440,13 @@ def main(argv: Optional[list[str]] = None) -> int:
                       f"{iterations} timed iterations")
                 steps = build_contenders(caffe, torch, config.shape, ratio, Path(tmp),
                                          iterations, args.warmup, args.compare_gemm)
+                # OpenBLAS's threads spin for a while after each call and would slow whichever
+                # contender followed; so the OpenBLAS step is timed in a pass of its own.
+                openblas = steps.pop(OPENBLAS_ROW, None)
                 samples = bench_common.time_side_by_side(steps, iterations, args.warmup)
+                if openblas is not None:
+                    samples.update(bench_common.time_side_by_side(
+                        {OPENBLAS_ROW: openblas}, iterations, args.warmup))
                 rows += result_rows(config, ratio, samples)
                 medians += [statistics.median(samples[pattern])
                             for pattern in row_patterns(samples)]
