@@ -92,3 +92,28 @@ def test_help_and_bad_ratio(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--ratios" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         bench_lstm.parse_args(["--ratios", "1.0"])
+
+
+def test_openblas_contender_steps_on_openblas_and_restores_onednn(tmp_path: Path) -> None:
+    caffe.set_mode_cpu()
+    path = _nets(tmp_path)["NONE"]
+    solver = bench_lstm.make_solver(caffe, path, bench_lstm.random_batch(SHAPE))
+
+    class Recording:  # the solver, noting the library each step ran on
+        backends: list[str] = []
+
+        def step(self, iterations: int) -> None:
+            self.backends.append(caffe.gemm_backend())
+            solver.step(iterations)
+
+    recording = Recording()
+    bench_lstm.on_openblas(caffe, recording)()
+    assert recording.backends == ["OpenBLAS"] and caffe.gemm_backend() == "oneDNN"
+    assert solver.iter == 1
+    rows = bench_lstm.result_rows(
+        bench_lstm.CONFIGS["small"], RATIO,
+        {"NONE": [2.0], "ROW": [1.0], "TILE": [1.0], "IDEAL": [1.0],
+         bench_lstm.OPENBLAS_ROW: [4.0], "torch": [3.0]})
+    openblas = rows[-1]
+    assert openblas["pattern"] == bench_lstm.OPENBLAS_ROW
+    assert (openblas["ms_torch"], openblas["speedup"]) == (3.0, 0.5)
