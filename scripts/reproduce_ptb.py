@@ -316,10 +316,13 @@ def run_caffe(arguments: list[str], log: Path, what: str) -> str:
     return text
 
 
-def write_schedules(net: Path, iterations: int, min_period: int, max_period: int) -> None:
+def write_schedules(net: Path, iterations: int, min_period: int, max_period: int,
+                    seed: int = 0) -> None:
+    """Every approximate layer's schedule (max_period 0: the generator's default; seed: the
+    generator's, 0 by default)."""
     from caffe import approx_dropout
     try:
-        approx_dropout.schedules_for_net(str(net), iterations, echo=None,
+        approx_dropout.schedules_for_net(str(net), iterations, echo=None, seed=seed,
                                          min_period=min_period, max_period=max_period or None)
     except approx_dropout.ScheduleError as error:
         raise RuntimeError(f"{net}: {error}") from error

@@ -113,9 +113,8 @@ def build_run(study: Study, ratio: float, iterations: int, interval: int, run_di
     net_path.write_text(text_format.MessageToString(net))
     if study.variant == "row":  # schedule seed: the generator's default 0 for solver seed 1
         from caffe import approx_dropout
-        low, high = approx_dropout.period_band(ratio) if study.period_band else (1, None)
-        approx_dropout.schedules_for_net(str(net_path), iterations, echo=None, min_period=low,
-                                         max_period=high, seed=seed - 1)
+        low, high = approx_dropout.period_band(ratio) if study.period_band else (1, 0)
+        reproduce_ptb.write_schedules(net_path, iterations, low, high, seed=seed - 1)
     solver_path = run_dir / "solver.prototxt"
     text = reproduce_ptb.solver_text(
         config_dir / f"{variant}_solver.prototxt", net_path, run_dir, iterations,

@@ -192,14 +192,18 @@ def test_net_mode_layers_get_distinct_seeds(tmp_path: pathlib.Path) -> None:
     assert (tmp_path / "out" / "sched" / "fc2.schedule").exists()
 
 
-def test_net_mode_lstm_over_embed(tmp_path: pathlib.Path) -> None:
-    net = _write_net(tmp_path, """
+# An LSTMApproxDropout over an Embed of width 24; the test appends its approx_dropout_param.
+LSTM_OVER_EMBED = '''
 layer { name: "in" type: "Input" top: "words" top: "cont"
   input_param { shape { dim: 5 dim: 3 } } }
 layer { name: "embed" type: "Embed" bottom: "words" top: "emb"
   embed_param { num_output: 24 input_dim: 100 } }
 layer { name: "lstm" type: "LSTMApproxDropout" bottom: "emb" bottom: "cont" top: "h"
-  recurrent_param { num_output: 8 }
+  recurrent_param { num_output: 8 }'''
+
+
+def test_net_mode_lstm_over_embed(tmp_path: pathlib.Path) -> None:
+    net = _write_net(tmp_path, LSTM_OVER_EMBED + """
   approx_dropout_param { dropout_ratio: 0.5 schedule_file: "lstm.schedule" } }
 layer { name: "lstm_tile" type: "LSTMApproxDropout" bottom: "h" bottom: "cont" top: "h2"
   recurrent_param { num_output: 8 }
@@ -561,13 +565,7 @@ def test_period_band_brackets_the_kept_fraction(ratio: float, band: tuple[int, i
 
 def test_band_advice_only_for_recurrent_nets_on_default_periods(tmp_path: pathlib.Path) -> None:
     import warnings
-    lstm = _write_net(tmp_path, """
-layer { name: "in" type: "Input" top: "words" top: "cont"
-  input_param { shape { dim: 5 dim: 3 } } }
-layer { name: "embed" type: "Embed" bottom: "words" top: "emb"
-  embed_param { num_output: 24 input_dim: 100 } }
-layer { name: "lstm" type: "LSTMApproxDropout" bottom: "emb" bottom: "cont" top: "h"
-  recurrent_param { num_output: 8 }
+    lstm = _write_net(tmp_path, LSTM_OVER_EMBED + """
   approx_dropout_param { dropout_ratio: 0.7 schedule_file: "lstm.schedule" } }
 """)
     with pytest.warns(RuntimeWarning, match="p = 0.7: --min-period 3 --max-period 4"):

@@ -102,9 +102,10 @@ def plan_net(prototxt_path: str, out_dir: Optional[str] = None,
     """One LayerPlan per approximate-dropout layer of the TRAIN net, in prototxt order.
 
     max_period caps every layer's N (default: default_max_period of the layer's ratio, capped by
-    its width); min_period is every layer's smallest period (default 1).  A width unknown because the net cannot be built yet (e.g. behind a Data layer
-    whose database is missing) does not cap N, and a RuntimeWarning says why; the layer checks N
-    against its real width when it loads the schedule.
+    its width); min_period is every layer's smallest period (default 1).  A width unknown because
+    the net cannot be built yet (e.g. behind a Data layer whose database is missing) does not cap
+    N, and a RuntimeWarning says why; the layer checks N against its real width when it loads the
+    schedule.
     """
     layers = _approx_layers(prototxt_path)
     if not layers:
