@@ -101,6 +101,7 @@ class RunResult:
     scale: str = ""               # approx_dropout_param.scale set by --scale ("": the default)
     min_period: int = 1           # the schedules' smallest period (--min-period)
     max_period: int = 0           # the schedules' largest period (--max-period; 0: the default)
+    rotate_offset: bool = False   # ROW with approx_dropout_param.rotate_offset (--rotate-offset)
 
 
 @dataclass(frozen=True)
@@ -234,10 +235,11 @@ def read_prototxt(path: Path, message):
     return message
 
 
-def rewrite_net(template: Path, data: PreparedData, run_dir: Path, scale: str = ""):
+def rewrite_net(template: Path, data: PreparedData, run_dir: Path, scale: str = "",
+                rotate_offset: bool = False):
     """The template net with absolute paths: HDF5 sources in the prepared folder, schedules in
-    the run folder, and approx_dropout_param.scale set to `scale` where given.  Returns
-    (NetParameter, {split: hdf5 batch size})."""
+    the run folder, approx_dropout_param.scale set to `scale` where given, and rotate_offset on
+    the ROW layers where asked.  Returns (NetParameter, {split: hdf5 batch size})."""
     from caffe.proto import caffe_pb2
 
     net = read_prototxt(template, caffe_pb2.NetParameter())
@@ -260,6 +262,9 @@ def rewrite_net(template: Path, data: PreparedData, run_dir: Path, scale: str = 
             if scale:
                 layer.approx_dropout_param.scale = caffe_pb2.ApproxDropoutParameter.Scale.Value(
                     scale)
+            row = layer.approx_dropout_param.pattern == caffe_pb2.ApproxDropoutParameter.ROW
+            if rotate_offset and row:
+                layer.approx_dropout_param.rotate_offset = True
     missing = [split for split in SPLITS if split not in batch_sizes]
     if missing:
         raise RuntimeError(f"{template} has no HDF5Data layer for {', '.join(missing)}")
@@ -333,12 +338,17 @@ def run_settings(run: PlannedRun, args: argparse.Namespace) -> dict:
     return {"config": args.config, "pattern": run.pattern, "ratio": run.ratio,
             "iterations": args.iterations, "test_interval": args.test_interval,
             "threads": args.threads, "scale": run_scale(run, args),
-            **run_periods(run, args)}
+            "rotate_offset": run_rotates(run, args), **run_periods(run, args)}
 
 
 def run_scale(run: PlannedRun, args: argparse.Namespace) -> str:
     """--scale for the approximate runs; "" for STANDARD (which does not scale by pattern)."""
     return args.scale if args.scale and run.pattern != "STANDARD" else ""
+
+
+def run_rotates(run: PlannedRun, args: argparse.Namespace) -> bool:
+    """--rotate-offset for the ROW runs (TILE's tiles have no per-token offset)."""
+    return args.rotate_offset and run.pattern == "ROW"
 
 
 def run_periods(run: PlannedRun, args: argparse.Namespace) -> dict:
@@ -355,6 +365,7 @@ def run_folder(run: PlannedRun, args: argparse.Namespace) -> Path:
     suffix = "_" + scale.lower() if scale else ""
     suffix += f"_min{periods['min_period']}" if periods["min_period"] != 1 else ""
     suffix += f"_max{periods['max_period']}" if periods["max_period"] else ""
+    suffix += "_rot" if run_rotates(run, args) else ""
     return args.out_dir / f"{args.config}_{run.variant}{suffix}"
 
 
@@ -365,7 +376,7 @@ def train_and_test(run: PlannedRun, args: argparse.Namespace, data: PreparedData
     run_dir.mkdir(parents=True, exist_ok=True)
     config_dir = MODELS / args.config
     net, batch_sizes = rewrite_net(config_dir / f"{run.variant}_train_val.prototxt", data, run_dir,
-                                   run_scale(run, args))
+                                   run_scale(run, args), run_rotates(run, args))
     net_path = run_dir / "train_val.prototxt"
     net_path.write_text(f"# Written by scripts/reproduce_ptb.py from {config_dir}/"
                         f"{run.variant}_train_val.prototxt with absolute paths\n"
@@ -438,10 +449,14 @@ def optional(value: float | None, form: str) -> str:
 
 
 def run_label(result: RunResult) -> str:
-    """The dropout column: the pattern, and the schedules' periods where they were set."""
-    if result.min_period == 1 and not result.max_period:
-        return result.pattern
-    return f"{result.pattern} (periods {result.min_period}..{result.max_period or 'default'})"
+    """The dropout column: the pattern, the schedules' periods where they were set, and whether
+    the offset rotated per token."""
+    settings = []
+    if result.min_period != 1 or result.max_period:
+        settings.append(f"periods {result.min_period}..{result.max_period or 'default'}")
+    if result.rotate_offset:
+        settings.append("rotated offsets")
+    return f"{result.pattern} ({', '.join(settings)})" if settings else result.pattern
 
 
 def markdown_report(results: list[RunResult], data: PreparedData, args: argparse.Namespace
@@ -560,6 +575,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--max-period", type=int, default=0,
                         help="largest period of their schedules (default 0: the generator's "
                              "default); run folders get a suffix")
+    parser.add_argument("--rotate-offset", action="store_true",
+                        help="ROW runs with approx_dropout_param.rotate_offset (token r keeps the "
+                             "units of offset (b + r) mod dp); run folders get the suffix _rot")
     parser.add_argument("--skip-standard", action="store_true",
                         help="no standard-dropout runs (no speed-ups then)")
     parser.add_argument("--resume", action="store_true",

@@ -9,7 +9,8 @@ that separate the candidate causes, and reports each run's validation perplexity
   [floor(1/(1-p)), ceil(1/(1-p))] instead of Algorithm 1's 1..ceil(2/(1-p)));
 * the same units dropped for every token of an iteration (a Python dropout layer,
   lib/shared_mask_dropout.py, in the places of the standard net's Dropout layers: one Bernoulli
-  mask per iteration, or ROW patterns whose offset varies per token, time step or stream).
+  mask per iteration, or ROW patterns whose offset varies per token, time step or stream), and
+  the C++ layers' cure for it, approx_dropout_param.rotate_offset.
 
 The standard and ROW runs use the committed nets (the C++ layers); the masked variants run through
 pycaffe.  Every run: lr and clipping from the committed solver, solver seed 1, 1 BLAS thread.
@@ -38,6 +39,7 @@ class Study:
     mask_mode: str = ""          # lib.shared_mask_dropout mode replacing the Dropout layers
     period_band: bool = False    # ROW schedules over [floor(1/(1-p)), ceil(1/(1-p))]
     lr_factor: float = 1.0
+    rotate_offset: bool = False  # the C++ ROW layers with approx_dropout_param.rotate_offset
 
 
 STUDIES = [
@@ -54,6 +56,12 @@ STUDIES = [
     Study("row_stream", "ROW periods, an offset per stream", "standard", mask_mode="row_stream"),
     Study("row_step", "ROW periods, an offset per time step", "standard", mask_mode="row_step"),
     Study("row_token", "ROW periods, an offset per token", "standard", mask_mode="row_token"),
+    Study("row_rotate", "ROW periods, the offset advancing by one per token", "standard",
+          mask_mode="row_rotate"),
+    Study("row_rotate_band", "ROW in the band, the offset advancing by one per token",
+          "standard", mask_mode="row_rotate", period_band=True),
+    Study("row_band_rotate", "ROW (C++) in the band with rotate_offset", "row",
+          period_band=True, rotate_offset=True),
 ]
 BY_NAME = {study.name: study for study in STUDIES}
 
@@ -99,7 +107,10 @@ def build_run(study: Study, ratio: float, iterations: int, interval: int, run_di
     variant = f"{study.variant}_p{round(ratio * 100)}"
     config_dir = reproduce_ptb.MODELS / "small"
     net, batch_sizes = reproduce_ptb.rewrite_net(config_dir / f"{variant}_train_val.prototxt",
-                                                 data, run_dir)
+                                                 data, run_dir,
+                                                 rotate_offset=study.rotate_offset)
+    from caffe import approx_dropout
+    band = " %d %d" % approx_dropout.period_band(ratio) if study.period_band else ""
     for index, layer in enumerate(net.layer):
         if study.mask_mode and layer.type == "Dropout":
             layer_ratio = layer.dropout_param.dropout_ratio
@@ -108,11 +119,10 @@ def build_run(study: Study, ratio: float, iterations: int, interval: int, run_di
             layer.python_param.module = "lib.shared_mask_dropout"
             layer.python_param.layer = "SharedMaskDropout"
             layer.python_param.param_str = (f"{layer_ratio} {study.mask_mode} "
-                                            f"{index + 1 + 1000 * (seed - 1)}")
+                                            f"{index + 1 + 1000 * (seed - 1)}{band}")
     net_path = run_dir / "train_val.prototxt"
     net_path.write_text(text_format.MessageToString(net))
     if study.variant == "row":  # schedule seed: the generator's default 0 for solver seed 1
-        from caffe import approx_dropout
         low, high = approx_dropout.period_band(ratio) if study.period_band else (1, 0)
         reproduce_ptb.write_schedules(net_path, iterations, low, high, seed=seed - 1)
     solver_path = run_dir / "solver.prototxt"

@@ -53,8 +53,11 @@ std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPatter
   const int M = shape.outputs;
   const int K = shape.inputs;
   std::vector<ProductBlock> blocks;
-  const auto add = [&](const StridedBlocks& rows, const StridedBlocks& cols) {
-    if (rows.count() > 0 && cols.count() > 0) blocks.push_back({rows, cols});
+  const auto add = [&](const StridedBlocks& rows, const StridedBlocks& cols, int batch_first = 0,
+                       int batch_spacing = 1) {
+    if (rows.count() > 0 && cols.count() > 0) {
+      blocks.push_back({rows, cols, batch_first, batch_spacing});
+    }
   };
   if (dp == 1) {  // nothing dropped, whatever the kind
     add(StridedBlocks::all(M), every_nth(K, live_inputs));
@@ -65,7 +68,13 @@ std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPatter
       add(StridedBlocks(M, 1, b, dp), every_nth(K, live_inputs));
       break;
     case MaskKind::InputColumns:
-      add(StridedBlocks::all(M), common_indices(K, pattern, live_inputs));
+      if (!shape.rotate_offset) {
+        add(StridedBlocks::all(M), common_indices(K, pattern, live_inputs));
+        break;
+      }
+      for (int c = 0; c < dp; ++c) {  // batch row r keeps offset (b + r) mod dp = c
+        add(StridedBlocks::all(M), StridedBlocks(K, 1, c, dp), ((c - b) % dp + dp) % dp, dp);
+      }
       break;
     case MaskKind::Tiles: {
       const int row_step = shape.tile_order == TileOrder::RowMajor ? shape.tile_cols() : 1;
@@ -117,7 +126,8 @@ void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern, DropP
   live_inputs_ = live_inputs;
   blocks_ = plan_product_blocks(shape, pattern, live_inputs);
   layouts_.clear();
-  kept_outputs_ = kept_inputs_ = 0;
+  int kept_outputs = 0;  // Σ rows, Σ cols over blocks that share their batch rows
+  int kept_inputs = 0;
   x_packed_cols_ = weight_packed_size_ = dweight_scratch_size_ = 0;
   rows_scratch_cols_ = dx_scratch_cols_ = 0;
   for (const ProductBlock& block : blocks_) {
@@ -139,10 +149,15 @@ void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern, DropP
       dweight_scratch_size_ = std::max(dweight_scratch_size_, block_size);
     }
     if (!layout.y_in_place) rows_scratch_cols_ = std::max(rows_scratch_cols_, block.rows.count());
-    kept_outputs_ += block.rows.count();
-    kept_inputs_ += block.cols.count();
+    kept_outputs += block.rows.count();
+    kept_inputs += block.cols.count();
     layouts_.push_back(layout);
   }
+  const bool rotated = !blocks_.empty() && blocks_[0].batch_spacing > 1;
+  // Rotated blocks each cover all outputs of their own batch rows, and a 1/dp of the inputs.
+  covers_outputs_ = rotated ? static_cast<int>(blocks_.size()) == pattern.period
+                            : kept_outputs == shape.outputs;
+  covers_inputs_ = !rotated && kept_inputs == shape.inputs;
   planned_ = true;
 }
 
@@ -157,6 +172,16 @@ int MaskedProduct::weight_ld_in_place(const ProductBlock& block) const {
 }
 
 namespace {
+// Where a selection of batch rows starts in a row-major [batch, width] matrix, and the leading
+// dimension that steps from one selected row to the next.
+struct RowStep {
+  long long offset;
+  int ld;
+};
+RowStep row_step(const StridedBlocks& batch_rows, int width) {
+  return {static_cast<long long>(batch_rows.start()) * width, batch_rows.spacing() * width};
+}
+
 // Reshapes a buffer to `size` floats (capacity is kept when it shrinks).
 float* buffer(Mode mode, Blob& blob, long long size) {
   if (size > INT_MAX) fail("approximate dropout buffer of ", size, " floats is too large");
@@ -169,11 +194,14 @@ MaskedProduct::Operand MaskedProduct::x_operand(Mode mode, size_t index, int bat
                                                 bool pack) {
   const ProductBlock& block = blocks_[index];
   const Layout& layout = layouts_[index];
-  if (layout.x_in_place) return {x + block.cols.start(), shape_.inputs};
+  if (layout.x_in_place) {
+    const RowStep rows = row_step(block.batch_rows(batch), shape_.inputs);
+    return {x + rows.offset + block.cols.start(), rows.ld};
+  }
   const long long offset = layout.x_offset * batch;
   if (pack) {
     float* packed = x_packed_.mutable_data_on(mode) + offset;
-    gather(mode, StridedBlocks::all(batch), block.cols, x, shape_.inputs, packed);
+    gather(mode, block.batch_rows(batch), block.cols, x, shape_.inputs, packed);
     return {packed, block.cols.count()};
   }
   return {x_packed_.data_on(mode) + offset, block.cols.count()};
@@ -205,7 +233,7 @@ void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* w
   if (!planned_) fail("MaskedProduct::forward before configure");
   const int M = shape_.outputs;
   if (batch == 0) return;
-  if (kept_outputs_ < M) blas(mode).set(batch * M, 0.0f, y);  // outputs no block writes
+  if (!covers_outputs_) blas(mode).set(batch * M, 0.0f, y);  // outputs no block writes
   buffer(mode, x_packed_, x_packed_cols_ * batch);            // filled block by block below
   buffer(mode, weight_packed_, weight_packed_size_);
   float* rows_scratch =
@@ -214,16 +242,20 @@ void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* w
   const Trans weight_trans = shape_.transposed ? Trans::No : Trans::Yes;
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ProductBlock& block = blocks_[i];
+    const StridedBlocks batch_rows = block.batch_rows(batch);
+    const int n = batch_rows.count();
+    if (n == 0) continue;
     const Operand xs = x_operand(mode, i, batch, x, true);
     const Operand ws = weight_operand(mode, i, weight, true);
     const int rows = block.rows.count();
     if (layouts_[i].y_in_place) {
-      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), scale_, xs.data,
-                         xs.ld, ws.data, ws.ld, 0.0f, y + block.rows.start(), M);
+      const RowStep ys = row_step(batch_rows, M);
+      blas(mode).gemm_ld(Trans::No, weight_trans, n, rows, block.cols.count(), scale_, xs.data,
+                         xs.ld, ws.data, ws.ld, 0.0f, y + ys.offset + block.rows.start(), ys.ld);
     } else {
-      blas(mode).gemm_ld(Trans::No, weight_trans, batch, rows, block.cols.count(), scale_, xs.data,
+      blas(mode).gemm_ld(Trans::No, weight_trans, n, rows, block.cols.count(), scale_, xs.data,
                          xs.ld, ws.data, ws.ld, 0.0f, rows_scratch, rows);
-      scatter(mode, StridedBlocks::all(batch), block.rows, 1.0f, rows_scratch, 0.0f, y, M);
+      scatter(mode, batch_rows, block.rows, 1.0f, rows_scratch, 0.0f, y, M);
     }
   }
 }
@@ -234,7 +266,7 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
   const int M = shape_.outputs;
   const int K = shape_.inputs;
   if (batch == 0) return;
-  if (dx && kept_inputs_ < K) blas(mode).set(batch * K, 0.0f, dx);  // inputs no block reads
+  if (dx && !covers_inputs_) blas(mode).set(batch * K, 0.0f, dx);  // inputs no block reads
   float* rows_scratch =
       buffer(mode, rows_scratch_, static_cast<long long>(rows_scratch_cols_) * batch);
   float* dx_scratch =
@@ -245,24 +277,29 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
   for (size_t i = 0; i < blocks_.size(); ++i) {
     const ProductBlock& block = blocks_[i];
     const Layout& layout = layouts_[i];
+    const StridedBlocks batch_rows = block.batch_rows(batch);
+    const int n = batch_rows.count();
+    if (n == 0) continue;
     const int rows = block.rows.count();
     const int cols = block.cols.count();
-    // The block's output gradients G [batch, rows].
-    Operand g{dy + block.rows.start(), M};
+    // The block's output gradients G [n, rows].
+    const RowStep dys = row_step(batch_rows, M);
+    Operand g{dy + dys.offset + block.rows.start(), dys.ld};
     if (!layout.y_in_place) {
-      gather(mode, StridedBlocks::all(batch), block.rows, dy, M, rows_scratch);
+      gather(mode, batch_rows, block.rows, dy, M, rows_scratch);
       g = {rows_scratch, rows};
     }
     if (dx) {  // dX_block = s · G W_block
       const Operand ws = weight_operand(mode, i, weight, false);
       const Trans weight_trans = transposed ? Trans::Yes : Trans::No;
       if (layout.x_in_place) {
-        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, scale_, g.data, g.ld,
-                           ws.data, ws.ld, 0.0f, dx + block.cols.start(), K);
+        const RowStep dxs = row_step(batch_rows, K);
+        blas(mode).gemm_ld(Trans::No, weight_trans, n, cols, rows, scale_, g.data, g.ld, ws.data,
+                           ws.ld, 0.0f, dx + dxs.offset + block.cols.start(), dxs.ld);
       } else {
-        blas(mode).gemm_ld(Trans::No, weight_trans, batch, cols, rows, scale_, g.data, g.ld,
-                           ws.data, ws.ld, 0.0f, dx_scratch, cols);
-        scatter(mode, StridedBlocks::all(batch), block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
+        blas(mode).gemm_ld(Trans::No, weight_trans, n, cols, rows, scale_, g.data, g.ld, ws.data,
+                           ws.ld, 0.0f, dx_scratch, cols);
+        scatter(mode, batch_rows, block.cols, 1.0f, dx_scratch, 0.0f, dx, K);
       }
     }
     if (dweight) {  // dW_block += s · Gᵀ X_block, or dW_blockᵀ += s · X_blockᵀ G when transposed
@@ -272,12 +309,12 @@ void MaskedProduct::backward(Mode mode, int batch, const float* dy, const float*
       const int out_rows = transposed ? cols : rows;
       const int out_cols = transposed ? rows : cols;
       if (layout.weight_in_place) {
-        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, scale_, first.data,
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, n, scale_, first.data,
                            first.ld, second.data, second.ld, 1.0f,
                            dweight + weight_index(block.rows.start(), block.cols.start()),
                            weight_ld_in_place(block));
       } else {
-        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, batch, scale_, first.data,
+        blas(mode).gemm_ld(Trans::Yes, Trans::No, out_rows, out_cols, n, scale_, first.data,
                            first.ld, second.data, second.ld, 0.0f, dweight_scratch, out_cols);
         if (transposed) {
           scatter(mode, block.cols, block.rows, 1.0f, dweight_scratch, 1.0f, dweight, M);

@@ -44,6 +44,8 @@ struct MaskShape {
   int tile_size = 1;        // Tiles only
   bool transposed = false;  // W is stored as Wᵀ [K, M] (InnerProduct's transpose: true)
   TileOrder tile_order = TileOrder::RowMajor;  // Tiles only
+  // InputColumns only: batch row r keeps the columns of offset (b + r) mod dp instead of b.
+  bool rotate_offset = false;
   int tile_rows() const { return (outputs + tile_size - 1) / tile_size; }
   int tile_cols() const { return (inputs + tile_size - 1) / tile_size; }
   // Units (or tiles) the pattern ranges over: the largest period that keeps anything.
@@ -51,14 +53,21 @@ struct MaskShape {
   bool operator==(const MaskShape& other) const {
     return kind == other.kind && outputs == other.outputs && inputs == other.inputs &&
            tile_size == other.tile_size && transposed == other.transposed &&
-           tile_order == other.tile_order;
+           tile_order == other.tile_order && rotate_offset == other.rotate_offset;
   }
 };
 
-// A dense piece of the kept part of W: the selected rows × the selected columns.
+// A dense piece of the kept part of W: the selected rows × the selected columns, for the batch
+// rows r ≡ batch_first (mod batch_spacing) (all of them unless the offset rotates).
 struct ProductBlock {
   StridedBlocks rows;  // output units
   StridedBlocks cols;  // input units
+  int batch_first = 0;
+  int batch_spacing = 1;
+  StridedBlocks batch_rows(int batch) const {
+    return batch_spacing == 1 ? StridedBlocks::all(batch)
+                              : StridedBlocks(batch, 1, batch_first, batch_spacing);
+  }
 };
 
 // Splits the kept part of W into ProductBlocks with pairwise disjoint rows and disjoint columns
@@ -68,7 +77,9 @@ struct ProductBlock {
 //   dp = 1:       one block: all rows, the live columns (whatever the kind: nothing is dropped).
 //   OutputRows:   one block: rows j ≡ b (mod dp), the live columns.
 //   InputColumns: one block: all rows, the columns with k ≡ b (mod dp) and k ≡ b' (mod dp'), an
-//                 evenly spaced set again (period lcm(dp, dp')) or empty.
+//                 evenly spaced set again (period lcm(dp, dp')) or empty.  With rotate_offset,
+//                 dp blocks: block c has all rows and the columns k ≡ c (mod dp), for the batch
+//                 rows r ≡ c − b (mod dp); the live columns are not used.
 //   Tiles:        tile (r, c) of the R×C tile grid is kept iff (r·S + c) ≡ b (mod dp), with the
 //                 row step S = C (RowMajor) or 1 (Staggered), so tile row r keeps every dp-th
 //                 tile column from φ(r) = (b − r·S) mod dp on.  φ has period P = dp / gcd(S, dp)
@@ -91,6 +102,7 @@ bool column_skip_enabled();
 void set_column_skip_enabled(bool enabled);
 
 // Y = s · X (W ⊙ Mask)ᵀ and its gradients, one GEMM per ProductBlock over the kept part only.
+// A block's batch rows are used in place at a leading dimension of batch_spacing rows.
 // Per block, the selected columns of X and the kept entries of W are used in place when their
 // layout allows a leading dimension (contiguous columns; evenly spaced rows, e.g. the kept rows
 // of an OutputRows pattern at leading dimension dp·K; for a transposed W, contiguous rows and
@@ -142,8 +154,8 @@ class MaskedProduct {
   bool planned_ = false;
   std::vector<ProductBlock> blocks_;
   std::vector<Layout> layouts_;
-  int kept_outputs_ = 0;  // Σ rows over blocks: < M means some outputs get no contribution
-  int kept_inputs_ = 0;   // Σ cols over blocks: < K means some inputs get no gradient
+  bool covers_outputs_ = false;  // every entry of y is written by some block (else zeroed first)
+  bool covers_inputs_ = false;   // every entry of dx is written by some block (else zeroed first)
   // Buffer sizes: per batch row (x, rows, dx) or in all (weights).
   long long x_packed_cols_ = 0;
   long long weight_packed_size_ = 0;

@@ -177,5 +177,13 @@ int checked_tile_size(const ApproxDropoutParameter& param) {
   return static_cast<int>(param.tile_size());
 }
 
+bool checked_rotate_offset(const ApproxDropoutParameter& param, MaskKind kind) {
+  if (param.rotate_offset() && kind != MaskKind::InputColumns) {
+    fail("approx_dropout_param.rotate_offset applies to pattern ROW with drop_side INPUT only; ",
+         "this layer drops ", kind == MaskKind::Tiles ? "tiles of W" : "output units");
+  }
+  return param.rotate_offset();
+}
+
 }  // namespace approx_dropout
 }  // namespace caffe

@@ -94,6 +94,10 @@ MaskKind mask_kind(const ApproxDropoutParameter& param);
 // approx_dropout_param.tile_size as an int, or an error.
 int checked_tile_size(const ApproxDropoutParameter& param);
 
+// approx_dropout_param.rotate_offset, or an error when it is set for a layer whose pattern does
+// not drop input columns (`kind`).
+bool checked_rotate_offset(const ApproxDropoutParameter& param, MaskKind kind);
+
 // How to generate a schedule for a layer with these settings (for error messages).
 std::string schedule_generator_hint(const ApproxDropoutParameter& param, long long width);
 

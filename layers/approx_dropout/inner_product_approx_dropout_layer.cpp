@@ -19,6 +19,7 @@ void InnerProductApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const Blo
   shape_.outputs = outputs();
   shape_.inputs = inputs();
   if (shape_.kind == MaskKind::Tiles) shape_.tile_size = approx_dropout::checked_tile_size(dropout);
+  shape_.rotate_offset = approx_dropout::checked_rotate_offset(dropout, shape_.kind);
   patterns_.Load(dropout, phase_, shape_.width());
   shape_.tile_order = patterns_.tile_order();
 }
@@ -44,7 +45,8 @@ constexpr int kMinBatchToSkipColumns = 32;
 DropPattern InnerProductApproxDropoutLayer::live_inputs(DropPattern pattern,
                                                         const Blob& input) const {
   const bool rows_in_place = shape_.kind == MaskKind::OutputRows && pattern.period > 1;
-  if (rows_in_place && rows() < kMinBatchToSkipColumns) return {1, 0};
+  // A rotated pattern keeps different columns in each row: it computes every column it keeps.
+  if ((rows_in_place && rows() < kMinBatchToSkipColumns) || shape_.rotate_offset) return {1, 0};
   return live_input_columns(input, shape_.inputs);
 }
 

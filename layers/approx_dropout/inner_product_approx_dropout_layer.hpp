@@ -10,7 +10,8 @@ namespace caffe {
 // dropout in TRAIN for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file,
 // with s = 1/(1 − dropout_ratio) (scale: GLOBAL) or dp (PERIOD):
 //   ROW, OUTPUT: y = s · keep ⊙ (x Wᵀ + bias), keep_j = [j mod dp = b];
-//   ROW, INPUT:  y = (s · keep ⊙ x) Wᵀ + bias;   TILE: y = s · x (W ⊙ Mask)ᵀ + bias (TileOrder).
+//   ROW, INPUT:  y = (s · keep ⊙ x) Wᵀ + bias (rotate_offset: row r of x keeps
+//                k mod dp = (b + r) mod dp);   TILE: y = s · x (W ⊙ Mask)ᵀ + bias (TileOrder).
 // Only the kept rows/columns/tiles are computed (MaskedProduct, through InnerProduct's projection
 // hooks); TEST is plain IP.  ROW OUTPUT with dp > 1 marks its top's ColumnPattern (dp, b, M): the
 // next fully connected layer skips the dropped columns.  This layer skips the columns its
@@ -18,7 +19,7 @@ namespace caffe {
 // is zero in skipped columns), combined with its own pattern: the common columns of both patterns
 // (ROW INPUT), all rows and the live columns (dp = 1, TEST), or rows every dp-th and the live
 // columns (ROW OUTPUT, from 32 rows per batch on: below, packing costs more than it saves); TILE
-// patterns with dp > 1 do not skip.
+// patterns with dp > 1 and rotated ROW INPUT patterns do not skip.
 class InnerProductApproxDropoutLayer : public InnerProductLayer {
  public:
   using InnerProductLayer::InnerProductLayer;

@@ -20,6 +20,7 @@ void LSTMApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const BlobVec& to
   shape_.outputs = gate_width();
   shape_.inputs = input_size();
   shape_.tile_size = tile_size;
+  shape_.rotate_offset = approx_dropout::checked_rotate_offset(dropout, shape_.kind);
   patterns_.Load(dropout, phase_, shape_.width());
   shape_.tile_order = patterns_.tile_order();
 }

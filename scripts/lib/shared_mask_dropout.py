@@ -3,7 +3,9 @@ why ROW approximate dropout trains PTB LSTMs worse than Bernoulli dropout
 (scripts/study_ptb_masks.py).
 
 Bottom x [T, N, H] (time steps, streams, units).  y = x ⊙ mask / (1 − p) in TRAIN (identity in
-TEST), dx = dy ⊙ mask / (1 − p).  Which tokens share a mask (param_str "RATIO MODE SEED"):
+TEST), dx = dy ⊙ mask / (1 − p).  Which tokens share a mask (param_str "RATIO MODE SEED
+[MIN_PERIOD MAX_PERIOD]"; the periods of the row modes come from Algorithm 1's search over
+MIN_PERIOD..MAX_PERIOD, by default 1..⌈2/(1 − p)⌉):
 
 * ``bernoulli_token``:  every token draws its own Bernoulli(1 − p) mask (Caffe's Dropout);
 * ``bernoulli_shared``: one Bernoulli mask per iteration for all T·N tokens;
@@ -12,7 +14,9 @@ TEST), dx = dy ⊙ mask / (1 − p).  Which tokens share a mask (param_str "RATI
                         LSTMApproxDropout / InnerProductApproxDropout do, as a mask);
 * ``row_step``:         dp per iteration, an offset per time step (shared by the N streams);
 * ``row_stream``:       dp per iteration, an offset per stream (shared by the T steps);
-* ``row_token``:        dp per iteration, an offset per token.
+* ``row_token``:        dp per iteration, an offset per token;
+* ``row_rotate``:       dp and b per iteration; token r = t·N + n uses offset (b + r) mod dp
+                        (approx_dropout_param.rotate_offset of the C++ layers, as a mask).
 
 A research aid, not a fast layer: it masks with numpy and skips no work.
 """
@@ -24,7 +28,7 @@ import caffe
 from caffe import approx_dropout
 
 MODES = ("bernoulli_token", "bernoulli_shared", "row_shared", "row_step", "row_stream",
-         "row_token")
+         "row_token", "row_rotate")
 
 
 class SharedMaskDropout(caffe.Layer):
@@ -32,13 +36,15 @@ class SharedMaskDropout(caffe.Layer):
 
     def setup(self, bottom: list, top: list) -> None:
         fields = self.param_str.split()
-        if len(fields) != 3 or fields[1] not in MODES:
-            raise ValueError(f"param_str '{self.param_str}': expected 'RATIO MODE SEED' with "
-                             f"MODE one of {', '.join(MODES)}")
+        if len(fields) not in (3, 5) or fields[1] not in MODES:
+            raise ValueError(f"param_str '{self.param_str}': expected 'RATIO MODE SEED "
+                             f"[MIN_PERIOD MAX_PERIOD]' with MODE one of {', '.join(MODES)}")
         self.ratio = float(fields[0])
         self.mode = fields[1]
         self.rng = np.random.default_rng(int(fields[2]))
-        self.periods = approx_dropout.search_distribution(self.ratio)
+        low, high = (int(fields[3]), int(fields[4])) if len(fields) == 5 else (1, None)
+        self.periods = approx_dropout.search_distribution(self.ratio, max_period=high,
+                                                          min_period=low)
         self.scaled_mask: np.ndarray | None = None
 
     def reshape(self, bottom: list, top: list) -> None:
@@ -54,6 +60,10 @@ class SharedMaskDropout(caffe.Layer):
             keep = self.rng.random(units) >= self.ratio
             return np.broadcast_to(keep, (steps, streams, units))
         period = int(self.rng.choice(self.periods.size, p=self.periods / self.periods.sum())) + 1
+        if self.mode == "row_rotate":
+            tokens = np.arange(steps * streams).reshape(steps, streams)
+            offsets = (self.rng.integers(period) + tokens) % period
+            return np.arange(units) % period == offsets[:, :, None]
         offset_shape = {"row_shared": (1, 1), "row_step": (steps, 1),
                         "row_stream": (1, streams), "row_token": (steps, streams)}[self.mode]
         offsets = self.rng.integers(period, size=offset_shape)

@@ -33,6 +33,7 @@ struct Geometry {
   TileOrder order = TileOrder::Staggered;
   ApproxDropoutParameter::Scale scale = ApproxDropoutParameter::GLOBAL;
   float ratio = 0.5f;  // dropout_ratio
+  bool rotate = false;  // ROW/INPUT: rotate_offset
 };
 
 std::string kind_name(MaskKind kind) {
@@ -53,6 +54,7 @@ std::string settings_name(const Geometry& g) {
   if (g.kind == MaskKind::Tiles) {
     name += g.order == TileOrder::Staggered ? " STAGGERED" : " ROW_MAJOR";
   }
+  if (g.rotate) name += " rotate_offset";
   return name;
 }
 
@@ -78,6 +80,7 @@ std::string layer_text(const Geometry& g, const std::string& schedule_file = "",
   text += g.kind == MaskKind::Tiles ? "pattern: TILE tile_size: " + std::to_string(g.tile) + " "
                                     : std::string("pattern: ROW ");
   if (g.kind == MaskKind::InputColumns) text += "drop_side: INPUT ";
+  if (g.rotate) text += "rotate_offset: true ";
   if (g.kind == MaskKind::Tiles && with_order) {
     text += "tile_order: " + ApproxDropoutParameter::TileOrder_Name(proto_order(g.order)) + " ";
   }
@@ -91,13 +94,13 @@ InnerProductApproxDropoutLayer& as_approx(Layer& layer) {
   return dynamic_cast<InnerProductApproxDropoutLayer&>(layer);
 }
 
-// Whether weight (j, k) takes part for the pattern (the explicit mask).
-bool kept(const Geometry& g, DropPattern p, int j, int k) {
+// Whether weight (j, k) takes part for row n of x under the pattern (the explicit mask).
+bool kept(const Geometry& g, DropPattern p, int j, int k, int n) {
   switch (g.kind) {
     case MaskKind::OutputRows:
       return j % p.period == p.offset;
     case MaskKind::InputColumns:
-      return k % p.period == p.offset;
+      return k % p.period == (p.offset + (g.rotate ? n : 0)) % p.period;
     case MaskKind::Tiles: {
       const int tile_cols = (g.inputs + g.tile - 1) / g.tile;
       const int row_step = g.order == TileOrder::RowMajor ? tile_cols : 1;
@@ -107,11 +110,19 @@ bool kept(const Geometry& g, DropPattern p, int j, int k) {
   return false;
 }
 
+// ... for some row of a batch of `batch`.
+bool weight_used(const Geometry& g, DropPattern p, int batch, int j, int k) {
+  for (int n = 0; n < batch; ++n) {
+    if (kept(g, p, j, k, n)) return true;
+  }
+  return false;
+}
+
 bool output_kept(const Geometry& g, DropPattern p, int j) {
   return g.kind != MaskKind::OutputRows || j % p.period == p.offset;
 }
-bool input_kept(const Geometry& g, DropPattern p, int k) {
-  return g.kind != MaskKind::InputColumns || k % p.period == p.offset;
+bool input_kept(const Geometry& g, DropPattern p, int k, int n) {
+  return g.kind != MaskKind::InputColumns || kept(g, p, 0, k, n);
 }
 
 // The TRAIN formula and its gradients, straight from the definition:
@@ -130,7 +141,7 @@ struct Reference {
       for (int j = 0; j < M; ++j) {
         double sum = 0;
         for (int k = 0; k < K; ++k) {
-          if (kept(g, p, j, k)) sum += dp * x[n * K + k] * weight[j * K + k];
+          if (kept(g, p, j, k, n)) sum += dp * x[n * K + k] * weight[j * K + k];
         }
         if (bias) {
           if (g.kind != MaskKind::OutputRows) {
@@ -145,7 +156,7 @@ struct Reference {
     for (int n = 0; n < batch; ++n) {
       for (int j = 0; j < M; ++j) {
         for (int k = 0; k < K; ++k) {
-          if (!kept(g, p, j, k)) continue;
+          if (!kept(g, p, j, k, n)) continue;
           dx[n * K + k] += dp * dy[n * M + j] * weight[j * K + k];
           dweight[j * K + k] += dp * dy[n * M + j] * x[n * K + k];
         }
@@ -164,9 +175,10 @@ void expect_close(double expected, float actual, const std::string& what) {
 
 // Sets up the layer for `pattern` (no schedule), poisons every dropped weight, input and output
 // gradient with NaN, runs forward + backward in `mode` and compares with the reference.
+// `claimed_zero` is set as x's ColumnPattern (without zeroing those columns).
 void check_against_reference(const Geometry& g, DropPattern pattern, Mode mode,
                              std::vector<int> bottom_shape = {}, const std::string& extra_ip = "",
-                             bool bias = true) {
+                             bool bias = true, ColumnPattern claimed_zero = {}) {
   const std::string label = settings_name(g) + " M=" + std::to_string(g.outputs) +
                             " K=" + std::to_string(g.inputs) + " tile=" + std::to_string(g.tile) +
                             " dp=" + std::to_string(pattern.period) +
@@ -179,6 +191,7 @@ void check_against_reference(const Geometry& g, DropPattern pattern, Mode mode,
   Blob* x = bottom.add(bottom_shape);
   Blob* y = top.add({});
   test::fill_gaussian(x, 11);
+  x->set_column_pattern(claimed_zero);
   layer->SetUp(bottom.ptrs, top.ptrs);
   ASSERT_EQ(layer->blobs().size(), bias ? 2u : 1u);
   const int M = g.outputs, K = g.inputs;
@@ -190,12 +203,12 @@ void check_against_reference(const Geometry& g, DropPattern pattern, Mode mode,
   // Poison what the pattern drops.
   for (int j = 0; j < M; ++j) {
     for (int k = 0; k < K; ++k) {
-      if (!kept(g, pattern, j, k)) weight.mutable_cpu_data()[j * K + k] = kNaN;
+      if (!weight_used(g, pattern, batch, j, k)) weight.mutable_cpu_data()[j * K + k] = kNaN;
     }
   }
   for (int n = 0; n < batch; ++n) {
     for (int k = 0; k < K; ++k) {
-      if (!input_kept(g, pattern, k)) x->mutable_cpu_data()[n * K + k] = kNaN;
+      if (!input_kept(g, pattern, k, n)) x->mutable_cpu_data()[n * K + k] = kNaN;
     }
   }
   if (bias && g.kind == MaskKind::OutputRows) {
@@ -230,14 +243,14 @@ void check_against_reference(const Geometry& g, DropPattern pattern, Mode mode,
   }
   for (int i = 0; i < x->count(); ++i) {
     expect_close(ref.dx[i], x->cpu_diff()[i], "bottom diff " + std::to_string(i));
-    if (!input_kept(g, pattern, i % K)) {
+    if (!input_kept(g, pattern, i % K, i / K)) {
       EXPECT_EQ(x->cpu_diff()[i], 0.0f) << "dropped input";
     }
   }
   for (int j = 0; j < M; ++j) {
     for (int k = 0; k < K; ++k) {
       const float actual = weight.cpu_diff()[j * K + k];
-      if (kept(g, pattern, j, k)) {
+      if (weight_used(g, pattern, batch, j, k)) {
         expect_close(kPrefilledParamDiff + ref.dweight[j * K + k], actual,
                      "weight diff (" + std::to_string(j) + ", " + std::to_string(k) + ")");
       } else {
@@ -287,6 +300,18 @@ TEST(InnerProductApproxDropoutTest, RowOutputMatchesMaskedReference) {
 
 TEST(InnerProductApproxDropoutTest, RowInputMatchesMaskedReference) {
   check_all_patterns(standard_geometries()[1], Mode::CPU);
+}
+
+TEST(InnerProductApproxDropoutTest, RowInputWithRotatingOffsetMatchesMaskedReference) {
+  Geometry g = standard_geometries()[1];
+  g.rotate = true;
+  check_all_patterns(g, Mode::CPU);  // 5 rows: at period 7 two offsets go unused
+  // 12 rows (axis 2 of [3, 4, 37]: the rows of every leading index) over periods 2 and 5.
+  check_against_reference(g, {2, 1}, Mode::CPU, {3, 4, 37}, "axis: 2");
+  check_against_reference(g, {5, 3}, Mode::CPU, {3, 4, 37}, "axis: 2");
+  // It does not skip the columns a bottom's ColumnPattern marks as zero: were it to skip the
+  // marked (but here non-zero) columns, the result would differ from the reference.
+  check_against_reference(g, {3, 0}, Mode::CPU, {40, 37}, "", true, ColumnPattern{2, 0, 37});
 }
 
 TEST(InnerProductApproxDropoutTest, TileMatchesMaskedReference) {
@@ -617,7 +642,7 @@ TEST(InnerProductApproxDropoutTest, BothScalingsAreUnbiasedOverAnExactSchedule) 
           for (int j = 0; j < g.outputs; ++j) {
             for (int k = 0; k < g.inputs; ++k) {
               // Each step applies the definition's factor to the kept weights only.
-              const double expected = kept(g, p, j, k) ? kept_factor(g, p) : 0.0;
+              const double expected = kept(g, p, j, k, 0) ? kept_factor(g, p) : 0.0;
               ASSERT_NEAR(mask[j][k], expected, 1e-5) << "iteration " << iteration;
               mean[j][k] += mask[j][k] / length;
             }

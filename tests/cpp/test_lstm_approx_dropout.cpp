@@ -1,6 +1,7 @@
 // LSTMApproxDropout against a plain LSTM given the masked problem explicitly: ROW feeds it
 // s · mask ⊙ x, TILE gives it W_xc replaced by s · (W_xc ⊙ Mask), s = 1/(1 − p) (scale: GLOBAL)
-// or dp (PERIOD), tiles in either order.  Everything the pattern drops
+// or dp (PERIOD), tiles in either order, ROW's offset fixed or rotating per token (row r of x
+// keeps the columns of offset (b + r) mod dp).  Everything the pattern drops
 // is poisoned with NaN in the layer under test, so any read of a dropped input or weight shows up.
 // Plus gradient checks, TEST = LSTM, schedule loading and its errors, and GPU = CPU.
 #include <gtest/gtest.h>
@@ -32,6 +33,7 @@ struct Dims {
   // The layer's settings besides the geometry (dropout_ratio 0.5).
   ApproxDropoutParameter::Scale scale = ApproxDropoutParameter::GLOBAL;
   TileOrder order = TileOrder::Staggered;
+  bool rotate = false;  // ROW: rotate_offset
   int gates() const { return 4 * H; }
   int tiles() const { return (gates() + tile - 1) / tile * ((D + tile - 1) / tile); }
 };
@@ -44,6 +46,7 @@ std::string settings_name(Kind kind, const Dims& d) {
   std::string name = kind_name(kind);
   name += d.scale == ApproxDropoutParameter::GLOBAL ? " GLOBAL" : " PERIOD";
   if (kind == Kind::Tile) name += d.order == TileOrder::Staggered ? " STAGGERED" : " ROW_MAJOR";
+  if (d.rotate) name += " rotate_offset";
   return name;
 }
 
@@ -75,6 +78,7 @@ std::string approx_text(Kind kind, const Dims& d, bool expose, const std::string
       body += " tile_order: " + ApproxDropoutParameter::TileOrder_Name(proto_order(d.order));
     }
     body += " dropout_ratio: 0.5 scale: " + ApproxDropoutParameter::Scale_Name(d.scale);
+    if (d.rotate) body += " rotate_offset: true";
     if (!schedule.empty()) body += " schedule_file: '" + schedule + "'";
   }
   return "name: 'lstmad' type: 'LSTMApproxDropout' " + recurrent_text(d, expose) +
@@ -89,15 +93,16 @@ LSTMApproxDropoutLayer& as_approx(Layer& layer) {
   return dynamic_cast<LSTMApproxDropoutLayer&>(layer);
 }
 
-// Whether W_xc entry (j, k) takes part, and whether input unit k does.
+// Whether W_xc entry (j, k) takes part (for some token), and whether unit k of token (row) r of x
+// does.
 bool weight_kept(Kind kind, const Dims& d, DropPattern p, int j, int k) {
-  if (kind == Kind::Row) return k % p.period == p.offset;
+  if (kind == Kind::Row) return d.rotate || k % p.period == p.offset;
   const int tile_cols = (d.D + d.tile - 1) / d.tile;
   const int row_step = d.order == TileOrder::RowMajor ? tile_cols : 1;
   return (j / d.tile * row_step + k / d.tile) % p.period == p.offset;
 }
-bool input_kept(Kind kind, DropPattern p, int k) {
-  return kind == Kind::Tile || k % p.period == p.offset;
+bool input_kept(Kind kind, const Dims& d, DropPattern p, int r, int k) {
+  return kind == Kind::Tile || k % p.period == (p.offset + (d.rotate ? r : 0)) % p.period;
 }
 
 std::vector<std::vector<int>> bottom_shapes(const Dims& d, bool expose) {
@@ -166,7 +171,7 @@ std::unique_ptr<LayerRun> masked_reference(LayerRun& approx, Kind kind, DropPatt
   if (kind == Kind::Row) {
     float* x = ref->bottom.ptrs[0]->mutable_cpu_data();
     for (int i = 0; i < ref->bottom.ptrs[0]->count(); ++i) {
-      x[i] *= input_kept(kind, pattern, i % d.D) ? s : 0.0f;
+      x[i] *= input_kept(kind, d, pattern, i / d.D, i % d.D) ? s : 0.0f;
     }
   } else {
     float* w = ref->param(0).mutable_cpu_data();
@@ -204,7 +209,7 @@ void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode m
   // Poison what the pattern drops; parameter gradients must accumulate, x's is overwritten.
   Blob& x = *approx.bottom.ptrs[0];
   for (int i = 0; i < x.count(); ++i) {
-    if (!input_kept(kind, pattern, i % d.D)) x.mutable_cpu_data()[i] = kNaN;
+    if (!input_kept(kind, d, pattern, i / d.D, i % d.D)) x.mutable_cpu_data()[i] = kNaN;
   }
   float* w = approx.param(0).mutable_cpu_data();
   for (int j = 0; j < d.gates(); ++j) {
@@ -243,7 +248,7 @@ void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode m
   const float* ref_dx = ref->bottom.ptrs[0]->cpu_diff();
   for (int i = 0; i < x.count(); ++i) {
     const std::string what = "x diff " + std::to_string(i);
-    if (!input_kept(kind, pattern, i % d.D)) {
+    if (!input_kept(kind, d, pattern, i / d.D, i % d.D)) {
       EXPECT_EQ(x.cpu_diff()[i], 0.0f) << what << " of a dropped input";
     } else {
       expect_close((kind == Kind::Row ? s : 1.0f) * ref_dx[i], x.cpu_diff()[i], what);
@@ -278,14 +283,17 @@ void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode m
   }
 }
 
-// Every pattern of periods 1, 2, 3 and 7, under both scalings and (TILE) both tile orders.
+// Every pattern of periods 1, 2, 3 and 7, under both scalings and (TILE) both tile orders, (ROW)
+// with and without rotate_offset.
 void check_all_patterns(Kind kind, Mode mode) {
   for (const auto scale : {ApproxDropoutParameter::GLOBAL, ApproxDropoutParameter::PERIOD}) {
     for (const TileOrder order : {TileOrder::Staggered, TileOrder::RowMajor}) {
-      if (kind == Kind::Row && order == TileOrder::RowMajor) continue;  // no tiles
+      // ROW has no tiles: its second round is the rotating offset.
+      const bool rotate = kind == Kind::Row && order == TileOrder::RowMajor;
       Dims d = kDims;
       d.scale = scale;
-      d.order = order;
+      d.order = rotate ? TileOrder::Staggered : order;
+      d.rotate = rotate;
       for (bool expose : {false, true}) {
         for (int period : {1, 2, 3, 7}) {
           for (int offset = 0; offset < period; ++offset) {
@@ -307,6 +315,9 @@ TEST(LSTMApproxDropoutTest, TileMatchesLstmWithMaskedWeights) {
 
 TEST(LSTMApproxDropoutTest, WidestPatternsKeepOneInputOrTile) {
   check_against_reference(Kind::Row, {10, 9}, false, Mode::CPU);
+  Dims rotating = kDims;
+  rotating.rotate = true;  // 12 tokens over 10 offsets: offsets 0 and 1 get two tokens each
+  check_against_reference(Kind::Row, {10, 9}, false, Mode::CPU, rotating);
   check_against_reference(Kind::Tile, {15, 14}, true, Mode::CPU);
   // Tiles of 8: W_xc [20, 10] has 3 x 2 tiles, edge tiles cut short in both directions.
   check_against_reference(Kind::Tile, {5, 3}, false, Mode::CPU, Dims{4, 3, 10, 5, 8});
@@ -535,6 +546,13 @@ TEST(LSTMApproxDropoutTest, InvalidSettingsAreErrors) {
   EXPECT_THROW(approx.set_fixed_pattern(0, 0), Error);
   EXPECT_THROW(approx.set_fixed_pattern(3, 3), Error);
   EXPECT_THROW(approx.set_fixed_pattern(3, -1), Error);
+  error = setup_error(
+      approx_text(Kind::Tile, kDims, false, "", "pattern: TILE tile_size: 4 rotate_offset: true"));
+  EXPECT_NE(error.find("rotate_offset applies to pattern ROW with drop_side INPUT only; this "
+                       "layer drops tiles of W"),
+            std::string::npos)
+      << error;
+
   // A fixed period wider than D fails when used.
   approx.set_fixed_pattern(11, 0);
   run.setup();

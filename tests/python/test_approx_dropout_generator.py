@@ -563,16 +563,24 @@ def test_period_band_brackets_the_kept_fraction(ratio: float, band: tuple[int, i
     assert abs(approx_dropout.achieved_rate(d) - ratio) < 0.01
 
 
-def test_band_advice_only_for_recurrent_nets_on_default_periods(tmp_path: pathlib.Path) -> None:
+def test_band_and_rotation_advice_only_for_recurrent_nets(tmp_path: pathlib.Path) -> None:
     import warnings
     lstm = _write_net(tmp_path, LSTM_OVER_EMBED + """
   approx_dropout_param { dropout_ratio: 0.7 schedule_file: "lstm.schedule" } }
 """)
-    with pytest.warns(RuntimeWarning, match="p = 0.7: --min-period 3 --max-period 4"):
+    rotate = r"approx_dropout_param \{ rotate_offset: true \} on lstm$"
+    with pytest.warns(RuntimeWarning, match="p = 0.7: --min-period 3 --max-period 4; " + rotate):
         approx_dropout.schedules_for_net(str(lstm), 50, echo=None)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # chosen periods, or a net without LSTMs: no advice
+    with pytest.warns(RuntimeWarning, match=r"\): " + rotate):  # chosen periods: no band advice
         approx_dropout.schedules_for_net(str(lstm), 50, echo=None, min_period=3, max_period=4)
+    rotated = _write_net(tmp_path, LSTM_OVER_EMBED + """
+  approx_dropout_param { dropout_ratio: 0.7 schedule_file: "lstm.schedule" rotate_offset: true } }
+""")
+    with pytest.warns(RuntimeWarning, match="max-period 4$"):
+        approx_dropout.schedules_for_net(str(rotated), 50, echo=None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # chosen periods and rotation, or no LSTMs: no advice
+        approx_dropout.schedules_for_net(str(rotated), 50, echo=None, min_period=3, max_period=4)
         assert min(approx_dropout.read_schedule(tmp_path / "lstm.schedule").period) == 3
         mlp = tmp_path / "mlp.prototxt"
         mlp.write_text(NET)

@@ -128,6 +128,28 @@ def test_period_options_name_the_approximate_runs_only(tmp_path: Path,
     assert "leaves nothing to run" in capsys.readouterr().err
 
 
+def test_rotate_offset_names_and_sets_the_row_runs_only(tmp_path: Path) -> None:
+    pytest.importorskip("caffe")
+    args = reproduce_ptb.parse_args(["--min-period", "3", "--max-period", "4", "--rotate-offset",
+                                     "--out-dir", str(tmp_path)])
+    row, tile = reproduce_ptb.PlannedRun("ROW", 0.7), reproduce_ptb.PlannedRun("TILE", 0.7)
+    assert reproduce_ptb.run_folder(row, args).name == "small_row_p70_min3_max4_rot"
+    assert reproduce_ptb.run_folder(tile, args).name == "small_tile_p70_min3_max4"
+    assert reproduce_ptb.run_settings(row, args)["rotate_offset"]
+    assert not reproduce_ptb.run_settings(tile, args)["rotate_offset"]
+    data = fake_data(tmp_path / "prepared")
+    for variant, rotates in (("row", True), ("tile", False)):
+        template = reproduce_ptb.MODELS / "small" / f"{variant}_p70_train_val.prototxt"
+        net, _ = reproduce_ptb.rewrite_net(template, data, tmp_path / "run", rotate_offset=True)
+        approx = [layer for layer in net.layer if layer.approx_dropout_param.schedule_file]
+        assert len(approx) == 3
+        assert all(layer.approx_dropout_param.rotate_offset == rotates for layer in approx)
+    result = reproduce_ptb.RunResult(**reproduce_ptb.run_settings(row, args), valid_perplexity=1,
+                                     test_perplexity=1, test_accuracy=0, train_seconds=1,
+                                     seconds_per_iteration=1)
+    assert reproduce_ptb.run_label(result) == "ROW (periods 3..4, rotated offsets)"
+
+
 def fake_data(folder: Path, vocabulary: int = 10000) -> reproduce_ptb.PreparedData:
     return reproduce_ptb.PreparedData(folder, {"train": 46479, "valid": 3687, "test": 4121},
                                       streams=20, vocabulary=vocabulary)

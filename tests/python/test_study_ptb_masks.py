@@ -49,6 +49,10 @@ def test_kept_units_are_scaled_and_shared_as_the_mode_says(tmp_path: Path, mode:
             assert (kept == kept[:, :1]).all()  # the streams of a step agree
         elif mode == "row_stream":
             assert (kept == kept[:1]).all()     # the steps of a stream agree
+        elif mode == "row_rotate":              # token r + 1 starts one unit after token r
+            firsts = kept.reshape(-1, H).argmax(axis=1)
+            period = int(np.diff(np.flatnonzero(kept.reshape(-1, H)[0])).max())
+            np.testing.assert_array_equal(firsts[1:], (firsts[:-1] + 1) % period)
         if mode.startswith("row"):  # one period dp per iteration: kept units dp apart
             gaps = {int(np.diff(np.flatnonzero(row)).max()) for row in kept.reshape(-1, H)
                     if row.sum() > 1}
@@ -68,8 +72,25 @@ def test_backward_masks_like_the_forward_and_test_is_identity(tmp_path: Path) ->
     np.testing.assert_array_equal(test_net.blobs["y"].data, test_net.blobs["x"].data)
 
 
+def test_a_period_band_limits_the_periods(tmp_path: Path) -> None:
+    path = tmp_path / "net.prototxt"
+    path.write_text(
+        f'layer {{ name: "x" type: "Input" top: "x" input_param {{ shape {{ dim: {T} dim: {N} '
+        f'dim: {H} }} }} }}\n'
+        'layer { name: "drop" type: "Python" bottom: "x" top: "y" python_param { '
+        'module: "lib.shared_mask_dropout" layer: "SharedMaskDropout" '
+        'param_str: "0.7 row_rotate 7 3 4" } }\n')
+    net = caffe.Net(str(path), caffe.TRAIN)
+    periods = set()
+    for _ in range(20):
+        kept = kept_after_forward(net).reshape(-1, H)[0] > 0
+        periods.add(int(np.diff(np.flatnonzero(kept)).max()))
+    assert periods == {3, 4}
+
+
 def test_a_bad_mode_is_a_python_exception(tmp_path: Path) -> None:
-    with pytest.raises(caffe.CaffeError, match="expected 'RATIO MODE SEED'"):
+    expected = "expected 'RATIO MODE SEED \\[MIN_PERIOD MAX_PERIOD\\]'"
+    with pytest.raises(caffe.CaffeError, match=expected):
         masked_net(tmp_path, "per_word", 0.5)
 
 

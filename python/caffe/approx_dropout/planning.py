@@ -51,6 +51,7 @@ class LayerPlan:
     scale: int = _ApproxParam.GLOBAL
     min_period: int = 1
     tile_order: int = _ApproxParam.STAGGERED
+    rotate_offset: bool = False
 
 
 def _resolve_path(schedule_file: str, out_dir: Optional[str]) -> str:
@@ -83,7 +84,7 @@ def _plan_layer(layer: dict[str, Any], out_dir: Optional[str],
         max_period=cap if width is None else min(cap, width), width=width,
         tile_size=param.tile_size if param.pattern == _ApproxParam.TILE else None,
         path=_resolve_path(param.schedule_file, out_dir), scale=param.scale,
-        tile_order=param.tile_order, min_period=min_period)
+        tile_order=param.tile_order, min_period=min_period, rotate_offset=param.rotate_offset)
 
 
 def _warn_unknown_widths(prototxt_path: str, layers: list[dict[str, Any]]) -> None:
@@ -128,26 +129,36 @@ def _layer_schedule(plan: LayerPlan, iterations: int, seed: int,
         raise ScheduleError(f"layer '{plan.layer_name}' ({plan.layer_type}): {error}") from error
 
 
-def recurrent_band_warning(plans: list[LayerPlan]) -> Optional[str]:
+def recurrent_pattern_advice(plans: list[LayerPlan], periods_chosen: bool = False
+                           ) -> Optional[str]:
     """The advice for a net with LSTMApproxDropout layers whose schedules use the paper's wide
-    period range, or None.  One pattern covers all T·N tokens of an LSTM's iteration, so the
-    swing of the kept fraction 1/dp between iterations reaches every token at once; on the PTB
-    LSTMs the band around 1/(1-p) trained much better (docs/reproduction.md)."""
+    period range (unless the caller chose the periods), or whose ROW input layers keep one offset
+    for every token, or None.  One
+    pattern covers all T·N tokens of an LSTM's iteration: the swing of the kept fraction 1/dp
+    between iterations reaches every token at once, and every token drops the same units.  On the
+    PTB LSTMs the band around 1/(1-p) with rotate_offset trained as well as standard dropout
+    (docs/reproduction.md)."""
     if not any(plan.layer_type == "LSTMApproxDropout" for plan in plans):
         return None
     bands = {}
     for plan in plans:
         low, high = period_band(plan.ratio)
-        if plan.min_period < low or plan.max_period > high:
+        if not periods_chosen and (plan.min_period < low or plan.max_period > high):
             bands[plan.ratio] = (low, min(high, plan.max_period))
-    if not bands:
+    unrotated = [plan.layer_name for plan in plans
+                 if plan.pattern == _ApproxParam.ROW and not plan.rotate_offset and
+                 (plan.layer_type == "LSTMApproxDropout" or plan.drop_side == _ApproxParam.INPUT)]
+    advice = [f"p = {ratio:g}: --min-period {low} --max-period {high}"
+              for ratio, (low, high) in sorted(bands.items())]
+    if unrotated:
+        advice.append(f"approx_dropout_param {{ rotate_offset: true }} on {', '.join(unrotated)}")
+    if not advice:
         return None
-    advice = "; ".join(f"p = {ratio:g}: --min-period {low} --max-period {high}"
-                       for ratio, (low, high) in sorted(bands.items()))
     return ("this net has LSTMApproxDropout layers: one pattern covers every token of an "
-            "iteration, and periods 1..N swing the kept fraction 1/dp from 1/N to all units; on "
-            "the PTB LSTMs the periods around 1/(1 - p) trained much closer to standard dropout "
-            f"(docs/reproduction.md, 'Why ROW collapsed on the small net'): {advice}")
+            "iteration, so periods 1..N swing the kept fraction 1/dp for all tokens at once, and "
+            "without rotate_offset all tokens drop the same units; on the PTB LSTMs the periods "
+            "around 1/(1 - p) with rotated offsets trained as well as standard dropout "
+            f"(docs/reproduction.md, 'Why ROW collapsed on the small net'): {'; '.join(advice)}")
 
 
 def _layer_report(plan: LayerPlan, schedule: caffe_pb2.DropoutSchedule) -> str:
@@ -175,7 +186,7 @@ def schedules_for_net(prototxt_path: str, iterations: int, out_dir: Optional[str
                   max_steps=max_steps)
     plans = plan_net(prototxt_path, out_dir, max_period, min_period)
     results = [(plan, _layer_schedule(plan, iterations, seed, search)) for plan in plans]
-    advice = recurrent_band_warning(plans) if (min_period, max_period) == (1, None) else None
+    advice = recurrent_pattern_advice(plans, periods_chosen=(min_period, max_period) != (1, None))
     if advice is not None:
         warnings.warn(advice, RuntimeWarning, stacklevel=2)
     for plan, schedule in results:
