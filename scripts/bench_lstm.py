@@ -17,6 +17,9 @@ Contenders, per configuration and dropout rate p:
   LSTMApproxDropout (drop_side INPUT) for every LSTM and InnerProductApproxDropout (drop_side
   INPUT) for the decoder, pattern ROW (input columns) or TILE (32×32 weight tiles), so the
   T·N×D by D×4H input products and the decoder product shrink by the period dp.
+- ROW_ROT (with --rotate-offset): ROW with approx_dropout_param.rotate_offset, token r keeping
+  the units of offset (b + r) mod dp (one product per offset class, every dp-th row in place;
+  the kept weights of each class packed), on the same schedules.
 - IDEAL: what the kept work alone costs: the net without dropout whose LSTM and decoder input
   projections are k = round((1-p)·H) wide.  The first LSTM reads an Embed of width k; each later
   LSTM and the decoder read the first k units of the LSTM below, taken by a Slice (the rest goes
@@ -79,7 +82,8 @@ VOCAB, STEPS, STREAMS = 10000, 35, 20
 LR, CLIP = 1.0, 5.0
 INIT_SCALE = 0.05  # uniform(-0.05, 0.05) weights, as in Zaremba et al.'s medium model
 TILE_SIZE = 32
-PATTERNS = ("NONE", "ROW", "TILE", "IDEAL")
+ROTATED_ROW = "ROW_ROT"  # --rotate-offset: ROW with approx_dropout_param.rotate_offset
+PATTERNS = ("NONE", "ROW", ROTATED_ROW, "TILE", "IDEAL")
 # --compare-gemm: our standard net once more, its matrix products on OpenBLAS instead of oneDNN.
 OPENBLAS_ROW = "NONE_OPENBLAS"
 
@@ -143,10 +147,12 @@ def _dropout_layer(index: int, blob: str, ratio: float) -> str:
             f'dropout_param {{ dropout_ratio: {ratio} }} }}\n')
 
 
-def _approx_param(pattern: str, ratio: float, schedule_file: str, tile_size: int) -> str:
+def _approx_param(pattern: str, ratio: float, schedule_file: str, tile_size: int,
+                  rotate: bool = False) -> str:
     tile = f" tile_size: {tile_size}" if pattern == "TILE" else ""
+    rotation = " rotate_offset: true" if rotate else ""
     return (f'approx_dropout_param {{ pattern: {pattern} drop_side: INPUT dropout_ratio: {ratio}'
-            f'{tile} schedule_file: "{schedule_file}" }}')
+            f'{tile}{rotation} schedule_file: "{schedule_file}" }}')
 
 
 def _lstm_layer(index: int, bottom: str, hidden: int, approx: str = "") -> str:
@@ -185,16 +191,17 @@ def standard_net(shape: LmShape, ratio: float) -> str:
 
 
 def approx_net(shape: LmShape, ratio: float, pattern: str, schedule_dir: Path,
-               tile_size: int = TILE_SIZE) -> str:
+               tile_size: int = TILE_SIZE, rotate: bool = False) -> str:
     """The standard net's dropouts moved into the layers that read the dropped units:
-    LSTMApproxDropout × L and an InnerProductApproxDropout decoder (pattern ROW or TILE).
-    Schedule files are absolute paths in schedule_dir (relative ones would resolve against the
-    current directory)."""
+    LSTMApproxDropout × L and an InnerProductApproxDropout decoder (pattern ROW or TILE; ROW
+    with rotate_offset if `rotate`).  Schedule files are absolute paths in schedule_dir (relative
+    ones would resolve against the current directory)."""
     def approx(layer: str) -> str:
         schedule = schedule_dir.resolve() / f"{layer}.schedule"
-        return _approx_param(pattern, ratio, str(schedule), tile_size)
+        return _approx_param(pattern, ratio, str(schedule), tile_size, rotate)
 
-    text = f'name: "lstm_lm_{pattern.lower()}"\n' + _input_layer(shape)
+    name = pattern.lower() + ("_rot" if rotate else "")
+    text = f'name: "lstm_lm_{name}"\n' + _input_layer(shape)
     text += _embed_layer(shape, shape.hidden)
     bottom = "emb"
     for index in range(1, shape.layers + 1):
@@ -278,12 +285,16 @@ def torch_step(torch: Any, shape: LmShape, ratio: float,
     return step
 
 
-def our_nets(shape: LmShape, ratio: float, workdir: Path) -> dict[str, str]:
-    """Prototxt text of our four contenders, keyed by pattern."""
-    return {"NONE": standard_net(shape, ratio),
-            "ROW": approx_net(shape, ratio, "ROW", workdir / "row"),
-            "TILE": approx_net(shape, ratio, "TILE", workdir / "tile"),
-            "IDEAL": ideal_net(shape, ratio)}
+def our_nets(shape: LmShape, ratio: float, workdir: Path,
+             rotate: bool = False) -> dict[str, str]:
+    """Prototxt text of our four contenders (five with `rotate`: ROW_ROT), keyed by pattern."""
+    nets = {"NONE": standard_net(shape, ratio),
+            "ROW": approx_net(shape, ratio, "ROW", workdir / "row")}
+    if rotate:
+        nets[ROTATED_ROW] = approx_net(shape, ratio, "ROW", workdir / "row_rot", rotate=True)
+    nets["TILE"] = approx_net(shape, ratio, "TILE", workdir / "tile")
+    nets["IDEAL"] = ideal_net(shape, ratio)
+    return nets
 
 
 def on_openblas(caffe: Any, solver: Any) -> Callable[[], None]:
@@ -298,16 +309,16 @@ def on_openblas(caffe: Any, solver: Any) -> Callable[[], None]:
 
 
 def build_contenders(caffe: Any, torch: Any, shape: LmShape, ratio: float, workdir: Path,
-                     iterations: int, warmup: int,
-                     compare_gemm: bool = False) -> dict[str, Callable[[], None]]:
-    """Solvers for our four nets (schedules written) and the PyTorch step, as timed steps;
-    with compare_gemm also the standard net on OpenBLAS's products."""
+                     iterations: int, warmup: int, compare_gemm: bool = False,
+                     rotate: bool = False) -> dict[str, Callable[[], None]]:
+    """Solvers for our nets (schedules written) and the PyTorch step, as timed steps; with
+    compare_gemm also the standard net on OpenBLAS's products, with rotate also ROW_ROT."""
     batch = random_batch(shape)
     steps = {}
-    for pattern, text in our_nets(shape, ratio, workdir).items():
+    for pattern, text in our_nets(shape, ratio, workdir, rotate).items():
         net_path = workdir / f"{pattern.lower()}_{shape.hidden}x{shape.layers}_{ratio}.prototxt"
         net_path.write_text(text)
-        if pattern in ("ROW", "TILE"):
+        if pattern in ("ROW", ROTATED_ROW, "TILE"):
             (workdir / pattern.lower()).mkdir(exist_ok=True)
             rates = bench_common.write_aligned_schedules(net_path, iterations, warmup)
             print(f"  {pattern} drop rate over the timed iterations: "
@@ -394,6 +405,9 @@ def parse_args(argv: Optional[list[str]]) -> argparse.Namespace:
                         help=f"also time our standard net with its matrix products on OpenBLAS "
                              f"rather than oneDNN (row {OPENBLAS_ROW}, timed in a pass of its own "
                              "after the interleaved rounds)")
+    parser.add_argument("--rotate-offset", action="store_true",
+                        help=f"also time ROW with approx_dropout_param.rotate_offset (row "
+                             f"{ROTATED_ROW}, same schedules, in the interleaved rounds)")
     parser.add_argument("--json", metavar="FILE", help="write the results as JSON")
     args = parser.parse_args(argv)
     if args.warmup < 0:
@@ -439,7 +453,8 @@ def main(argv: Optional[list[str]] = None) -> int:
                 print(f"{name} ({config.shape.layers}×{config.shape.hidden}), p {ratio}: "
                       f"{iterations} timed iterations")
                 steps = build_contenders(caffe, torch, config.shape, ratio, Path(tmp),
-                                         iterations, args.warmup, args.compare_gemm)
+                                         iterations, args.warmup, args.compare_gemm,
+                                         args.rotate_offset)
                 # OpenBLAS's threads spin for a while after each call and would slow whichever
                 # contender followed; so the OpenBLAS step is timed in a pass of its own.
                 openblas = steps.pop(OPENBLAS_ROW, None)

@@ -19,14 +19,15 @@ ITERATIONS, WARMUP = 3, 1
 
 
 def _nets(tmp_path: Path, shape: bench_lstm.LmShape = SHAPE) -> dict[str, Path]:
-    """Our four nets written to tmp_path, with the ROW/TILE schedules (4×4 tiles) generated."""
-    texts = bench_lstm.our_nets(shape, RATIO, tmp_path)
+    """Our five nets written to tmp_path, with the ROW/ROW_ROT/TILE schedules (4×4 tiles)
+    generated."""
+    texts = bench_lstm.our_nets(shape, RATIO, tmp_path, rotate=True)
     texts["TILE"] = bench_lstm.approx_net(shape, RATIO, "TILE", tmp_path / "tile", tile_size=4)
     paths = {}
     for pattern, text in texts.items():
         paths[pattern] = tmp_path / f"{pattern}.prototxt"
         paths[pattern].write_text(text)
-        if pattern in ("ROW", "TILE"):
+        if pattern in ("ROW", bench_lstm.ROTATED_ROW, "TILE"):
             (tmp_path / pattern.lower()).mkdir()
             rates = bench_common.write_aligned_schedules(paths[pattern], ITERATIONS, WARMUP)
             assert set(rates) == {f"lstm{i + 1}" for i in range(shape.layers)} | {"decoder"}
@@ -56,6 +57,8 @@ def test_aligned_schedule_gives_every_timed_iteration_one_generated_entry(tmp_pa
     assert len(schedule.period) == WARMUP + ITERATIONS
     assert list(schedule.period[:WARMUP]) == list(schedule.period[WARMUP:WARMUP + WARMUP])
     assert paths["ROW"].read_text().count(str((tmp_path / "row").resolve())) == 3
+    assert paths[bench_lstm.ROTATED_ROW].read_text().count("rotate_offset: true") == 3
+    assert "rotate_offset" not in paths["ROW"].read_text()
 
 
 @pytest.mark.parametrize("layers", [2, 3])
