@@ -60,7 +60,7 @@ STUDIES = [
           mask_mode="row_rotate"),
     Study("row_rotate_band", "ROW in the band, the offset advancing by one per token",
           "standard", mask_mode="row_rotate", period_band=True),
-    Study("row_band_rotate", "ROW (C++) in the band with rotate_offset", "row",
+    Study("row_band_rotate", "ROW (C++) in the band with rotate_offset (blocks of units)", "row",
           period_band=True, rotate_offset=True),
 ]
 BY_NAME = {study.name: study for study in STUDIES}

@@ -44,7 +44,8 @@ struct MaskShape {
   int tile_size = 1;        // Tiles only
   bool transposed = false;  // W is stored as Wᵀ [K, M] (InnerProduct's transpose: true)
   TileOrder tile_order = TileOrder::RowMajor;  // Tiles only
-  // InputColumns only: batch row r keeps the columns of offset (b + r) mod dp instead of b.
+  // InputColumns only: the columns split into dp contiguous blocks [⌊cK/dp⌋, ⌊(c+1)K/dp⌋), and
+  // batch row r keeps block (b + r) mod dp (instead of the columns k ≡ b mod dp).
   bool rotate_offset = false;
   int tile_rows() const { return (outputs + tile_size - 1) / tile_size; }
   int tile_cols() const { return (inputs + tile_size - 1) / tile_size; }
@@ -78,8 +79,9 @@ struct ProductBlock {
 //   OutputRows:   one block: rows j ≡ b (mod dp), the live columns.
 //   InputColumns: one block: all rows, the columns with k ≡ b (mod dp) and k ≡ b' (mod dp'), an
 //                 evenly spaced set again (period lcm(dp, dp')) or empty.  With rotate_offset,
-//                 dp blocks: block c has all rows and the columns k ≡ c (mod dp), for the batch
-//                 rows r ≡ c − b (mod dp); the live columns are not used.
+//                 dp blocks: block c has all rows and the columns [⌊cK/dp⌋, ⌊(c+1)K/dp⌋), for
+//                 the batch rows r ≡ c − b (mod dp), all used in place (no packing); the live
+//                 columns are not used.
 //   Tiles:        tile (r, c) of the R×C tile grid is kept iff (r·S + c) ≡ b (mod dp), with the
 //                 row step S = C (RowMajor) or 1 (Staggered), so tile row r keeps every dp-th
 //                 tile column from φ(r) = (b − r·S) mod dp on.  φ has period P = dp / gcd(S, dp)

@@ -10,8 +10,9 @@ namespace caffe {
 // dropout in TRAIN for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file,
 // with s = 1/(1 − dropout_ratio) (scale: GLOBAL) or dp (PERIOD):
 //   ROW, OUTPUT: y = s · keep ⊙ (x Wᵀ + bias), keep_j = [j mod dp = b];
-//   ROW, INPUT:  y = (s · keep ⊙ x) Wᵀ + bias (rotate_offset: row r of x keeps
-//                k mod dp = (b + r) mod dp);   TILE: y = s · x (W ⊙ Mask)ᵀ + bias (TileOrder).
+//   ROW, INPUT:  y = (s · keep ⊙ x) Wᵀ + bias (rotate_offset: row r of x keeps block
+//                (b + r) mod dp of K's dp contiguous blocks);
+//   TILE: y = s · x (W ⊙ Mask)ᵀ + bias (TileOrder).
 // Only the kept rows/columns/tiles are computed (MaskedProduct, through InnerProduct's projection
 // hooks); TEST is plain IP.  ROW OUTPUT with dp > 1 marks its top's ColumnPattern (dp, b, M): the
 // next fully connected layer skips the dropped columns.  This layer skips the columns its

@@ -12,7 +12,7 @@ namespace caffe {
 // [4H, D] in TRAIN, for the iteration's pattern (dp, b) from approx_dropout_param.schedule_file,
 // with s = 1/(1 − dropout_ratio) (scale: GLOBAL) or dp (PERIOD):
 //   ROW (drop_side INPUT, also when unset): LSTM(s · keep ⊙ x), keep_k = [k mod dp = b] over D
-//     (rotate_offset: token r = t·N + n keeps k mod dp = (b + r) mod dp);
+//     (rotate_offset: token r = t·N + n keeps block (b + r) mod dp of D's dp contiguous blocks);
 //   TILE: the LSTM with W_xc replaced by s · (W_xc ⊙ Mask), tile_size² tiles (TileOrder).
 // Only the kept columns/tiles enter the T·N×D by D×4H input product and its two gradient products
 // (MaskedProduct); b_c, W_hc, the recurrence and BPTT are the LSTM's, never

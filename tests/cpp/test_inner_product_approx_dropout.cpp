@@ -99,8 +99,11 @@ bool kept(const Geometry& g, DropPattern p, int j, int k, int n) {
   switch (g.kind) {
     case MaskKind::OutputRows:
       return j % p.period == p.offset;
-    case MaskKind::InputColumns:
-      return k % p.period == (p.offset + (g.rotate ? n : 0)) % p.period;
+    case MaskKind::InputColumns: {
+      if (!g.rotate) return k % p.period == p.offset;
+      const int block = (p.offset + n) % p.period;  // [⌊block·K/dp⌋, ⌊(block+1)·K/dp⌋)
+      return k >= block * g.inputs / p.period && k < (block + 1) * g.inputs / p.period;
+    }
     case MaskKind::Tiles: {
       const int tile_cols = (g.inputs + g.tile - 1) / g.tile;
       const int row_step = g.order == TileOrder::RowMajor ? tile_cols : 1;
@@ -306,9 +309,11 @@ TEST(InnerProductApproxDropoutTest, RowInputWithRotatingOffsetMatchesMaskedRefer
   Geometry g = standard_geometries()[1];
   g.rotate = true;
   check_all_patterns(g, Mode::CPU);  // 5 rows: at period 7 two offsets go unused
-  // 12 rows (axis 2 of [3, 4, 37]: the rows of every leading index) over periods 2 and 5.
+  // 12 rows (axis 2 of [3, 4, 37]: the rows of every leading index) over periods 2 and 5, and
+  // one row per unit at the widest period.
   check_against_reference(g, {2, 1}, Mode::CPU, {3, 4, 37}, "axis: 2");
   check_against_reference(g, {5, 3}, Mode::CPU, {3, 4, 37}, "axis: 2");
+  check_against_reference(g, {37, 20}, Mode::CPU, {40, 37});
   // It does not skip the columns a bottom's ColumnPattern marks as zero: were it to skip the
   // marked (but here non-zero) columns, the result would differ from the reference.
   check_against_reference(g, {3, 0}, Mode::CPU, {40, 37}, "", true, ColumnPattern{2, 0, 37});

@@ -1,7 +1,7 @@
 // LSTMApproxDropout against a plain LSTM given the masked problem explicitly: ROW feeds it
 // s · mask ⊙ x, TILE gives it W_xc replaced by s · (W_xc ⊙ Mask), s = 1/(1 − p) (scale: GLOBAL)
 // or dp (PERIOD), tiles in either order, ROW's offset fixed or rotating per token (row r of x
-// keeps the columns of offset (b + r) mod dp).  Everything the pattern drops
+// keeps block (b + r) mod dp of the D units' dp contiguous blocks).  Everything the pattern drops
 // is poisoned with NaN in the layer under test, so any read of a dropped input or weight shows up.
 // Plus gradient checks, TEST = LSTM, schedule loading and its errors, and GPU = CPU.
 #include <gtest/gtest.h>
@@ -102,7 +102,10 @@ bool weight_kept(Kind kind, const Dims& d, DropPattern p, int j, int k) {
   return (j / d.tile * row_step + k / d.tile) % p.period == p.offset;
 }
 bool input_kept(Kind kind, const Dims& d, DropPattern p, int r, int k) {
-  return kind == Kind::Tile || k % p.period == (p.offset + (d.rotate ? r : 0)) % p.period;
+  if (kind == Kind::Tile) return true;
+  if (!d.rotate) return k % p.period == p.offset;
+  const int block = (p.offset + r) % p.period;  // units [⌊block·D/dp⌋, ⌊(block+1)·D/dp⌋)
+  return k >= block * d.D / p.period && k < (block + 1) * d.D / p.period;
 }
 
 std::vector<std::vector<int>> bottom_shapes(const Dims& d, bool expose) {
