@@ -40,6 +40,7 @@ class Study:
     period_band: bool = False    # ROW schedules over [floor(1/(1-p)), ceil(1/(1-p))]
     lr_factor: float = 1.0
     rotate_offset: bool = False  # the C++ ROW layers with approx_dropout_param.rotate_offset
+    lstm_only: bool = False      # ... the LSTMApproxDropout layers only (not the decoder)
 
 
 STUDIES = [
@@ -62,6 +63,8 @@ STUDIES = [
           "standard", mask_mode="row_rotate", period_band=True),
     Study("row_band_rotate", "ROW (C++) in the band with rotate_offset (blocks of units)", "row",
           period_band=True, rotate_offset=True),
+    Study("row_band_rotate_lstm", "ROW (C++) in the band, rotate_offset in the LSTMs only",
+          "row", period_band=True, rotate_offset=True, lstm_only=True),
 ]
 BY_NAME = {study.name: study for study in STUDIES}
 
@@ -109,6 +112,9 @@ def build_run(study: Study, ratio: float, iterations: int, interval: int, run_di
     net, batch_sizes = reproduce_ptb.rewrite_net(config_dir / f"{variant}_train_val.prototxt",
                                                  data, run_dir,
                                                  rotate_offset=study.rotate_offset)
+    for layer in net.layer:
+        if study.lstm_only and layer.type != "LSTMApproxDropout":
+            layer.approx_dropout_param.ClearField("rotate_offset")
     from caffe import approx_dropout
     band = " %d %d" % approx_dropout.period_band(ratio) if study.period_band else ""
     for index, layer in enumerate(net.layer):
