@@ -18,6 +18,10 @@ which does the same fraction of each layer's work as TILE.
 
 --tile-order picks TILE's approx_dropout_param.tile_order; `both` times STAGGERED and ROW_MAJOR
 side by side on the same schedules (one row each, and a table of their ratio).
+
+ROW BLOCKS is ROW with approx_dropout_param.row_layout: BLOCKS (each period's kept units one
+contiguous run instead of every dp-th unit), on the same schedules: its products read and write
+the kept rows and columns in place, with no gather or scatter.
 """
 from __future__ import annotations
 
@@ -35,6 +39,7 @@ from lib import bench_common, mlp_nets
 
 BATCH = 128
 TILE_ORDERS = ("STAGGERED", "ROW_MAJOR")
+ROW_BLOCKS = "ROW BLOCKS"  # ROW with row_layout: BLOCKS
 
 
 def make_solver(caffe, workdir: Path, name: str, hidden: list[int],
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     data = rng.random((BATCH, 784), dtype=np.float32)
     labels = rng.integers(0, 10, BATCH).astype(np.float32)
     tile_orders = TILE_ORDERS if args.tile_order == "both" else (args.tile_order,)
-    approx = ["ROW"] + [tile_net(order) for order in tile_orders]
+    approx = ["ROW", ROW_BLOCKS] + [tile_net(order) for order in tile_orders]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
@@ -140,6 +145,8 @@ def main(argv: list[str] | None = None) -> int:
                 nets = {
                     "standard": ([hidden] * 2, [mlp_nets.HiddenLayer("standard", ratio)] * 2),
                     "ROW": ([hidden] * 2, approx_layers("row", ratio, workdir)),
+                    ROW_BLOCKS: ([hidden] * 2, approx_layers("row", ratio, workdir,
+                                                             row_layout="BLOCKS")),
                     **{tile_net(order): ([hidden] * 2, approx_layers("tile", ratio, workdir, order))
                        for order in tile_orders},
                     "dense_k": ([kept] * 2, [mlp_nets.HiddenLayer("dense")] * 2),
@@ -160,7 +167,8 @@ def main(argv: list[str] | None = None) -> int:
                 means = bench_common.means(samples)
                 timed = {pattern: {
                     "hidden": hidden, "pattern": pattern.split()[0], "ratio": ratio,
-                    "tile_order": pattern.split()[1] if " " in pattern else "",
+                    "tile_order": pattern.split()[1] if pattern.startswith("TILE ") else "",
+                    "row_layout": pattern.split()[1] if pattern.startswith("ROW ") else "",
                     "ms_standard": round(means["standard"], 3),
                     "ms_approx": round(means[pattern], 3),
                     "ms_dense_k": round(means["dense_k"], 3),
@@ -178,7 +186,8 @@ def main(argv: list[str] | None = None) -> int:
     bench_common.print_table(
         ["H", "pattern", "p", "ms_standard", "ms_approx", "ms_dense_k", "speedup", "limit",
          "% of limit", "ms_row_no_skip", "vs ROW no-skip"],
-        [[r["hidden"], f'{r["pattern"]} {r["tile_order"]}'.strip(), r["ratio"], r["ms_standard"],
+        [[r["hidden"], f'{r["pattern"]} {r["tile_order"] or r["row_layout"]}'.strip(), r["ratio"],
+          r["ms_standard"],
           r["ms_approx"], r["ms_dense_k"], r["speedup"], r["limit"],
           f"{100 * r['speedup'] / r['limit']:.0f}%",
           r["ms_row_no_skip"], f"{r['ms_approx'] / r['ms_row_no_skip']:.2f}x"] for r in rows])
@@ -188,12 +197,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def approx_layers(kind: str, ratio: float, workdir: Path,
-                  tile_order: str | None = None) -> list[mlp_nets.HiddenLayer]:
+def approx_layers(kind: str, ratio: float, workdir: Path, tile_order: str | None = None,
+                  row_layout: str | None = None) -> list[mlp_nets.HiddenLayer]:
     """The two hidden layers of a ROW or TILE net, each with its own schedule file."""
-    tag = f"_{tile_order}" if tile_order else ""
+    tag = "".join(f"_{option}" for option in (tile_order, row_layout) if option)
     return [mlp_nets.HiddenLayer(kind, ratio, str(workdir / f"{kind}{i}{tag}.schedule"),
-                                 tile_order=tile_order) for i in (1, 2)]
+                                 tile_order=tile_order, row_layout=row_layout) for i in (1, 2)]
 
 
 def tile_net(order: str) -> str:

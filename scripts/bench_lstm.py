@@ -17,9 +17,9 @@ Contenders, per configuration and dropout rate p:
   LSTMApproxDropout (drop_side INPUT) for every LSTM and InnerProductApproxDropout (drop_side
   INPUT) for the decoder, pattern ROW (input columns) or TILE (32×32 weight tiles), so the
   T·N×D by D×4H input products and the decoder product shrink by the period dp.
-- ROW_ROT (with --rotate-offset): ROW with approx_dropout_param.rotate_offset, token r keeping
-  the units of offset (b + r) mod dp (one product per offset class, every dp-th row in place;
-  the kept weights of each class packed), on the same schedules.
+- ROW_ROT (with --rotate-offset): ROW with approx_dropout_param { rotate_offset: true
+  row_layout: BLOCKS }, token r keeping block (b + r) mod dp of the units (one product per
+  class over every dp-th row, W in place), on the same schedules.
 - IDEAL: what the kept work alone costs: the net without dropout whose LSTM and decoder input
   projections are k = round((1-p)·H) wide.  The first LSTM reads an Embed of width k; each later
   LSTM and the decoder read the first k units of the LSTM below, taken by a Slice (the rest goes
@@ -150,7 +150,7 @@ def _dropout_layer(index: int, blob: str, ratio: float) -> str:
 def _approx_param(pattern: str, ratio: float, schedule_file: str, tile_size: int,
                   rotate: bool = False) -> str:
     tile = f" tile_size: {tile_size}" if pattern == "TILE" else ""
-    rotation = " rotate_offset: true" if rotate else ""
+    rotation = " rotate_offset: true row_layout: BLOCKS" if rotate else ""
     return (f'approx_dropout_param {{ pattern: {pattern} drop_side: INPUT dropout_ratio: {ratio}'
             f'{tile}{rotation} schedule_file: "{schedule_file}" }}')
 

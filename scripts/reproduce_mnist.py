@@ -48,6 +48,7 @@ class RunResult:
     scale: str = ""       # approx_dropout_param.scale; "" for STANDARD or the layer default
     max_period: int = 0   # the generator's --max-period; 0: its default
     tile_order: str = ""  # TILE's approx_dropout_param.tile_order; "": the default
+    row_layout: str = ""  # ROW's approx_dropout_param.row_layout; "": the default
     diverged_at: int = 0  # the iteration whose loss was NaN (caffe stops there), 0 if none
     seed: int = 1         # the solver's random_seed (weight initialization)
 
@@ -58,11 +59,13 @@ class Variant:
     scale: Optional[str] = None
     max_period: Optional[int] = None
     tile_order: Optional[str] = None
+    row_layout: Optional[str] = None
 
     def suffix(self) -> str:
         parts = [self.scale.lower() if self.scale else "",
                  f"n{self.max_period}" if self.max_period else "",
-                 self.tile_order.lower() if self.tile_order else ""]
+                 self.tile_order.lower() if self.tile_order else "",
+                 self.row_layout.lower() if self.row_layout else ""]
         return "".join(f"_{part}" for part in parts if part)
 
 
@@ -90,7 +93,7 @@ def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iteratio
     run_dir.mkdir(parents=True, exist_ok=True)
     kind = {"STANDARD": "standard", "ROW": "row", "TILE": "tile"}[pattern]
     layers = [mlp_nets.HiddenLayer(kind, ratio, str(run_dir / f"ip{i}.schedule"), variant.scale,
-                                   variant.tile_order)
+                                   variant.tile_order, variant.row_layout)
               for i in range(1, len(hidden) + 1)]
     net = run_dir / "train_val.prototxt"
     net.write_text(mlp_nets.lmdb_mlp(hidden, layers, str(lmdb_dir / "train_lmdb"),
@@ -119,10 +122,14 @@ def train(run_dir: Path, hidden: list[int], pattern: str, ratio: float, iteratio
 
 
 def variants(pattern: str, scales: list[Optional[str]], max_periods: list[Optional[int]],
-             tile_orders: list[Optional[str]]) -> list[Variant]:
-    """Every combination for an approximate pattern (tile orders for TILE only)."""
+             tile_orders: list[Optional[str]],
+             row_layouts: list[Optional[str]] = [None]) -> list[Variant]:
+    """Every combination for an approximate pattern (tile orders for TILE only, row layouts for
+    ROW only)."""
     orders = tile_orders if pattern == "TILE" else [None]
-    return [Variant(scale, n, order) for scale in scales for n in max_periods for order in orders]
+    layouts = row_layouts if pattern == "ROW" else [None]
+    return [Variant(scale, n, order, layout) for scale in scales for n in max_periods
+            for order in orders for layout in layouts]
 
 
 NETWORKS_B = ([1024, 64], [1024, 1024], [2048, 2048], [4096, 4096])
@@ -131,7 +138,8 @@ NETWORKS_B = ([1024, 64], [1024, 1024], [2048, 2048], [4096, 4096])
 def plan(experiments: str, ratios: list[float], patterns: list[str],
          scales: list[Optional[str]] = [None], max_periods: list[Optional[int]] = [None],
          tile_orders: list[Optional[str]] = [None], standard: bool = True,
-         networks: list[list[int]] = list(NETWORKS_B), seeds: list[int] = [1]
+         networks: list[list[int]] = list(NETWORKS_B), seeds: list[int] = [1],
+         row_layouts: list[Optional[str]] = [None]
          ) -> list[tuple[str, list[int], str, float, Variant, int]]:
     nets = []
     if experiments in ("a", "both"):
@@ -147,7 +155,8 @@ def plan(experiments: str, ratios: list[float], patterns: list[str],
                 runs.append((experiment, hidden, "STANDARD", ratio, Variant(), seed))
             for pattern in patterns:
                 runs += [(experiment, hidden, pattern, ratio, variant, seed)
-                         for variant in variants(pattern, scales, max_periods, tile_orders)]
+                         for variant in variants(pattern, scales, max_periods, tile_orders,
+                                                 row_layouts)]
     return runs
 
 
@@ -161,7 +170,8 @@ def attach_speedups(results: list[RunResult]) -> None:
 
 
 def markdown_table(results: list[RunResult]) -> str:
-    lines = ["| exp | network | p | dropout | scale | N | tile order | seed | test accuracy | "
+    lines = ["| exp | network | p | dropout | scale | N | tile order / row layout | seed | "
+             "test accuracy | "
              "train time (s) | speed-up |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in results:
@@ -169,7 +179,8 @@ def markdown_table(results: list[RunResult]) -> str:
         outcome = (f"{100 * r.accuracy:.2f}% | {r.train_seconds:.1f} | {r.speedup:.2f}x"
                    if r.accuracy is not None else f"diverged (NaN loss at {r.diverged_at}) | - | -")
         lines.append(f"| {r.experiment} | {network} | {r.ratio:.1f} | {r.pattern} | "
-                     f"{r.scale or '-'} | {r.max_period or '-'} | {r.tile_order or '-'} | "
+                     f"{r.scale or '-'} | {r.max_period or '-'} | "
+                     f"{r.tile_order or r.row_layout or '-'} | "
                      f"{r.seed} | {outcome} |")
     return "\n".join(lines)
 
@@ -210,9 +221,10 @@ def plot_rates(rows: list[RunResult], out: Path) -> Path:
 
 
 def series_label(result: RunResult) -> str:
-    """The pattern, with the run's scale, N, tile order and seed where set."""
+    """The pattern, with the run's scale, N, tile order, row layout and seed where set."""
     parts = [result.pattern, result.scale, f"N={result.max_period}" if result.max_period else "",
-             result.tile_order, f"seed {result.seed}" if result.seed != 1 else ""]
+             result.tile_order, result.row_layout,
+             f"seed {result.seed}" if result.seed != 1 else ""]
     return " ".join(part for part in parts if part)
 
 
@@ -294,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tile-order", nargs="+", choices=["STAGGERED", "ROW_MAJOR"],
                         default=[None], help="TILE's approx_dropout_param.tile_order (default: "
                                              "the layer's default); several values run each")
+    parser.add_argument("--row-layout", nargs="+", choices=["STRIDED", "BLOCKS"],
+                        default=[None], help="ROW's approx_dropout_param.row_layout (default: "
+                                             "the layer's default); several values run each")
     parser.add_argument("--networks", nargs="+", choices=["x".join(map(str, h)) for h in NETWORKS_B],
                         help="experiment (b)'s networks to run (default all four)")
     parser.add_argument("--seeds", nargs="+", type=int, default=[1],
@@ -320,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
                 else list(NETWORKS_B))
     max_periods = [n or None for n in args.max_period]  # 0: the generator's default
     runs = plan(args.experiment, args.ratios, args.patterns, args.scale, max_periods,
-                args.tile_order, not args.skip_standard, networks, args.seeds)
+                args.tile_order, not args.skip_standard, networks, args.seeds, args.row_layout)
     print(f"{len(runs)} training runs of {args.iterations} iterations, {args.threads} threads")
     results = []
     for experiment, hidden, pattern, ratio, variant, seed in tqdm(runs, unit="run"):
@@ -332,7 +347,8 @@ def main(argv: list[str] | None = None) -> int:
         results.append(RunResult(experiment, hidden, pattern, ratio, args.iterations, accuracy,
                                  seconds, scale=variant.scale or "",
                                  max_period=variant.max_period or 0,
-                                 tile_order=variant.tile_order or "", diverged_at=diverged_at,
+                                 tile_order=variant.tile_order or "",
+                                 row_layout=variant.row_layout or "", diverged_at=diverged_at,
                                  seed=seed))
         print(f"{name}: " + (f"accuracy {accuracy:.4f}, {seconds:.1f} s" if accuracy is not None
                              else f"diverged at iteration {diverged_at}"), flush=True)

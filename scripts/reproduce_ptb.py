@@ -238,8 +238,9 @@ def read_prototxt(path: Path, message):
 def rewrite_net(template: Path, data: PreparedData, run_dir: Path, scale: str = "",
                 rotate_offset: bool = False):
     """The template net with absolute paths: HDF5 sources in the prepared folder, schedules in
-    the run folder, approx_dropout_param.scale set to `scale` where given, and rotate_offset on
-    the ROW layers where asked.  Returns (NetParameter, {split: hdf5 batch size})."""
+    the run folder, approx_dropout_param.scale set to `scale` where given, and rotate_offset
+    with row_layout BLOCKS on the ROW layers where asked.  Returns (NetParameter, {split: hdf5
+    batch size})."""
     from caffe.proto import caffe_pb2
 
     net = read_prototxt(template, caffe_pb2.NetParameter())
@@ -265,6 +266,7 @@ def rewrite_net(template: Path, data: PreparedData, run_dir: Path, scale: str = 
             row = layer.approx_dropout_param.pattern == caffe_pb2.ApproxDropoutParameter.ROW
             if rotate_offset and row:
                 layer.approx_dropout_param.rotate_offset = True
+                layer.approx_dropout_param.row_layout = caffe_pb2.ApproxDropoutParameter.BLOCKS
     missing = [split for split in SPLITS if split not in batch_sizes]
     if missing:
         raise RuntimeError(f"{template} has no HDF5Data layer for {', '.join(missing)}")
@@ -576,8 +578,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="largest period of their schedules (default 0: the generator's "
                              "default); run folders get a suffix")
     parser.add_argument("--rotate-offset", action="store_true",
-                        help="ROW runs with approx_dropout_param.rotate_offset (token r keeps the "
-                             "units of offset (b + r) mod dp); run folders get the suffix _rot")
+                        help="ROW runs with approx_dropout_param { rotate_offset: true "
+                             "row_layout: BLOCKS } (token r keeps block (b + r) mod dp of the "
+                             "units); run folders get the suffix _rot")
     parser.add_argument("--skip-standard", action="store_true",
                         help="no standard-dropout runs (no speed-ups then)")
     parser.add_argument("--resume", action="store_true",

@@ -39,7 +39,7 @@ class Study:
     mask_mode: str = ""          # lib.shared_mask_dropout mode replacing the Dropout layers
     period_band: bool = False    # ROW schedules over [floor(1/(1-p)), ceil(1/(1-p))]
     lr_factor: float = 1.0
-    rotate_offset: bool = False  # the C++ ROW layers with approx_dropout_param.rotate_offset
+    rotate_offset: bool = False  # the C++ ROW layers with rotate_offset and row_layout BLOCKS
     lstm_only: bool = False      # ... the LSTMApproxDropout layers only (not the decoder)
 
 
@@ -115,6 +115,7 @@ def build_run(study: Study, ratio: float, iterations: int, interval: int, run_di
     for layer in net.layer:
         if study.lstm_only and layer.type != "LSTMApproxDropout":
             layer.approx_dropout_param.ClearField("rotate_offset")
+            layer.approx_dropout_param.ClearField("row_layout")
     from caffe import approx_dropout
     band = " %d %d" % approx_dropout.period_band(ratio) if study.period_band else ""
     for index, layer in enumerate(net.layer):

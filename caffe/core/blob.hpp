@@ -14,7 +14,9 @@
 namespace caffe {
 
 // Structure known to hold in a blob's data: viewing the data as rows of `width` units, only
-// units j with j % period == offset may be non-zero (period 1 = no known structure).  Approximate
+// units j with j % period == offset may be non-zero, or with `blocks` only the units of the
+// offset-th of `period` contiguous blocks, floor(offset·width/period) <= j <
+// floor((offset+1)·width/period) (period 1 = no known structure).  Approximate
 // dropout layers set it on their outputs; layers that map 0 to 0 element-wise (ReLU, Dropout,
 // TanH) carry it to their tops; every other layer clears it (Layer::Forward does this).  The next
 // fully connected layer uses it to skip the input columns that are known to be zero.
@@ -22,6 +24,7 @@ struct ColumnPattern {
   int period = 1;
   int offset = 0;
   int width = 0;
+  bool blocks = false;
   bool dense() const { return period <= 1; }
 };
 

@@ -24,16 +24,46 @@ long long MaskShape::width() const {
 
 namespace {
 
-// Every period-th index k < total from offset on (all of them for period 1).
-StridedBlocks every_nth(int total, DropPattern pattern) {
-  if (pattern.period == 1) return StridedBlocks::all(total);
-  return StridedBlocks(total, 1, pattern.offset, pattern.period);
+// The indices [begin, end) (a selection whose grid ends at `end`).
+StridedBlocks index_range(int begin, int end) { return StridedBlocks(end, 1, begin, 1); }
+
+// The first index k >= from with k ≡ pattern.offset (mod pattern.period).
+long long first_residue(long long from, DropPattern pattern) {
+  return from + ((pattern.offset - from) % pattern.period + pattern.period) % pattern.period;
 }
 
-// The indices k < total with k ≡ a.offset (mod a.period) and k ≡ b.offset (mod b.period): by the
-// Chinese remainder theorem every lcm(a.period, b.period)-th index from the first common one, or
-// none.  The first one, if any, is among the first b.period / gcd terms of a's progression.
+}  // namespace
+
+StridedBlocks kept_units(int total, DropPattern pattern) {
+  if (pattern.period == 1) return StridedBlocks::all(total);
+  if (!pattern.blocks) return StridedBlocks(total, 1, pattern.offset, pattern.period);
+  const auto edge = [&](int block) {
+    return static_cast<int>(static_cast<long long>(block) * total / pattern.period);
+  };
+  return index_range(edge(pattern.offset), edge(pattern.offset + 1));
+}
+
+namespace {
+
+// The indices k < total in class a and in class b.  Two sets of residues: by the Chinese
+// remainder theorem every lcm(a.period, b.period)-th index from the first common one, or none
+// (the first one, if any, is among the first b.period / gcd terms of a's progression).  A run
+// (blocks) and residues: the residues within the run; two runs: their overlap.
 StridedBlocks common_indices(int total, DropPattern a, DropPattern b) {
+  if (a.period == 1 || b.period == 1) return kept_units(total, a.period == 1 ? b : a);
+  if (a.blocks || b.blocks) {
+    const StridedBlocks run = kept_units(total, a.blocks ? a : b);
+    const DropPattern other = a.blocks ? b : a;
+    const int end = run.start() + run.count();
+    if (other.blocks) {
+      const StridedBlocks second = kept_units(total, other);
+      return index_range(std::max(run.start(), second.start()),  // empty if they do not meet
+                         std::min(end, second.start() + second.count()));
+    }
+    const long long first = first_residue(run.start(), other);
+    return first < end ? StridedBlocks(end, 1, static_cast<int>(first), other.period)
+                       : StridedBlocks(total, 1, total, 1);
+  }
   const long long lcm = static_cast<long long>(a.period) / std::gcd(a.period, b.period) * b.period;
   for (long long k = a.offset; k < total && k < a.offset + lcm; k += a.period) {
     if (k % b.period == b.offset) {
@@ -43,9 +73,6 @@ StridedBlocks common_indices(int total, DropPattern a, DropPattern b) {
   }
   return StridedBlocks(total, 1, total, 1);  // selects nothing
 }
-
-// The indices [begin, end) (a selection whose grid ends at `end`).
-StridedBlocks index_range(int begin, int end) { return StridedBlocks(end, 1, begin, 1); }
 
 }  // namespace
 
@@ -63,22 +90,21 @@ std::vector<ProductBlock> plan_product_blocks(const MaskShape& shape, DropPatter
     }
   };
   if (dp == 1) {  // nothing dropped, whatever the kind
-    add(StridedBlocks::all(M), every_nth(K, live_inputs));
+    add(StridedBlocks::all(M), kept_units(K, live_inputs));
     return blocks;
   }
   switch (shape.kind) {
     case MaskKind::OutputRows:
-      add(StridedBlocks(M, 1, b, dp), every_nth(K, live_inputs));
+      add(kept_units(M, pattern), kept_units(K, live_inputs));
       break;
     case MaskKind::InputColumns:
       if (!shape.rotate_offset) {
         add(StridedBlocks::all(M), common_indices(K, pattern, live_inputs));
         break;
       }
-      for (int c = 0; c < dp; ++c) {  // batch row r keeps block (b + r) mod dp = c
-        const int begin = static_cast<int>(static_cast<long long>(c) * K / dp);
-        const int end = static_cast<int>(static_cast<long long>(c + 1) * K / dp);
-        add(StridedBlocks::all(M), index_range(begin, end), ((c - b) % dp + dp) % dp, dp);
+      for (int c = 0; c < dp; ++c) {  // batch row r keeps class (b + r) mod dp = c
+        add(StridedBlocks::all(M), kept_units(K, {dp, c, pattern.blocks}), ((c - b) % dp + dp) % dp,
+            dp);
       }
       break;
     case MaskKind::Tiles: {
@@ -117,7 +143,7 @@ void set_column_skip_enabled(bool enabled) {
 DropPattern live_input_columns(const Blob& input, int inputs) {
   const ColumnPattern& pattern = input.column_pattern();
   if (pattern.dense() || pattern.width != inputs || !column_skip_enabled()) return {1, 0};
-  return {pattern.period, pattern.offset};
+  return {pattern.period, pattern.offset, pattern.blocks};
 }
 
 // ----- MaskedProduct -----
@@ -162,8 +188,8 @@ void MaskedProduct::configure(const MaskShape& shape, DropPattern pattern, DropP
   }
   const bool rotated = !blocks_.empty() && blocks_[0].batch_spacing > 1;
   // Rotated blocks each cover all outputs of their own batch rows, and a 1/dp of the inputs.
-  covers_outputs_ = rotated ? static_cast<int>(blocks_.size()) == pattern.period
-                            : kept_outputs == shape.outputs;
+  covers_outputs_ =
+      rotated ? static_cast<int>(blocks_.size()) == pattern.period : kept_outputs == shape.outputs;
   covers_inputs_ = !rotated && kept_inputs == shape.inputs;
   planned_ = true;
 }
@@ -240,7 +266,7 @@ void MaskedProduct::forward(Mode mode, int batch, const float* x, const float* w
   if (!planned_) fail("MaskedProduct::forward before configure");
   const int M = shape_.outputs;
   if (batch == 0) return;
-  if (!covers_outputs_) blas(mode).set(batch * M, 0.0f, y);  // outputs no block writes
+  if (!covers_outputs_) blas(mode).set(batch * M, 0.0f, y);   // outputs no block writes
   buffer(mode, x_packed_, x_packed_cols_ * batch);            // filled block by block below
   buffer(mode, weight_packed_, weight_packed_size_);
   float* rows_scratch =

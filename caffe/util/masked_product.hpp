@@ -13,14 +13,20 @@
 
 namespace caffe {
 
-// A periodic selection: unit (or tile) t is kept iff t mod period == offset (period 1: all).
+// A periodic selection: unit (or tile) t is kept iff t mod period == offset (period 1: all), or
+// with `blocks` (units only) iff t lies in the offset-th of `period` contiguous blocks of the
+// units, floor(offset·W/period) <= t < floor((offset+1)·W/period) for W units.
 struct DropPattern {
   int period = 1;
   int offset = 0;
+  bool blocks = false;
   bool operator==(const DropPattern& other) const {
-    return period == other.period && offset == other.offset;
+    return period == other.period && offset == other.offset && blocks == other.blocks;
   }
 };
+
+// The units of class `pattern` among `total` (every one for period 1).
+StridedBlocks kept_units(int total, DropPattern pattern);
 
 // What a pattern ranges over.
 enum class MaskKind {
@@ -44,8 +50,7 @@ struct MaskShape {
   int tile_size = 1;        // Tiles only
   bool transposed = false;  // W is stored as Wᵀ [K, M] (InnerProduct's transpose: true)
   TileOrder tile_order = TileOrder::RowMajor;  // Tiles only
-  // InputColumns only: the columns split into dp contiguous blocks [⌊cK/dp⌋, ⌊(c+1)K/dp⌋), and
-  // batch row r keeps block (b + r) mod dp (instead of the columns k ≡ b mod dp).
+  // InputColumns only: batch row r keeps the columns of class (b + r) mod dp instead of b.
   bool rotate_offset = false;
   int tile_rows() const { return (outputs + tile_size - 1) / tile_size; }
   int tile_cols() const { return (inputs + tile_size - 1) / tile_size; }
@@ -75,13 +80,14 @@ struct ProductBlock {
 // (blocks that keep nothing are left out).  `live_inputs` (period dp', offset b') says which input
 // columns may be non-zero, k ≡ b' (mod dp'): columns outside it contribute nothing to the product,
 // so blocks leave them out as well ({1, 0}: every column).
+// The units of a class are kept_units(): every dp-th from b on, or (blocks) one contiguous run.
 //   dp = 1:       one block: all rows, the live columns (whatever the kind: nothing is dropped).
-//   OutputRows:   one block: rows j ≡ b (mod dp), the live columns.
-//   InputColumns: one block: all rows, the columns with k ≡ b (mod dp) and k ≡ b' (mod dp'), an
-//                 evenly spaced set again (period lcm(dp, dp')) or empty.  With rotate_offset,
-//                 dp blocks: block c has all rows and the columns [⌊cK/dp⌋, ⌊(c+1)K/dp⌋), for
-//                 the batch rows r ≡ c − b (mod dp), all used in place (no packing); the live
-//                 columns are not used.
+//   OutputRows:   one block: the rows of class b, the live columns.
+//   InputColumns: one block: all rows, the columns in class b and live, an evenly spaced set
+//                 again (residues: period lcm(dp, dp'); a run and residues: the residues within
+//                 the run) or empty.  With rotate_offset, dp blocks: block c has all rows and the
+//                 columns of class c, for the batch rows r ≡ c − b (mod dp); the live columns
+//                 are not used.
 //   Tiles:        tile (r, c) of the R×C tile grid is kept iff (r·S + c) ≡ b (mod dp), with the
 //                 row step S = C (RowMajor) or 1 (Staggered), so tile row r keeps every dp-th
 //                 tile column from φ(r) = (b − r·S) mod dp on.  φ has period P = dp / gcd(S, dp)

@@ -133,6 +133,10 @@ PlanningScope::PlanningScope() : outer_(planning) { planning = true; }
 PlanningScope::~PlanningScope() { planning = outer_; }
 
 void PatternSource::Load(const ApproxDropoutParameter& param, Phase phase, long long width) {
+  blocks_ = param.row_layout() == ApproxDropoutParameter::BLOCKS;
+  if (blocks_ && param.pattern() == ApproxDropoutParameter::TILE) {
+    fail("approx_dropout_param.row_layout: BLOCKS applies to pattern ROW only");
+  }
   width_ = width;
   scale_ = param.scale();
   dropout_ratio_ = param.dropout_ratio();
@@ -159,8 +163,9 @@ float PatternSource::scale(Phase phase, DropPattern pattern) const {
 DropPattern PatternSource::at(Phase phase, int iteration) const {
   if (phase == TEST) return {1, 0};
   if (!fixed_ && !schedule_) fail("has no dropout pattern yet: set the layer up first");
-  const DropPattern pattern = fixed_ ? *fixed_ : schedule_->pattern_at(iteration);
+  DropPattern pattern = fixed_ ? *fixed_ : schedule_->pattern_at(iteration);
   check_pattern(pattern, width_);
+  pattern.blocks = blocks_;
   return pattern;
 }
 

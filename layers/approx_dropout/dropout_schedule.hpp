@@ -47,10 +47,11 @@ class PatternSource {
   // Its width is checked when it is used.
   void set_fixed(int period, int offset);
   // For a layer whose patterns range over `width` units (or tiles): reads param.schedule_file
-  // in TRAIN unless a fixed pattern is set, and the scaling (an error for a dropout_ratio
-  // outside [0, 1) under GLOBAL in TRAIN).
+  // in TRAIN unless a fixed pattern is set, the scaling (an error for a dropout_ratio
+  // outside [0, 1) under GLOBAL in TRAIN) and the row layout (BLOCKS is an error for TILE).
   void Load(const ApproxDropoutParameter& param, Phase phase, long long width);
-  // (1, 0) in TEST, else the fixed pattern or the schedule's entry for `iteration`.
+  // (1, 0) in TEST, else the fixed pattern or the schedule's entry for `iteration` (its units
+  // contiguous blocks under row_layout: BLOCKS).
   DropPattern at(Phase phase, int iteration) const;
   // The factor of the kept outputs for `pattern` (see kept_scale); 1 in TEST.
   float scale(Phase phase, DropPattern pattern) const;
@@ -65,6 +66,7 @@ class PatternSource {
   ApproxDropoutParameter::Scale scale_ = ApproxDropoutParameter::GLOBAL;
   float dropout_ratio_ = 0.0f;
   TileOrder tile_order_ = TileOrder::RowMajor;
+  bool blocks_ = false;  // ROW with row_layout BLOCKS: the patterns' units are contiguous blocks
 };
 
 // What approximate dropout multiplies the kept outputs by in TRAIN for an iteration's pattern:

@@ -25,9 +25,7 @@ void InnerProductApproxDropoutLayer::LayerSetUp(const BlobVec& bottom, const Blo
 }
 
 StridedBlocks InnerProductApproxDropoutLayer::biased_outputs() const {
-  if (shape_.kind == MaskKind::OutputRows) {
-    return StridedBlocks(shape_.outputs, 1, forward_pattern_.offset, forward_pattern_.period);
-  }
+  if (shape_.kind == MaskKind::OutputRows) return kept_units(shape_.outputs, forward_pattern_);
   return StridedBlocks::all(shape_.outputs);
 }
 
@@ -39,15 +37,18 @@ float InnerProductApproxDropoutLayer::bias_scale() const {
 // columns as well means packing those rows' live columns and scattering their gradient back, which
 // at small batches costs more memory traffic than the smaller GEMMs save: for 2048 x 2048, dp = 2
 // behind a dp = 2 pattern (OpenBLAS, one thread), forward + backward took 1.1-1.4x the time of the
-// rows alone at batch 1-16, about the same at 32, 0.84x at 64 and 0.65-0.7x at 128-256.
+// rows alone at batch 1-16, about the same at 32, 0.84x at 64 and 0.65-0.7x at 128-256.  Live
+// columns that form one run (row_layout: BLOCKS) are used in place and always skipped.
 constexpr int kMinBatchToSkipColumns = 32;
 
 DropPattern InnerProductApproxDropoutLayer::live_inputs(DropPattern pattern,
                                                         const Blob& input) const {
-  const bool rows_in_place = shape_.kind == MaskKind::OutputRows && pattern.period > 1;
   // A rotated pattern keeps different columns in each row: it computes every column it keeps.
-  if ((rows_in_place && rows() < kMinBatchToSkipColumns) || shape_.rotate_offset) return {1, 0};
-  return live_input_columns(input, shape_.inputs);
+  if (shape_.rotate_offset) return {1, 0};
+  const DropPattern live = live_input_columns(input, shape_.inputs);
+  const bool rows_in_place = shape_.kind == MaskKind::OutputRows && pattern.period > 1;
+  if (rows_in_place && rows() < kMinBatchToSkipColumns && !live.blocks) return {1, 0};
+  return live;
 }
 
 void InnerProductApproxDropoutLayer::ProjectInput(Mode mode, const Blob& input, float* y) {
@@ -76,9 +77,10 @@ void InnerProductApproxDropoutLayer::PropagateColumnPattern(const BlobVec& /*bot
                                                             const BlobVec& top) {
   // Dropped outputs are exactly zero (MaskedProduct writes them, the bias skips them).
   const bool rows_dropped = shape_.kind == MaskKind::OutputRows && forward_pattern_.period > 1;
-  top[0]->set_column_pattern(rows_dropped ? ColumnPattern{forward_pattern_.period,
-                                                          forward_pattern_.offset, shape_.outputs}
-                                          : ColumnPattern{});
+  top[0]->set_column_pattern(rows_dropped
+                                 ? ColumnPattern{forward_pattern_.period, forward_pattern_.offset,
+                                                 shape_.outputs, forward_pattern_.blocks}
+                                 : ColumnPattern{});
 }
 
 REGISTER_LAYER("InnerProductApproxDropout", InnerProductApproxDropoutLayer);

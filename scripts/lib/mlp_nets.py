@@ -15,6 +15,7 @@ class HiddenLayer:
     schedule_file: Optional[str] = None
     scale: Optional[str] = None       # approx_dropout_param.scale (GLOBAL, PERIOD); None: default
     tile_order: Optional[str] = None  # approx_dropout_param.tile_order for 'tile'; None: default
+    row_layout: Optional[str] = None  # approx_dropout_param.row_layout for 'row'; None: default
 
 
 def _inner_product(name: str, bottom: str, width: int, layer: HiddenLayer) -> str:
@@ -24,6 +25,7 @@ def _inner_product(name: str, bottom: str, width: int, layer: HiddenLayer) -> st
         options = f' schedule_file: "{layer.schedule_file}"' if layer.schedule_file else ""
         options += f" scale: {layer.scale}" if layer.scale else ""
         options += f" tile_order: {layer.tile_order}" if layer.tile_order else ""
+        options += f" row_layout: {layer.row_layout}" if layer.row_layout else ""
         body += (f'  approx_dropout_param {{ pattern: {layer.kind.upper()} '
                  f'dropout_ratio: {layer.ratio}{options} }}\n')
         kind = "InnerProductApproxDropout"

@@ -16,8 +16,9 @@ MIN_PERIOD..MAX_PERIOD, by default 1..⌈2/(1 − p)⌉):
 * ``row_stream``:       dp per iteration, an offset per stream (shared by the T steps);
 * ``row_token``:        dp per iteration, an offset per token;
 * ``row_rotate``:       dp and b per iteration; token r = t·N + n keeps the units
-                        j mod dp = (b + r) mod dp (the C++ layers' rotate_offset keeps
-                        contiguous blocks of units instead, (b + r) mod dp of dp blocks).
+                        j mod dp = (b + r) mod dp (the C++ layers' rotate_offset with their
+                        default row_layout STRIDED; reproduce_ptb.py --rotate-offset uses
+                        BLOCKS, block (b + r) mod dp of dp contiguous blocks).
 
 A research aid, not a fast layer: it masks with numpy and skips no work.
 """

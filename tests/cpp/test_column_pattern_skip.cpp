@@ -51,7 +51,12 @@ bool close(float dense, float skip) {
 }
 
 bool live(const ColumnPattern& pattern, int column) {
-  return pattern.dense() || column % pattern.period == pattern.offset;
+  if (pattern.dense()) return true;
+  if (!pattern.blocks) return column % pattern.period == pattern.offset;
+  // The offset-th of `period` blocks: floor(offset·width/period) <= column < floor(...).
+  const long long width = pattern.width;
+  return column >= pattern.offset * width / pattern.period &&
+         column < (pattern.offset + 1) * width / pattern.period;
 }
 
 std::vector<float> values(const float* begin, int count) { return {begin, begin + count}; }
@@ -186,7 +191,9 @@ TEST(ColumnPatternSkipTest, InnerProductSkipsDeadColumns) {
   for (const bool transposed : {false, true}) {
     for (const ColumnPattern& pattern :
          {ColumnPattern{2, 0, 37}, ColumnPattern{2, 1, 37}, ColumnPattern{3, 2, 37},
-          ColumnPattern{7, 3, 37}, ColumnPattern{37, 36, 37}}) {
+          ColumnPattern{7, 3, 37}, ColumnPattern{37, 36, 37}, ColumnPattern{2, 1, 37, true},
+          ColumnPattern{3, 0, 37, true}, ColumnPattern{7, 4, 37, true},
+          ColumnPattern{37, 36, 37, true}}) {
       check_inner_product(pattern, transposed, /*expect_skip=*/true);
     }
   }
@@ -268,6 +275,21 @@ void check_approx_modes(Mode mode) {
   check_approx("pattern: ROW drop_side: INPUT", {2, 0}, {6, 4, 37}, true, mode);
   check_approx("pattern: ROW drop_side: INPUT", {7, 5}, {37, 12, 37}, true, mode);
   check_approx("pattern: ROW drop_side: INPUT", {1, 0}, {3, 0, 37}, true, mode);
+  // row_layout: BLOCKS.  ROW OUTPUT: a run of rows, the live columns (a run: also below 32 rows
+  // per batch, where using it in place costs nothing).
+  const std::string blocks = "pattern: ROW row_layout: BLOCKS";
+  for (const DropPattern own : {DropPattern{1, 0}, DropPattern{2, 1}, DropPattern{7, 3}}) {
+    check_approx(blocks, own, {3, 1, 37, true}, true, mode);
+    check_approx(blocks, own, {3, 1, 37, true}, true, mode, TRAIN, 31);
+    check_approx(blocks, own, {2, 0, 37}, true, mode);
+  }
+  // ROW INPUT: a run and residues (the residues within the run), two runs that overlap (k in
+  // [24, 37) and [18, 37)), two that do not ([0, 18) and [18, 37): y is the bias alone).
+  const std::string input_blocks = "pattern: ROW drop_side: INPUT row_layout: BLOCKS";
+  check_approx(input_blocks, {3, 2}, {2, 1, 37}, true, mode);
+  check_approx("pattern: ROW drop_side: INPUT", {3, 2}, {3, 1, 37, true}, true, mode);
+  check_approx(input_blocks, {3, 2}, {2, 1, 37, true}, true, mode);
+  check_approx(input_blocks, {2, 0}, {2, 1, 37, true}, true, mode);
   // TILE: its own pattern keeps blocks of columns that the input pattern would split, so only
   // dp = 1 (nothing dropped) skips.
   check_approx("pattern: TILE tile_size: 4", {3, 1}, {2, 1, 37}, false, mode);
@@ -297,7 +319,7 @@ ColumnPattern pattern_after(const std::string& prototxt, const ColumnPattern& in
 }
 
 bool same_pattern(const ColumnPattern& a, const ColumnPattern& b) {
-  return a.period == b.period && a.offset == b.offset && a.width == b.width;
+  return a.period == b.period && a.offset == b.offset && a.width == b.width && a.blocks == b.blocks;
 }
 
 TEST(ColumnPatternSkipTest, ZeroPreservingLayersCarryThePattern) {
@@ -585,6 +607,29 @@ TEST(ColumnPatternSkipTest, ChainedApproxLayersCombineTheirPatterns) {
                        loss("out"));
   const int zeroed = check_net(*net, {{"ad2", "t1"}, {"ad3", "a2"}});
   EXPECT_GT(zeroed, 0);  // TanH passes the gradient at 0: t1's and a1's dead columns differ
+}
+
+TEST(ColumnPatternSkipTest, BlockRowsNetMatchesDense) {
+  // approx ROW BLOCKS -> ReLU -> approx ROW BLOCKS (a run of rows, a run of columns) -> ReLU ->
+  // IP; the ColumnPatterns name the runs.
+  Schedules schedules;
+  const std::string blocks = "pattern: ROW row_layout: BLOCKS";
+  auto net = build_net(approx("ad1", "data", "a1", 37, schedules.paths[0], blocks) +
+                       neuron("ReLU", "relu1", "a1", "a1") +
+                       approx("ad2", "a1", "a2", 45, schedules.paths[1], blocks) +
+                       neuron("ReLU", "relu2", "a2", "r2") +
+                       fc("InnerProduct", "ip3", "r2", "out", 10) + loss("out"));
+  const int zeroed = check_net(*net, {{"ad2", "a1"}, {"ip3", "r2"}});
+  EXPECT_GT(zeroed, 0);
+  // The patterns of the last iteration (schedule entries 5): (3, 0) and (2, 0) as runs.
+  EXPECT_TRUE(same_pattern(net->blob_by_name("a1")->column_pattern(), {3, 0, 37, true}));
+  EXPECT_TRUE(same_pattern(net->blob_by_name("r2")->column_pattern(), {2, 0, 45, true}));
+  const float* a1 = net->blob_by_name("a1")->cpu_data();
+  for (int row = 0; row < 32; ++row) {
+    for (int column = 12; column < 37; ++column) {  // block 0 of 3 over 37 units: [0, 12)
+      EXPECT_EQ(a1[row * 37 + column], 0.0f) << "row " << row << " column " << column;
+    }
+  }
 }
 
 TEST(ColumnPatternSkipTest, TransposedLeakyAndTileConsumersMatchDense) {

@@ -34,7 +34,16 @@ struct Geometry {
   ApproxDropoutParameter::Scale scale = ApproxDropoutParameter::GLOBAL;
   float ratio = 0.5f;  // dropout_ratio
   bool rotate = false;  // ROW/INPUT: rotate_offset
+  bool blocks = false;  // ROW: row_layout BLOCKS
 };
+
+// Whether unit j of `width` is in class c of period dp: j ≡ c (mod dp), or the c-th of dp
+// contiguous blocks.
+bool in_class(int j, int width, int dp, int c, bool blocks) {
+  if (!blocks) return j % dp == c;
+  const long long units = width;  // the c-th block: floor(c·width/dp) <= j < floor(...)
+  return j >= c * units / dp && j < (c + 1) * units / dp;
+}
 
 std::string kind_name(MaskKind kind) {
   switch (kind) {
@@ -55,6 +64,7 @@ std::string settings_name(const Geometry& g) {
     name += g.order == TileOrder::Staggered ? " STAGGERED" : " ROW_MAJOR";
   }
   if (g.rotate) name += " rotate_offset";
+  if (g.blocks) name += " BLOCKS";
   return name;
 }
 
@@ -81,6 +91,7 @@ std::string layer_text(const Geometry& g, const std::string& schedule_file = "",
                                     : std::string("pattern: ROW ");
   if (g.kind == MaskKind::InputColumns) text += "drop_side: INPUT ";
   if (g.rotate) text += "rotate_offset: true ";
+  if (g.blocks) text += "row_layout: BLOCKS ";
   if (g.kind == MaskKind::Tiles && with_order) {
     text += "tile_order: " + ApproxDropoutParameter::TileOrder_Name(proto_order(g.order)) + " ";
   }
@@ -98,12 +109,9 @@ InnerProductApproxDropoutLayer& as_approx(Layer& layer) {
 bool kept(const Geometry& g, DropPattern p, int j, int k, int n) {
   switch (g.kind) {
     case MaskKind::OutputRows:
-      return j % p.period == p.offset;
-    case MaskKind::InputColumns: {
-      if (!g.rotate) return k % p.period == p.offset;
-      const int block = (p.offset + n) % p.period;  // [⌊block·K/dp⌋, ⌊(block+1)·K/dp⌋)
-      return k >= block * g.inputs / p.period && k < (block + 1) * g.inputs / p.period;
-    }
+      return in_class(j, g.outputs, p.period, p.offset, g.blocks);
+    case MaskKind::InputColumns:
+      return in_class(k, g.inputs, p.period, (p.offset + (g.rotate ? n : 0)) % p.period, g.blocks);
     case MaskKind::Tiles: {
       const int tile_cols = (g.inputs + g.tile - 1) / g.tile;
       const int row_step = g.order == TileOrder::RowMajor ? tile_cols : 1;
@@ -122,7 +130,7 @@ bool weight_used(const Geometry& g, DropPattern p, int batch, int j, int k) {
 }
 
 bool output_kept(const Geometry& g, DropPattern p, int j) {
-  return g.kind != MaskKind::OutputRows || j % p.period == p.offset;
+  return g.kind != MaskKind::OutputRows || kept(g, p, j, 0, 0);
 }
 bool input_kept(const Geometry& g, DropPattern p, int k, int n) {
   return g.kind != MaskKind::InputColumns || kept(g, p, 0, k, n);
@@ -305,10 +313,24 @@ TEST(InnerProductApproxDropoutTest, RowInputMatchesMaskedReference) {
   check_all_patterns(standard_geometries()[1], Mode::CPU);
 }
 
+TEST(InnerProductApproxDropoutTest, RowBlocksMatchMaskedReference) {
+  for (int side : {0, 1}) {
+    Geometry g = standard_geometries()[side];
+    g.blocks = true;
+    check_all_patterns(g, Mode::CPU);
+  }
+  // One unit per block at the widest periods.
+  check_against_reference({MaskKind::OutputRows, 45, 37, 8, TileOrder::Staggered,
+                           ApproxDropoutParameter::GLOBAL, 0.5f, false, true},
+                          {45, 44}, Mode::CPU);
+}
+
 TEST(InnerProductApproxDropoutTest, RowInputWithRotatingOffsetMatchesMaskedReference) {
   Geometry g = standard_geometries()[1];
   g.rotate = true;
   check_all_patterns(g, Mode::CPU);  // 5 rows: at period 7 two offsets go unused
+  g.blocks = true;
+  check_all_patterns(g, Mode::CPU);
   // 12 rows (axis 2 of [3, 4, 37]: the rows of every leading index) over periods 2 and 5, and
   // one row per unit at the widest period.
   check_against_reference(g, {2, 1}, Mode::CPU, {3, 4, 37}, "axis: 2");

@@ -1,9 +1,10 @@
 // LSTMApproxDropout against a plain LSTM given the masked problem explicitly: ROW feeds it
 // s · mask ⊙ x, TILE gives it W_xc replaced by s · (W_xc ⊙ Mask), s = 1/(1 − p) (scale: GLOBAL)
-// or dp (PERIOD), tiles in either order, ROW's offset fixed or rotating per token (row r of x
-// keeps block (b + r) mod dp of the D units' dp contiguous blocks).  Everything the pattern drops
-// is poisoned with NaN in the layer under test, so any read of a dropped input or weight shows up.
-// Plus gradient checks, TEST = LSTM, schedule loading and its errors, and GPU = CPU.
+// or dp (PERIOD), tiles in either order, ROW's units as residues or contiguous blocks and its
+// offset fixed or rotating per token (row r of x keeps class (b + r) mod dp).  Everything the
+// pattern drops is poisoned with NaN in the layer under test, so any read of a dropped input or
+// weight shows up. Plus gradient checks, TEST = LSTM, schedule loading and its errors, and GPU =
+// CPU.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -34,6 +35,7 @@ struct Dims {
   ApproxDropoutParameter::Scale scale = ApproxDropoutParameter::GLOBAL;
   TileOrder order = TileOrder::Staggered;
   bool rotate = false;  // ROW: rotate_offset
+  bool blocks = false;  // ROW: row_layout BLOCKS
   int gates() const { return 4 * H; }
   int tiles() const { return (gates() + tile - 1) / tile * ((D + tile - 1) / tile); }
 };
@@ -47,6 +49,7 @@ std::string settings_name(Kind kind, const Dims& d) {
   name += d.scale == ApproxDropoutParameter::GLOBAL ? " GLOBAL" : " PERIOD";
   if (kind == Kind::Tile) name += d.order == TileOrder::Staggered ? " STAGGERED" : " ROW_MAJOR";
   if (d.rotate) name += " rotate_offset";
+  if (d.blocks) name += " BLOCKS";
   return name;
 }
 
@@ -79,6 +82,7 @@ std::string approx_text(Kind kind, const Dims& d, bool expose, const std::string
     }
     body += " dropout_ratio: 0.5 scale: " + ApproxDropoutParameter::Scale_Name(d.scale);
     if (d.rotate) body += " rotate_offset: true";
+    if (d.blocks) body += " row_layout: BLOCKS";
     if (!schedule.empty()) body += " schedule_file: '" + schedule + "'";
   }
   return "name: 'lstmad' type: 'LSTMApproxDropout' " + recurrent_text(d, expose) +
@@ -95,17 +99,18 @@ LSTMApproxDropoutLayer& as_approx(Layer& layer) {
 
 // Whether W_xc entry (j, k) takes part (for some token), and whether unit k of token (row) r of x
 // does.
+bool in_class(int k, const Dims& d, DropPattern p, int c) {
+  if (!d.blocks) return k % p.period == c;
+  return k >= c * d.D / p.period && k < (c + 1) * d.D / p.period;  // the c-th contiguous block
+}
 bool weight_kept(Kind kind, const Dims& d, DropPattern p, int j, int k) {
-  if (kind == Kind::Row) return d.rotate || k % p.period == p.offset;
+  if (kind == Kind::Row) return d.rotate || in_class(k, d, p, p.offset);
   const int tile_cols = (d.D + d.tile - 1) / d.tile;
   const int row_step = d.order == TileOrder::RowMajor ? tile_cols : 1;
   return (j / d.tile * row_step + k / d.tile) % p.period == p.offset;
 }
 bool input_kept(Kind kind, const Dims& d, DropPattern p, int r, int k) {
-  if (kind == Kind::Tile) return true;
-  if (!d.rotate) return k % p.period == p.offset;
-  const int block = (p.offset + r) % p.period;  // units [⌊block·D/dp⌋, ⌊(block+1)·D/dp⌋)
-  return k >= block * d.D / p.period && k < (block + 1) * d.D / p.period;
+  return kind == Kind::Tile || in_class(k, d, p, (p.offset + (d.rotate ? r : 0)) % p.period);
 }
 
 std::vector<std::vector<int>> bottom_shapes(const Dims& d, bool expose) {
@@ -287,16 +292,15 @@ void check_against_reference(Kind kind, DropPattern pattern, bool expose, Mode m
 }
 
 // Every pattern of periods 1, 2, 3 and 7, under both scalings and (TILE) both tile orders, (ROW)
-// with and without rotate_offset.
+// in both layouts, with and without rotate_offset.
 void check_all_patterns(Kind kind, Mode mode) {
   for (const auto scale : {ApproxDropoutParameter::GLOBAL, ApproxDropoutParameter::PERIOD}) {
-    for (const TileOrder order : {TileOrder::Staggered, TileOrder::RowMajor}) {
-      // ROW has no tiles: its second round is the rotating offset.
-      const bool rotate = kind == Kind::Row && order == TileOrder::RowMajor;
+    for (int variant = 0; variant < (kind == Kind::Row ? 4 : 2); ++variant) {
       Dims d = kDims;
       d.scale = scale;
-      d.order = rotate ? TileOrder::Staggered : order;
-      d.rotate = rotate;
+      if (kind == Kind::Tile) d.order = variant == 0 ? TileOrder::Staggered : TileOrder::RowMajor;
+      d.rotate = kind == Kind::Row && variant % 2 == 1;
+      d.blocks = kind == Kind::Row && variant >= 2;
       for (bool expose : {false, true}) {
         for (int period : {1, 2, 3, 7}) {
           for (int offset = 0; offset < period; ++offset) {
@@ -320,6 +324,8 @@ TEST(LSTMApproxDropoutTest, WidestPatternsKeepOneInputOrTile) {
   check_against_reference(Kind::Row, {10, 9}, false, Mode::CPU);
   Dims rotating = kDims;
   rotating.rotate = true;  // 12 tokens over 10 offsets: offsets 0 and 1 get two tokens each
+  check_against_reference(Kind::Row, {10, 9}, false, Mode::CPU, rotating);
+  rotating.blocks = true;
   check_against_reference(Kind::Row, {10, 9}, false, Mode::CPU, rotating);
   check_against_reference(Kind::Tile, {15, 14}, true, Mode::CPU);
   // Tiles of 8: W_xc [20, 10] has 3 x 2 tiles, edge tiles cut short in both directions.
@@ -549,6 +555,10 @@ TEST(LSTMApproxDropoutTest, InvalidSettingsAreErrors) {
   EXPECT_THROW(approx.set_fixed_pattern(0, 0), Error);
   EXPECT_THROW(approx.set_fixed_pattern(3, 3), Error);
   EXPECT_THROW(approx.set_fixed_pattern(3, -1), Error);
+  error = setup_error(
+      approx_text(Kind::Tile, kDims, false, "", "pattern: TILE tile_size: 4 row_layout: BLOCKS"));
+  EXPECT_NE(error.find("row_layout: BLOCKS applies to pattern ROW only"), std::string::npos)
+      << error;
   error = setup_error(
       approx_text(Kind::Tile, kDims, false, "", "pattern: TILE tile_size: 4 rotate_offset: true"));
   EXPECT_NE(error.find("rotate_offset applies to pattern ROW with drop_side INPUT only; this "

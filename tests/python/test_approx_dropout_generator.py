@@ -568,7 +568,7 @@ def test_band_and_rotation_advice_only_for_recurrent_nets(tmp_path: pathlib.Path
     lstm = _write_net(tmp_path, LSTM_OVER_EMBED + """
   approx_dropout_param { dropout_ratio: 0.7 schedule_file: "lstm.schedule" } }
 """)
-    rotate = r"approx_dropout_param \{ rotate_offset: true \} on lstm$"
+    rotate = r"approx_dropout_param \{ rotate_offset: true row_layout: BLOCKS \} on lstm$"
     with pytest.warns(RuntimeWarning, match="p = 0.7: --min-period 3 --max-period 4; " + rotate):
         approx_dropout.schedules_for_net(str(lstm), 50, echo=None)
     with pytest.warns(RuntimeWarning, match=r"\): " + rotate):  # chosen periods: no band advice

@@ -144,6 +144,7 @@ def test_rotate_offset_names_and_sets_the_row_runs_only(tmp_path: Path) -> None:
         approx = [layer for layer in net.layer if layer.approx_dropout_param.schedule_file]
         assert len(approx) == 3
         assert all(layer.approx_dropout_param.rotate_offset == rotates for layer in approx)
+        assert all((layer.approx_dropout_param.row_layout == 1) == rotates for layer in approx)
     result = reproduce_ptb.RunResult(**reproduce_ptb.run_settings(row, args), valid_perplexity=1,
                                      test_perplexity=1, test_accuracy=0, train_seconds=1,
                                      seconds_per_iteration=1)

@@ -151,7 +151,8 @@ def recurrent_pattern_advice(plans: list[LayerPlan], periods_chosen: bool = Fals
     advice = [f"p = {ratio:g}: --min-period {low} --max-period {high}"
               for ratio, (low, high) in sorted(bands.items())]
     if unrotated:
-        advice.append(f"approx_dropout_param {{ rotate_offset: true }} on {', '.join(unrotated)}")
+        advice.append("approx_dropout_param { rotate_offset: true row_layout: BLOCKS } on "
+                      + ", ".join(unrotated))
     if not advice:
         return None
     return ("this net has LSTMApproxDropout layers: one pattern covers every token of an "
