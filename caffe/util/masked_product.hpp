@@ -77,9 +77,9 @@ struct ProductBlock {
 };
 
 // Splits the kept part of W into ProductBlocks with pairwise disjoint rows and disjoint columns
-// (blocks that keep nothing are left out).  `live_inputs` (period dp', offset b') says which input
-// columns may be non-zero, k ≡ b' (mod dp'): columns outside it contribute nothing to the product,
-// so blocks leave them out as well ({1, 0}: every column).
+// (blocks that keep nothing are left out).  `live_inputs` (period dp', offset b', blocks) says
+// which input columns may be non-zero, its class of kept_units(): columns outside it contribute
+// nothing to the product, so blocks leave them out as well ({1, 0}: every column).
 // The units of a class are kept_units(): every dp-th from b on, or (blocks) one contiguous run.
 //   dp = 1:       one block: all rows, the live columns (whatever the kind: nothing is dropped).
 //   OutputRows:   one block: the rows of class b, the live columns.
@@ -110,7 +110,8 @@ bool column_skip_enabled();
 void set_column_skip_enabled(bool enabled);
 
 // Y = s · X (W ⊙ Mask)ᵀ and its gradients, one GEMM per ProductBlock over the kept part only.
-// A block's batch rows are used in place at a leading dimension of batch_spacing rows.
+// A rotated block's rows of y and dy are used in place at a leading dimension of batch_spacing
+// rows, its rows of x packed.
 // Per block, the selected columns of X and the kept entries of W are used in place when their
 // layout allows a leading dimension (contiguous columns; evenly spaced rows, e.g. the kept rows
 // of an OutputRows pattern at leading dimension dp·K; for a transposed W, contiguous rows and
