@@ -33,20 +33,22 @@ def load_runs(paths: list[Path]) -> list[reproduce_ptb.RunResult]:
     return list(runs.values())
 
 
-def plot(runs: list[reproduce_ptb.RunResult], out: Path, title: str) -> None:
+# One line of a panel: (dropout rate, label, curve of (iteration, seconds, validation perplexity)).
+Curve = tuple[float, str, list]
+
+
+def plot_curves(curves: list[Curve], out: Path, title: str) -> None:
+    """Validation perplexity against iteration, one panel per dropout rate ("{title}, p = ...")."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    ratios = sorted({run.ratio for run in runs})
+    ratios = sorted({ratio for ratio, _, _ in curves})
     figure, axes = plt.subplots(1, len(ratios), figsize=(7 * len(ratios), 4.8), squeeze=False)
     for axis, ratio in zip(axes[0], ratios):
-        for run in (run for run in runs if run.ratio == ratio):
-            iterations = [point[0] for point in run.curve]
-            perplexities = [point[2] for point in run.curve]
-            axis.plot(iterations, perplexities, marker="o",
-                      label=f"{reproduce_ptb.run_label(run)}: test ppl {run.test_perplexity:.1f}, "
-                            f"acc {100 * run.test_accuracy:.2f}%")
+        for _, label, points in (curve for curve in curves if curve[0] == ratio):
+            axis.plot([point[0] for point in points], [point[2] for point in points], marker="o",
+                      label=label)
         axis.set(xlabel="iteration", ylabel="validation perplexity", yscale="log",
                  title=f"{title}, p = {ratio:g}")
         axis.grid(alpha=0.3)
@@ -54,6 +56,12 @@ def plot(runs: list[reproduce_ptb.RunResult], out: Path, title: str) -> None:
     figure.tight_layout()
     figure.savefig(out, dpi=110)
     plt.close(figure)
+
+
+def plot(runs: list[reproduce_ptb.RunResult], out: Path, title: str) -> None:
+    plot_curves([(run.ratio, f"{reproduce_ptb.run_label(run)}: test ppl "
+                  f"{run.test_perplexity:.1f}, acc {100 * run.test_accuracy:.2f}%", run.curve)
+                 for run in runs], out, title)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -25,6 +25,7 @@ import sys
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import plot_ptb_runs
 import reproduce_ptb
 from lib import bench_common
 
@@ -196,22 +197,8 @@ def markdown(results: list[StudyResult]) -> str:
 
 
 def plot(results: list[StudyResult], out: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    ratios = sorted({r.ratio for r in results})
-    figure, axes = plt.subplots(1, len(ratios), figsize=(6.5 * len(ratios), 4.5), squeeze=False)
-    for axis, ratio in zip(axes[0], ratios):
-        for r in (r for r in results if r.ratio == ratio):
-            axis.plot([p[0] for p in r.curve], [p[2] for p in r.curve], marker="o", label=r.name)
-        axis.set(xlabel="iteration", ylabel="validation perplexity", yscale="log",
-                 title=f"PTB small, p = {ratio:g}: which mask sharing hurts")
-        axis.legend(fontsize=8)
-        axis.grid(alpha=0.3)
-    figure.tight_layout()
-    figure.savefig(out, dpi=110)
-    plt.close(figure)
+    plot_ptb_runs.plot_curves([(r.ratio, r.name, r.curve) for r in results], out,
+                              "PTB small: which mask sharing hurts")
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

@@ -51,12 +51,8 @@ bool close(float dense, float skip) {
 }
 
 bool live(const ColumnPattern& pattern, int column) {
-  if (pattern.dense()) return true;
-  if (!pattern.blocks) return column % pattern.period == pattern.offset;
-  // The offset-th of `period` blocks: floor(offset·width/period) <= column < floor(...).
-  const long long width = pattern.width;
-  return column >= pattern.offset * width / pattern.period &&
-         column < (pattern.offset + 1) * width / pattern.period;
+  return pattern.dense() ||
+         test::in_unit_class(column, pattern.width, pattern.period, pattern.offset, pattern.blocks);
 }
 
 std::vector<float> values(const float* begin, int count) { return {begin, begin + count}; }

@@ -37,14 +37,6 @@ struct Geometry {
   bool blocks = false;  // ROW: row_layout BLOCKS
 };
 
-// Whether unit j of `width` is in class c of period dp: j ≡ c (mod dp), or the c-th of dp
-// contiguous blocks.
-bool in_class(int j, int width, int dp, int c, bool blocks) {
-  if (!blocks) return j % dp == c;
-  const long long units = width;  // the c-th block: floor(c·width/dp) <= j < floor(...)
-  return j >= c * units / dp && j < (c + 1) * units / dp;
-}
-
 std::string kind_name(MaskKind kind) {
   switch (kind) {
     case MaskKind::OutputRows:
@@ -109,9 +101,10 @@ InnerProductApproxDropoutLayer& as_approx(Layer& layer) {
 bool kept(const Geometry& g, DropPattern p, int j, int k, int n) {
   switch (g.kind) {
     case MaskKind::OutputRows:
-      return in_class(j, g.outputs, p.period, p.offset, g.blocks);
+      return test::in_unit_class(j, g.outputs, p.period, p.offset, g.blocks);
     case MaskKind::InputColumns:
-      return in_class(k, g.inputs, p.period, (p.offset + (g.rotate ? n : 0)) % p.period, g.blocks);
+      return test::in_unit_class(k, g.inputs, p.period, (p.offset + (g.rotate ? n : 0)) % p.period,
+                                 g.blocks);
     case MaskKind::Tiles: {
       const int tile_cols = (g.inputs + g.tile - 1) / g.tile;
       const int row_step = g.order == TileOrder::RowMajor ? tile_cols : 1;

@@ -100,8 +100,7 @@ LSTMApproxDropoutLayer& as_approx(Layer& layer) {
 // Whether W_xc entry (j, k) takes part (for some token), and whether unit k of token (row) r of x
 // does.
 bool in_class(int k, const Dims& d, DropPattern p, int c) {
-  if (!d.blocks) return k % p.period == c;
-  return k >= c * d.D / p.period && k < (c + 1) * d.D / p.period;  // the c-th contiguous block
+  return test::in_unit_class(k, d.D, p.period, c, d.blocks);
 }
 bool weight_kept(Kind kind, const Dims& d, DropPattern p, int j, int k) {
   if (kind == Kind::Row) return d.rotate || in_class(k, d, p, p.offset);

@@ -99,6 +99,15 @@ struct TrainingShardScope {
   ~TrainingShardScope() { set_training_shard({}); }
 };
 
+// Whether unit j of `width` is in class c of period dp, from the definition (the tests' oracle
+// for kept_units): j ≡ c (mod dp), or with `blocks` the c-th of dp contiguous blocks,
+// floor(c·width/dp) <= j < floor((c+1)·width/dp).
+inline bool in_unit_class(int j, int width, int dp, int c, bool blocks) {
+  if (!blocks) return j % dp == c;
+  const long long units = width;
+  return j >= c * units / dp && j < (c + 1) * units / dp;
+}
+
 // All weights, then all update history, of a solver: for bitwise comparison of runs.
 inline std::vector<float> solver_state(const Solver& solver) {
   std::vector<float> state;
